@@ -1,0 +1,32 @@
+"""Cutoff (as-of) times: the only notion of 'now' the feature code knows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+
+def to_timestamp(value: str | datetime | pd.Timestamp) -> pd.Timestamp:
+    """A naive UTC timestamp; a date without time means the start of that day."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def monthly_cutoffs(last: pd.Timestamp, count: int) -> list[pd.Timestamp]:
+    """`count` month starts ending at the month start at or before `last`, oldest first."""
+    end = to_timestamp(last).to_period("M").to_timestamp()
+    return [end - pd.DateOffset(months=k) for k in range(count - 1, -1, -1)]
+
+
+def last_labelled_cutoff(data_end: pd.Timestamp, horizon_days: int) -> pd.Timestamp:
+    """Latest month start whose horizon ends by `data_end`, so its churn label is known."""
+    return to_timestamp(data_end - timedelta(days=horizon_days)).to_period("M").to_timestamp()
+
+
+def cutoffs_frame(cutoffs: list[pd.Timestamp]) -> pd.DataFrame:
+    """The cutoffs table joined against events: one row per cutoff, column `cutoff_at`."""
+    frame = pd.DataFrame({"cutoff_at": pd.to_datetime([to_timestamp(c) for c in cutoffs])})
+    return frame.drop_duplicates().sort_values("cutoff_at").reset_index(drop=True)

@@ -1,0 +1,69 @@
+"""One fixture set of tiny, hand-checkable tables (dates chosen around cutoff 2024-03-01)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.io import connect, load_frames
+
+CUTOFF = pd.Timestamp("2024-03-01")
+DATA_END = pd.Timestamp("2024-07-01")
+
+
+@dataclass
+class Tiny:
+    orders: pd.DataFrame
+    complaints: pd.DataFrame
+
+
+def tiny_tables() -> Tiny:
+    orders = pd.DataFrame(
+        [
+            ("o1", "c1", "2024-01-01", 10.0, "completed"),
+            ("o2", "c1", "2024-02-01", 20.0, "completed"),
+            ("o3", "c1", "2024-02-21", 30.0, "completed"),
+            ("o4", "c1", "2024-03-01 00:00:00", 40.0, "completed"),  # at the cutoff: excluded
+            ("o5", "c2", "2023-12-15", 100.0, "completed"),
+            ("o6", "c2", "2024-02-15", 50.0, "returned"),  # not a completed order
+            ("o7", "c3", "2022-06-01", 5.0, "completed"),  # lapsed at the cutoff
+            ("o8", "c2", "2024-04-10", 60.0, "completed"),  # after the cutoff: label only
+            ("o9", "c4", "2024-01-20", 25.0, "completed"),  # c4 never orders again
+        ],
+        columns=["order_id", "customer_id", "ordered_at", "amount", "status"],
+    )
+    complaints = pd.DataFrame(
+        [
+            ("k1", "c1", "2024-02-10", "2024-03-05"),  # resolved after the cutoff: open
+            ("k2", "c1", "2023-11-01", "2023-11-03"),
+            ("k3", "c2", "2024-02-20", None),
+        ],
+        columns=["complaint_id", "customer_id", "opened_at", "resolved_at"],
+    )
+    return Tiny(orders=orders, complaints=complaints)
+
+
+@pytest.fixture
+def tiny() -> Tiny:
+    return tiny_tables()
+
+
+def connect_tables(orders: pd.DataFrame, complaints: pd.DataFrame | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding validated copies of the given tables."""
+    con = connect()
+    frames = {"orders": orders}
+    if complaints is not None:
+        frames["complaints"] = complaints
+    load_frames(con, frames)
+    return con
+
+
+@pytest.fixture
+def tiny_con(tiny: Tiny) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_tables(tiny.orders, tiny.complaints)
+    yield con
+    con.close()
