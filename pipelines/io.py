@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from features.schema import CONTRACTS, REQUIRED_TABLES
+from pipelines.db import connect, scalar
 from pipelines.errors import InputError
 from pipelines.validate import TableReport, validate_table
 
@@ -20,15 +21,6 @@ EMPTY_TABLES = {
     "resolved_at TIMESTAMP",
     "customers": "customer_id VARCHAR",
 }
-
-
-def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection in UTC (file-backed when `path` is given)."""
-    if path is not None and not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
-    con.execute("SET TimeZone = 'UTC'")
-    return con
 
 
 def _find_file(folder: Path, table: str) -> Path | None:
@@ -56,11 +48,12 @@ def _load_raw_duckdb(con: duckdb.DuckDBPyConnection, path: Path, table: str, raw
         con.execute(f"ATTACH IF NOT EXISTS '{path}' AS src (READ_ONLY)")
     except duckdb.Error as exc:
         raise InputError(str(path), f"cannot be opened as a DuckDB database: {exc}") from exc
-    found = con.execute(
+    found = scalar(
+        con,
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'src' AND table_name = ?",
         [table],
-    ).fetchone()
-    if not found or not found[0]:
+    )
+    if not found:
         return False
     con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM src.main.{table}")
     return True
@@ -127,10 +120,10 @@ def _load_tables(
 
 def data_end(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
     """End of the observed data: the start of the day after the last order."""
-    row = con.execute("SELECT max(ordered_at) FROM orders").fetchone()
-    if not row or row[0] is None:
+    last = scalar(con, "SELECT max(ordered_at) FROM orders")
+    if last is None:
         raise InputError("orders", "no usable orders")
-    return pd.Timestamp(row[0]).normalize() + pd.Timedelta(days=1)
+    return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
 
 
 def write_table(frame: pd.DataFrame, out: Path) -> Path:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)
     control_share: float = Field(0.10, ge=0, lt=1)
+    drift_share_threshold: float = Field(
+        0.5, gt=0, le=1, description="Drift alarm when this share of features drifted."
+    )
     experiment_name: str = "retain"
     model_name: str = "retain"
     random_state: int = 42

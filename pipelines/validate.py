@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from features.schema import COMPLETED_STATUS, TableContract
+from pipelines.db import first_row, scalar
 from pipelines.errors import InputError
 
 ORDER_STATUSES = ("completed", "returned", "cancelled")
@@ -107,14 +108,14 @@ def _require_some_parse(con: duckdb.DuckDBPyConnection, contract: TableContract,
     for col, kind in contract.required.items():
         if kind == "text":
             continue
-        bad, total = con.execute(
-            f"SELECT count(*) FILTER (WHERE {col} IS NULL), count(_raw_{col}) FROM _typed"
-        ).fetchone() or (0, 0)
+        bad, total = first_row(
+            con, f"SELECT count(*) FILTER (WHERE {col} IS NULL), count(_raw_{col}) FROM _typed"
+        )
         if total > 0 and bad >= total:
-            sample = con.execute(f"SELECT _raw_{col} FROM _typed LIMIT 1").fetchone()
+            sample = scalar(con, f"SELECT _raw_{col} FROM _typed WHERE _raw_{col} IS NOT NULL LIMIT 1")
             raise InputError(
                 source,
-                f"no value parses (first: {sample[0] if sample else ''!r}); "
+                f"no value parses (first: {sample!r}); "
                 f"expected {_EXPECTED[kind]}",
                 column=col,
             )
@@ -208,8 +209,8 @@ def _classify(
 
 
 def _report(con: duckdb.DuckDBPyConnection, table: str, source: str) -> TableReport:
-    read = _count(con, "SELECT count(*) FROM _typed")
-    used = _count(con, f"SELECT count(*) FROM {table}")
+    read = int(scalar(con, "SELECT count(*) FROM _typed"))
+    used = int(scalar(con, f"SELECT count(*) FROM {table}"))
     by_reason = dict(
         con.execute(
             "SELECT reason, count(*) FROM rejects WHERE table_name = ? GROUP BY reason ORDER BY 2 DESC",
@@ -225,8 +226,3 @@ def _report(con: duckdb.DuckDBPyConnection, table: str, source: str) -> TableRep
         duplicates_collapsed=by_reason.get("exact duplicate", 0),
         set_aside_by_reason=by_reason,
     )
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0

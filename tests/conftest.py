@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.io import connect, load_frames
+from pipelines.db import connect
+from pipelines.io import load_frames
 
 CUTOFF = pd.Timestamp("2024-03-01")
 DATA_END = pd.Timestamp("2024-07-01")

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import InputError
-from pipelines.io import connect, load_frames, load_source
+from pipelines.db import connect
+from pipelines.io import load_frames, load_source
 
 ORDER_COLUMNS = ["order_id", "customer_id", "ordered_at", "amount", "status"]
 

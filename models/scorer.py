@@ -1,0 +1,100 @@
+"""Everything a score needs, in one picklable object: both models, tiers, reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.churn import ChurnModel
+from models.explain import REASON_TEMPLATES, top_reasons
+from models.next_order import NextOrderModel
+
+VALUE_TIERS = (("platinum", 0.01), ("gold", 0.05), ("silver", 0.20), ("bronze", 1.0))
+SCORE_COLUMNS = (
+    "customer_id",
+    "as_of",
+    "churn_probability",
+    "risk_tier",
+    "expected_days_to_next_order",
+    "next_order_p10_days",
+    "next_order_p90_days",
+    "next_order_date",
+    "value_tier",
+    "expected_value",
+    "value_at_risk",
+    "reasons",
+    "model_version",
+    "scored_at",
+)
+
+
+def value_tier_thresholds(spend_365d: pd.Series) -> dict[str, float]:
+    """Lowest trailing-12-month spend of each pyramid tier (top 1 %, next 4 %, next 15 %)."""
+    return {name: float(spend_365d.quantile(1 - share)) for name, share in VALUE_TIERS[:-1]}
+
+
+@dataclass
+class Scorer:
+    """A fitted, consistent scorer: one MLflow model version wraps exactly one of these."""
+
+    churn: ChurnModel
+    next_order: NextOrderModel
+    horizon_days: int
+    high_risk_threshold: float
+    medium_risk_threshold: float
+    tier_thresholds: dict[str, float]
+    settings_hash: str
+    reason_templates: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(REASON_TEMPLATES))
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.churn.features)
+
+    def score(
+        self,
+        features: pd.DataFrame,
+        as_of: pd.Timestamp,
+        scored_at: pd.Timestamp,
+        model_version: str,
+        with_reasons: bool = True,
+    ) -> pd.DataFrame:
+        """Scores table (DESIGN.md section 3) for rows of point-in-time features at `as_of`."""
+        frame = features.reset_index(drop=True)
+        p = self.churn.predict_proba(frame)
+        timing = self.next_order.predict(frame)
+        expected_value = frame["spend_365d"].to_numpy(dtype=float) * self.horizon_days / 365.0
+        out = pd.DataFrame({"customer_id": frame["customer_id"].astype(str), "as_of": as_of})
+        out["churn_probability"] = p
+        out["risk_tier"] = self.risk_tiers(p)
+        out = pd.concat([out, timing[["expected_days_to_next_order", "next_order_p10_days", "next_order_p90_days"]]], axis=1)
+        out["next_order_date"] = (
+            as_of + pd.to_timedelta(out["expected_days_to_next_order"].round(), unit="D")
+        ).dt.normalize()
+        out["value_tier"] = self.value_tiers(frame["spend_365d"])
+        out["expected_value"] = expected_value
+        out["value_at_risk"] = p * expected_value
+        out["reasons"] = self.reasons(frame) if with_reasons else ""
+        out["model_version"] = model_version
+        out["scored_at"] = scored_at
+        return out[list(SCORE_COLUMNS)]
+
+    def risk_tiers(self, probability: np.ndarray) -> np.ndarray:
+        return np.select(
+            [probability >= self.high_risk_threshold, probability >= self.medium_risk_threshold],
+            ["high", "medium"],
+            "low",
+        )
+
+    def value_tiers(self, spend_365d: pd.Series) -> np.ndarray:
+        spend = spend_365d.to_numpy(dtype=float)
+        names = [name for name, _ in VALUE_TIERS]
+        conditions = [spend >= self.tier_thresholds[name] for name in names[:-1]]
+        return np.select(conditions, names[:-1], names[-1])
+
+    def reasons(self, frame: pd.DataFrame) -> list[str]:
+        """Up to three reasons per row, joined with '; ' for tables."""
+        contributions = self.churn.contributions(frame)
+        texts = top_reasons(contributions, frame, self.features, self.reason_templates)
+        return ["; ".join(t) for t in texts]

@@ -1,0 +1,367 @@
+"""The `retain` command line. Heavy libraries are imported inside the commands that need them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.errors import InputError, ProblemFound
+from pipelines.settings import Settings
+
+app = typer.Typer(help="retain: churn risk and next-purchase timing for CRM teams.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+models_app = typer.Typer(help="Registered model versions and the champion alias.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Folder of orders/complaints/customers (.parquet/.csv) or a DuckDB file. "
+                 "Default: the data last loaded into the warehouse."),
+]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Cutoff date (default: the day after the last order).")]
+HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _done(message: str) -> None:
+    console.print(f"[bold green]done[/] {message}")
+
+
+@contextlib.contextmanager
+def _warehouse(settings: Settings, data: Path | None) -> Iterator[Any]:
+    """The DuckDB warehouse, (re)loaded from `data` when given, with the row accounting shown."""
+    from pipelines.db import connect, scalar
+    from pipelines.io import load_source, write_table
+
+    con = connect(settings.warehouse_path)
+    try:
+        if data is not None:
+            with console.status(f"reading and validating {data}"):
+                reports = load_source(con, data)
+            for report in reports:
+                console.print(f"  {report.line()}")
+            rejects = con.execute("SELECT * FROM rejects").df()
+            if len(rejects):
+                path = write_table(rejects, settings.home / "rejects.csv")
+                console.print(f"  [yellow]{len(rejects):,} rows set aside, with reasons:[/] {path}")
+        elif not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders'"):
+            raise InputError(str(settings.warehouse_path), "no data loaded yet; pass --data SRC")
+        yield con
+    finally:
+        con.close()
+
+
+def _as_of(con: Any, as_of: str | None) -> Any:
+    from features.cutoffs import to_timestamp
+    from pipelines.io import data_end
+
+    return to_timestamp(as_of) if as_of else data_end(con)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")],
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 730,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same tables.")] = 0,
+    start: Annotated[str, typer.Option(help="First day of the history.")] = "2024-01-01",
+    csv: Annotated[bool, typer.Option("--csv", help="Also write CSV files.")] = False,
+) -> None:
+    """Write synthetic orders, complaints and customers (Parquet), with the ground truth."""
+    import pandas as pd
+
+    from pipelines.generate import GeneratorParams, generation_meta, simulate, write_dataset
+
+    params, start_at = GeneratorParams(), pd.Timestamp(start)
+    with console.status(f"simulating {customers:,} customers over {days} days"):
+        tables = simulate(customers, days, seed, start_at, params)
+    write_dataset(tables, out, generation_meta(customers, days, seed, start_at, params), csv)
+    counts = ", ".join(f"{len(v):,} {k}" for k, v in tables.items() if k != "truth")
+    _done(f"wrote {counts} (+ truth.parquet, generation.json) to {out}")
+
+
+@app.command()
+def validate(
+    data: Annotated[Path, typer.Option("--data", help="Source to check.")],
+    report: Annotated[Path | None, typer.Option("--report", help="Write the report as JSON.")] = None,
+) -> None:
+    """Check a source against the data contract; unusable rows are set aside with reasons."""
+    from dataclasses import asdict
+
+    from pipelines.db import connect
+    from pipelines.io import load_source
+
+    con = connect()
+    reports = load_source(con, data)
+    for r in reports:
+        console.print(f"  {r.line()}")
+        for reason, n in r.set_aside_by_reason.items():
+            console.print(f"    {n:,} x {reason}")
+    target = report or Path("validation.json")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps({r.table: asdict(r) for r in reports}, indent=2))
+    _done(f"validated {data}" + (f"; report in {target}" if report else ""))
+
+
+@app.command()
+def features(
+    out: Annotated[Path, typer.Option("--out", help="Output file (.parquet, .csv, .json, .xlsx).")],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Point-in-time features for every customer in the population at the cutoff."""
+    from features.frame import build_frame
+    from pipelines.io import write_table
+
+    settings = _settings()
+    with _warehouse(settings, data) as con:
+        cutoff = _as_of(con, as_of)
+        frame = build_frame(con, [cutoff], settings.activity_window_days)
+    write_table(frame, out)
+    _done(f"wrote features of {len(frame):,} customers at {cutoff.date()} to {out}")
+
+
+@app.command()
+def train(
+    data: DataOpt = None,
+    horizon_days: HorizonOpt = None,
+    metrics_out: Annotated[Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")] = None,
+) -> None:
+    """Train churn and next-order models, log to MLflow, register; first version -> champion."""
+    settings = _settings(horizon_days=horizon_days)
+    with _warehouse(settings, data) as con:
+        result, version, promoted = run_training(con, settings, metrics_out)
+    _print_metrics(result.metrics)
+    verdict = "now champion" if promoted else "registered; champion unchanged"
+    _done(f"model '{settings.model_name}' version {version} ({verdict}); MLflow: {settings.mlflow_tracking_uri}")
+
+
+def run_training(con: Any, settings: Settings, metrics_out: Path | None) -> tuple[Any, str, bool]:
+    from models import bundle
+    from pipelines.io import write_table
+    from pipelines.train import flat_metrics, train, write_metrics
+
+    with console.status("building training frames and fitting models"):
+        result = train(con, settings)
+    metrics_path = write_metrics(result, metrics_out or settings.home / "metrics.json")
+    reference_path = write_table(result.reference, settings.reference_path)
+    with console.status("logging to MLflow and registering the model"):
+        bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+        params = {
+            "horizon_days": settings.horizon_days,
+            "activity_window_days": settings.activity_window_days,
+            "training_cutoffs": settings.training_cutoffs,
+            "evaluation_cutoff": result.plan.evaluation_cutoff.date().isoformat(),
+            "churn_trees": result.scorer.churn.n_trees_,
+            "settings_hash": settings.model_hash(),
+            **result.counts,
+        }
+        example = result.reference.drop(columns=["churned", "days_to_next_order", "next_order_censored"])
+        example = example.rename(columns={"cutoff_at": "as_of"})
+        logged = bundle.log_run(
+            result.scorer, settings.model_name, params, flat_metrics(result.metrics),
+            {"metrics": metrics_path, "reference": reference_path}, example,
+        )
+        promoted = bundle.champion_version(settings.model_name) is None
+        if promoted:
+            bundle.promote(settings.model_name, logged.version)
+    return result, logged.version, promoted
+
+
+def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    table = Table(title="validation at the evaluation cutoff (labels unseen in training)")
+    table.add_column("metric")
+    for who in metrics:
+        table.add_column(who, justify="right")
+    for name in next(iter(metrics.values())):
+        table.add_row(name, *(f"{values[name]:.4f}" for values in metrics.values()))
+    console.print(table)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered versions, their validation metrics and which one is champion."""
+    from models import bundle
+
+    settings = _settings()
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    versions = bundle.list_versions(settings.model_name)
+    if versions.empty:
+        raise InputError(settings.model_name, "no registered versions; run `retain train`")
+    console.print(versions.to_string(index=False))
+
+
+@models_app.command("promote")
+def models_promote(version: Annotated[str, typer.Argument(help="Version to make champion.")]) -> None:
+    """Move the champion alias to VERSION."""
+    from models import bundle
+
+    settings = _settings()
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    bundle.promote(settings.model_name, version)
+    _done(f"'{settings.model_name}' version {version} is champion")
+
+
+@app.command()
+def score(
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the scores here.")] = None,
+) -> None:
+    """Score the population with the champion; keep the scores in the warehouse and as Parquet."""
+    import pandas as pd
+    from rich.progress import Progress
+
+    from models import bundle
+    from pipelines.io import write_table
+    from pipelines.score import score_population, store_scores
+
+    settings = _settings()
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    with console.status("loading the champion model"):
+        scorer, version = bundle.load_scorer(settings.model_name)
+    with _warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
+        cutoff = _as_of(con, as_of)
+        task = bar.add_task("scoring", total=None)
+        result = score_population(
+            con, scorer, version, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), settings,
+            progress=lambda n: bar.advance(task, n),
+        )
+        store_scores(con, result, settings)
+    if out is not None:
+        write_table(result.scores, out)
+    tiers = result.scores["risk_tier"].value_counts().to_dict()
+    console.print(f"  scored {len(result.scores):,} customers at {cutoff.date()} with version {version}; "
+                  f"{result.lapsed:,} lapsed (no order in {settings.activity_window_days} days) not scored")
+    console.print("  risk tiers: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()))
+    _done(f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}"
+          + (f" and {out}" if out else ""))
+
+
+@app.command("risk-list")
+def risk_list_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .parquet, .xlsx, .json).")],
+    top: Annotated[int | None, typer.Option("--top", help="Keep the N riskiest customers.")] = None,
+    min_probability: Annotated[float, typer.Option("--min-probability")] = 0.0,
+    list_id: Annotated[str | None, typer.Option("--list-id", help="Default: date and a short hash.")] = None,
+    control_share: Annotated[float | None, typer.Option("--control-share")] = None,
+) -> None:
+    """Customers by churn risk, with a stable held-back control group (do not contact)."""
+    import pandas as pd
+
+    from pipelines.io import write_table
+    from pipelines.risk_list import default_list_id, risk_list
+
+    settings = _settings(control_share=control_share)
+    if not settings.latest_scores_path.exists():
+        raise InputError(str(settings.latest_scores_path), "no scores yet; run `retain score` first")
+    scores = pd.read_parquet(settings.latest_scores_path)
+    as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
+    version = str(scores["model_version"].iloc[0]) if len(scores) else ""
+    chosen_id = list_id or default_list_id(as_of, top, version)
+    listed = risk_list(scores, chosen_id, top, min_probability, settings.control_share)
+    write_table(listed, out)
+    control = int((listed["group"] == "control").sum())
+    _done(f"list {chosen_id}: {len(listed):,} customers ({control:,} control) -> {out}")
+
+
+@app.command()
+def drift(
+    out: Annotated[Path, typer.Option("--out", help="Evidently HTML report.")] = Path("drift_report.html"),
+    summary: Annotated[Path | None, typer.Option("--summary", help="JSON summary (default: beside --out).")] = None,
+) -> None:
+    """Evidently drift report: training reference sample vs the latest scored features.
+    Exit code 1 when the drifted share reaches the threshold."""
+    from pipelines.monitor import run_drift
+
+    settings = _settings()
+    summary_path = summary or out.with_name("drift_summary.json")
+    with console.status("computing drift"):
+        result = run_drift(settings, out, summary_path)
+    drifted = [c for c, v in result["columns"].items() if v["drifted"]]
+    console.print(f"  drifted features: {len(drifted)} of {len(result['columns'])} "
+                  f"({result['drifted_share']:.0%}): {', '.join(drifted) or 'none'}")
+    _done(f"wrote {out} and {summary_path}")
+    if result["alarm"]:
+        raise ProblemFound(f"drift alarm: {result['drifted_share']:.0%} of features drifted "
+                           f"(threshold {settings.drift_share_threshold:.0%})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 3000,
+) -> None:
+    """Start the BentoML scoring service (POST /score, GET /healthz)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "RETAIN_HOME": str(_settings().home.resolve())}
+    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:RetainService",
+           "--host", host, "--port", str(port)]
+    console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo outputs.")] = Path("runs/demo"),
+    customers: Annotated[int, typer.Option(help="Synthetic customers.")] = 20_000,
+) -> None:
+    """generate -> train -> score -> risk-list -> drift on synthetic data, end to end."""
+    data = out / "data"
+    steps = [
+        ("generate synthetic data", lambda: generate(out=data, customers=customers, seed=0)),
+        ("train", lambda: train(data=data, metrics_out=out / "metrics.json")),
+        ("score", lambda: score(out=out / "scores.parquet")),
+        ("risk list", lambda: risk_list_cmd(out=out / "risk_list.csv", top=1000, list_id="demo")),
+        ("drift", lambda: drift(out=out / "drift_report.html")),
+    ]
+    for i, (title, step) in enumerate(steps, 1):
+        console.rule(f"[bold]{i}/{len(steps)} {title}")
+        try:
+            step()
+        except ProblemFound as found:  # a drift alarm is a finding to show, not a failed demo
+            console.print(f"[bold yellow]finding[/] {found}")
+    settings = _settings()
+    console.rule("[bold]where things are")
+    console.print(f"  risk list       {out / 'risk_list.csv'}")
+    console.print(f"  scores          {out / 'scores.parquet'} (and {settings.warehouse_path})")
+    console.print(f"  metrics         {out / 'metrics.json'}")
+    console.print(f"  drift report    {out / 'drift_report.html'}")
+    console.print(f"  MLflow UI       make mlflow-ui  ->  http://127.0.0.1:5000 ({settings.mlflow_tracking_uri})")
+    console.print("  scoring API     make serve     ->  POST http://127.0.0.1:3000/score")
+    _done(f"demo finished; outputs in {out}")
+
+
+def main() -> None:
+    """Console-script entry: exit 2 for unusable input or usage, 1 for a problem found."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except InputError as exc:
+        console.print(f"[bold red]error[/] {exc}")
+        sys.exit(2)
+    except (ProblemFound, LookupError) as exc:
+        console.print(f"[bold yellow]problem[/] {exc}")
+        sys.exit(1)

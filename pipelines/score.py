@@ -1,0 +1,74 @@
+"""Batch scoring: features at the as-of time, the champion's scores, written atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from features.frame import build_frame
+from models.scorer import SCORE_COLUMNS, Scorer
+from pipelines.db import scalar
+from pipelines.io import write_table
+from pipelines.settings import Settings
+
+CHUNK_ROWS = 50_000
+
+
+@dataclass
+class ScoreResult:
+    scores: pd.DataFrame
+    features: pd.DataFrame
+    lapsed: int
+
+
+def score_population(
+    con: duckdb.DuckDBPyConnection,
+    scorer: Scorer,
+    model_version: str,
+    as_of: pd.Timestamp,
+    scored_at: pd.Timestamp,
+    settings: Settings,
+    progress: object = None,
+) -> ScoreResult:
+    """Scores for every customer in the population at `as_of`, in chunks.
+
+    Customers whose last order is older than the activity window are lapsed: counted
+    and reported, not scored as churn (DESIGN.md section 2).
+    """
+    features = build_frame(con, [as_of], settings.activity_window_days)
+    known = scalar(
+        con,
+        "SELECT count(DISTINCT customer_id) FROM orders WHERE ordered_at < ? AND status = 'completed'",
+        [as_of],
+    )
+    parts = []
+    for start in range(0, len(features), CHUNK_ROWS):
+        chunk = features.iloc[start : start + CHUNK_ROWS]
+        parts.append(scorer.score(chunk, as_of, scored_at, model_version))
+        if progress is not None:
+            progress(len(chunk))  # type: ignore[operator]
+    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(SCORE_COLUMNS))
+    return ScoreResult(scores=scores, features=features, lapsed=int(known) - len(features))
+
+
+def store_scores(con: duckdb.DuckDBPyConnection, result: ScoreResult, settings: Settings) -> None:
+    """Keep scores per as-of in the warehouse (one transaction) and the latest as Parquet."""
+    scores = result.scores
+    con.register("_scores", scores)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE TABLE IF NOT EXISTS scores AS SELECT * FROM _scores WHERE false")
+        if len(scores):
+            con.execute("DELETE FROM scores WHERE as_of = ?", [scores["as_of"].iloc[0]])
+        con.execute("INSERT INTO scores SELECT * FROM _scores")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_scores")
+    write_table(scores, settings.latest_scores_path)
+    features = result.features.assign(as_of=scores["as_of"].iloc[0] if len(scores) else pd.NaT)
+    write_table(features, settings.latest_features_path)
