@@ -17,7 +17,9 @@ def _window_columns() -> str:
     return ",\n        ".join(parts)
 
 
-def order_features(con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs") -> duckdb.DuckDBPyRelation:
+def order_features(
+    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs"
+) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): order features from completed orders before the cutoff.
 
     In: tables `orders` (validated: unique order_id, canonical columns) and `cutoffs`.

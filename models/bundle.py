@@ -48,8 +48,10 @@ def configure(tracking_uri: str, experiment: str) -> str:
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)
-    exp_id = found.experiment_id if found else mlflow.create_experiment(
-        experiment, artifact_location=artifact_root(tracking_uri)
+    exp_id = (
+        found.experiment_id
+        if found
+        else mlflow.create_experiment(experiment, artifact_location=artifact_root(tracking_uri))
     )
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
@@ -58,15 +60,19 @@ def configure(tracking_uri: str, experiment: str) -> str:
 def _pyfunc_class() -> type:
     mlflow = _mlflow()
 
-    class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc, name-defined]
+    class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
         """pyfunc face of a Scorer: features in, scores table out (Spark UDF, serving)."""
 
         def load_context(self, context: Any) -> None:
             with open(context.artifacts["scorer"], "rb") as fh:
                 self.scorer = pickle.load(fh)
 
-        def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-            as_of = pd.Timestamp(model_input["as_of"].iloc[0]) if len(model_input) else pd.Timestamp(0)
+        def predict(
+            self, context: Any, model_input: pd.DataFrame, params: dict | None = None
+        ) -> pd.DataFrame:
+            as_of = (
+                pd.Timestamp(model_input["as_of"].iloc[0]) if len(model_input) else pd.Timestamp(0)
+            )
             version_label = (params or {}).get("model_version", "")
             scores = self.scorer.score(model_input, as_of, as_of, version_label, with_reasons=False)
             return scores.drop(columns=["scored_at"])
@@ -100,14 +106,22 @@ def log_run(
         scorer_path = Path(tmp) / "scorer.pkl"
         scorer_path.write_bytes(pickle.dumps(scorer))
         model_input = example.head(5).copy()
-        output = scorer.score(model_input, pd.Timestamp(model_input["as_of"].iloc[0]), pd.Timestamp(0), "", with_reasons=False)
+        output = scorer.score(
+            model_input,
+            pd.Timestamp(model_input["as_of"].iloc[0]),
+            pd.Timestamp(0),
+            "",
+            with_reasons=False,
+        )
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=_pyfunc_class()(),
             artifacts={"scorer": str(scorer_path)},
             signature=infer_signature(model_input, output.drop(columns=["scored_at"])),
             registered_model_name=model_name,
-            pip_requirements=[f"{p}=={version(p)}" for p in ("lightgbm", "scikit-learn", "pandas", "numpy")],
+            pip_requirements=[
+                f"{p}=={version(p)}" for p in ("lightgbm", "scikit-learn", "pandas", "numpy")
+            ],
         )
         return LoggedModel(run_id=run.info.run_id, version=str(info.registered_model_version))
 
@@ -130,7 +144,9 @@ def load_scorer(model_name: str, model_version: str | None = None) -> tuple[Scor
     mlflow = _mlflow()
     chosen = model_version or champion_version(model_name)
     if chosen is None:
-        raise LookupError(f"no '{CHAMPION}' version of model '{model_name}': run `retain train` first")
+        raise LookupError(
+            f"no '{CHAMPION}' version of model '{model_name}': run `retain train` first"
+        )
     model = mlflow.pyfunc.load_model(f"models:/{model_name}/{chosen}")
     return model.unwrap_python_model().scorer, chosen
 
@@ -154,5 +170,6 @@ def list_versions(model_name: str) -> pd.DataFrame:
                 "run_id": mv.run_id,
             }
         )
-    return pd.DataFrame(rows).sort_values("version", ascending=False) if rows else pd.DataFrame(rows)
-
+    return (
+        pd.DataFrame(rows).sort_values("version", ascending=False) if rows else pd.DataFrame(rows)
+    )

@@ -46,7 +46,7 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
 def render(feature: str, row: pd.Series, templates: dict[str, tuple[str, str]]) -> str:
     """One reason for one customer, filled with their own values."""
     present, missing = templates.get(feature, (f"{feature} = {{{feature}}}", ""))
-    values = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+    values = {str(k): None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
     try:
         return present.format(**values)
     except (TypeError, ValueError):  # a value the template needs is missing

@@ -63,7 +63,9 @@ class NextOrderModel(BaseEstimator):
         x, y = matrix(train, features), train["days_to_next_order"].to_numpy(dtype=float)
         valid = (matrix(later, features), later["days_to_next_order"].to_numpy(dtype=float))
         rounds = self.n_estimators
-        self.mean_booster_ = train_booster(self._params("regression"), x, y, features, rounds, valid)
+        self.mean_booster_ = train_booster(
+            self._params("regression"), x, y, features, rounds, valid
+        )
         self.quantile_boosters_ = {
             name: train_booster(self._params("quantile", q), x, y, features, rounds, valid)
             for name, q in QUANTILES.items()

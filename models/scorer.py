@@ -46,7 +46,9 @@ class Scorer:
     medium_risk_threshold: float
     tier_thresholds: dict[str, float]
     settings_hash: str
-    reason_templates: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(REASON_TEMPLATES))
+    reason_templates: dict[str, tuple[str, str]] = field(
+        default_factory=lambda: dict(REASON_TEMPLATES)
+    )
 
     @property
     def features(self) -> list[str]:
@@ -68,7 +70,15 @@ class Scorer:
         out = pd.DataFrame({"customer_id": frame["customer_id"].astype(str), "as_of": as_of})
         out["churn_probability"] = p
         out["risk_tier"] = self.risk_tiers(p)
-        out = pd.concat([out, timing[["expected_days_to_next_order", "next_order_p10_days", "next_order_p90_days"]]], axis=1)
+        out = pd.concat(
+            [
+                out,
+                timing[
+                    ["expected_days_to_next_order", "next_order_p10_days", "next_order_p90_days"]
+                ],
+            ],
+            axis=1,
+        )
         out["next_order_date"] = (
             as_of + pd.to_timedelta(out["expected_days_to_next_order"].round(), unit="D")
         ).dt.normalize()

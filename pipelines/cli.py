@@ -17,19 +17,31 @@ from rich.table import Table
 from pipelines.errors import InputError, ProblemFound
 from pipelines.settings import Settings
 
-app = typer.Typer(help="retain: churn risk and next-purchase timing for CRM teams.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-models_app = typer.Typer(help="Registered model versions and the champion alias.", no_args_is_help=True)
+app = typer.Typer(
+    help="retain: churn risk and next-purchase timing for CRM teams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(
+    help="Registered model versions and the champion alias.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 console = Console()
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Folder of orders/complaints/customers (.parquet/.csv) or a DuckDB file. "
-                 "Default: the data last loaded into the warehouse."),
+    typer.Option(
+        "--data",
+        help="Folder of orders/complaints/customers (.parquet/.csv) or a DuckDB file. "
+        "Default: the data last loaded into the warehouse.",
+    ),
 ]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Cutoff date (default: the day after the last order).")]
-HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Cutoff date (default: the day after the last order).")
+]
+HorizonOpt = Annotated[
+    int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")
+]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -96,7 +108,9 @@ def generate(
 @app.command()
 def validate(
     data: Annotated[Path, typer.Option("--data", help="Source to check.")],
-    report: Annotated[Path | None, typer.Option("--report", help="Write the report as JSON.")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the report as JSON.")
+    ] = None,
 ) -> None:
     """Check a source against the data contract; unusable rows are set aside with reasons."""
     from dataclasses import asdict
@@ -139,7 +153,9 @@ def features(
 def train(
     data: DataOpt = None,
     horizon_days: HorizonOpt = None,
-    metrics_out: Annotated[Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")] = None,
+    metrics_out: Annotated[
+        Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")
+    ] = None,
 ) -> None:
     """Train churn and next-order models, log to MLflow, register; first version -> champion."""
     settings = _settings(horizon_days=horizon_days)
@@ -147,7 +163,9 @@ def train(
         result, version, promoted = run_training(con, settings, metrics_out)
     _print_metrics(result.metrics)
     verdict = "now champion" if promoted else "registered; champion unchanged"
-    _done(f"model '{settings.model_name}' version {version} ({verdict}); MLflow: {settings.mlflow_tracking_uri}")
+    _done(
+        f"model '{settings.model_name}' version {version} ({verdict}); MLflow: {settings.mlflow_tracking_uri}"
+    )
 
 
 def run_training(con: Any, settings: Settings, metrics_out: Path | None) -> tuple[Any, str, bool]:
@@ -170,11 +188,17 @@ def run_training(con: Any, settings: Settings, metrics_out: Path | None) -> tupl
             "settings_hash": settings.model_hash(),
             **result.counts,
         }
-        example = result.reference.drop(columns=["churned", "days_to_next_order", "next_order_censored"])
+        example = result.reference.drop(
+            columns=["churned", "days_to_next_order", "next_order_censored"]
+        )
         example = example.rename(columns={"cutoff_at": "as_of"})
         logged = bundle.log_run(
-            result.scorer, settings.model_name, params, flat_metrics(result.metrics),
-            {"metrics": metrics_path, "reference": reference_path}, example,
+            result.scorer,
+            settings.model_name,
+            params,
+            flat_metrics(result.metrics),
+            {"metrics": metrics_path, "reference": reference_path},
+            example,
         )
         promoted = bundle.champion_version(settings.model_name) is None
         if promoted:
@@ -206,7 +230,9 @@ def models_list() -> None:
 
 
 @models_app.command("promote")
-def models_promote(version: Annotated[str, typer.Argument(help="Version to make champion.")]) -> None:
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+) -> None:
     """Move the champion alias to VERSION."""
     from models import bundle
 
@@ -238,18 +264,27 @@ def score(
         cutoff = _as_of(con, as_of)
         task = bar.add_task("scoring", total=None)
         result = score_population(
-            con, scorer, version, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), settings,
+            con,
+            scorer,
+            version,
+            cutoff,
+            pd.Timestamp.now(tz="UTC").tz_localize(None),
+            settings,
             progress=lambda n: bar.advance(task, n),
         )
         store_scores(con, result, settings)
     if out is not None:
         write_table(result.scores, out)
     tiers = result.scores["risk_tier"].value_counts().to_dict()
-    console.print(f"  scored {len(result.scores):,} customers at {cutoff.date()} with version {version}; "
-                  f"{result.lapsed:,} lapsed (no order in {settings.activity_window_days} days) not scored")
+    console.print(
+        f"  scored {len(result.scores):,} customers at {cutoff.date()} with version {version}; "
+        f"{result.lapsed:,} lapsed (no order in {settings.activity_window_days} days) not scored"
+    )
     console.print("  risk tiers: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()))
-    _done(f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}"
-          + (f" and {out}" if out else ""))
+    _done(
+        f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}"
+        + (f" and {out}" if out else "")
+    )
 
 
 @app.command("risk-list")
@@ -257,7 +292,9 @@ def risk_list_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .parquet, .xlsx, .json).")],
     top: Annotated[int | None, typer.Option("--top", help="Keep the N riskiest customers.")] = None,
     min_probability: Annotated[float, typer.Option("--min-probability")] = 0.0,
-    list_id: Annotated[str | None, typer.Option("--list-id", help="Default: date and a short hash.")] = None,
+    list_id: Annotated[
+        str | None, typer.Option("--list-id", help="Default: date and a short hash.")
+    ] = None,
     control_share: Annotated[float | None, typer.Option("--control-share")] = None,
 ) -> None:
     """Customers by churn risk, with a stable held-back control group (do not contact)."""
@@ -268,7 +305,9 @@ def risk_list_cmd(
 
     settings = _settings(control_share=control_share)
     if not settings.latest_scores_path.exists():
-        raise InputError(str(settings.latest_scores_path), "no scores yet; run `retain score` first")
+        raise InputError(
+            str(settings.latest_scores_path), "no scores yet; run `retain score` first"
+        )
     scores = pd.read_parquet(settings.latest_scores_path)
     as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
     version = str(scores["model_version"].iloc[0]) if len(scores) else ""
@@ -281,8 +320,12 @@ def risk_list_cmd(
 
 @app.command()
 def drift(
-    out: Annotated[Path, typer.Option("--out", help="Evidently HTML report.")] = Path("drift_report.html"),
-    summary: Annotated[Path | None, typer.Option("--summary", help="JSON summary (default: beside --out).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Evidently HTML report.")] = Path(
+        "drift_report.html"
+    ),
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="JSON summary (default: beside --out).")
+    ] = None,
 ) -> None:
     """Evidently drift report: training reference sample vs the latest scored features.
     Exit code 1 when the drifted share reaches the threshold."""
@@ -293,12 +336,16 @@ def drift(
     with console.status("computing drift"):
         result = run_drift(settings, out, summary_path)
     drifted = [c for c, v in result["columns"].items() if v["drifted"]]
-    console.print(f"  drifted features: {len(drifted)} of {len(result['columns'])} "
-                  f"({result['drifted_share']:.0%}): {', '.join(drifted) or 'none'}")
+    console.print(
+        f"  drifted features: {len(drifted)} of {len(result['columns'])} "
+        f"({result['drifted_share']:.0%}): {', '.join(drifted) or 'none'}"
+    )
     _done(f"wrote {out} and {summary_path}")
     if result["alarm"]:
-        raise ProblemFound(f"drift alarm: {result['drifted_share']:.0%} of features drifted "
-                           f"(threshold {settings.drift_share_threshold:.0%})")
+        raise ProblemFound(
+            f"drift alarm: {result['drifted_share']:.0%} of features drifted "
+            f"(threshold {settings.drift_share_threshold:.0%})"
+        )
 
 
 @app.command()
@@ -311,15 +358,26 @@ def serve(
     import subprocess
 
     env = {**os.environ, "RETAIN_HOME": str(_settings().home.resolve())}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:RetainService",
-           "--host", host, "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:RetainService",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo outputs.")] = Path("runs/demo"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo outputs.")] = Path(
+        "runs/demo"
+    ),
     customers: Annotated[int, typer.Option(help="Synthetic customers.")] = 20_000,
 ) -> None:
     """generate -> train -> score -> risk-list -> drift on synthetic data, end to end."""
@@ -343,7 +401,9 @@ def demo(
     console.print(f"  scores          {out / 'scores.parquet'} (and {settings.warehouse_path})")
     console.print(f"  metrics         {out / 'metrics.json'}")
     console.print(f"  drift report    {out / 'drift_report.html'}")
-    console.print(f"  MLflow UI       make mlflow-ui  ->  http://127.0.0.1:5000 ({settings.mlflow_tracking_uri})")
+    console.print(
+        f"  MLflow UI       make mlflow-ui  ->  http://127.0.0.1:5000 ({settings.mlflow_tracking_uri})"
+    )
     console.print("  scoring API     make serve     ->  POST http://127.0.0.1:3000/score")
     _done(f"demo finished; outputs in {out}")
 

@@ -17,7 +17,9 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
     return con
 
 
-def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+def first_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> tuple[Any, ...]:
     """The first row of a query, reading the result to the end (DuckDB 2 refuses new work
     on a connection whose last result is unfinished)."""
     rows = con.execute(sql, params or []).fetchall()

@@ -37,7 +37,9 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, html: Path) -> 
             }
         elif kind.endswith("DriftedColumnsCount"):
             share = float(value["share"])
-    drifted_share = share if share is not None else (
-        sum(c["drifted"] for c in columns.values()) / max(len(columns), 1)
+    drifted_share = (
+        share
+        if share is not None
+        else (sum(c["drifted"] for c in columns.values()) / max(len(columns), 1))
     )
     return {"drifted_share": drifted_share, "columns": columns}

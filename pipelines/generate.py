@@ -157,9 +157,13 @@ def _orders_table(
             "customer_id": ids[customer],
             "ordered_at": _stamp(start, time),
             "amount": np.round(rng.gamma(4.0, order_value[customer] / 4.0), 2),
-            "status": np.select([status_draw < 0.03, status_draw < 0.045], ["returned", "cancelled"], "completed"),
+            "status": np.select(
+                [status_draw < 0.03, status_draw < 0.045], ["returned", "cancelled"], "completed"
+            ),
             "channel": rng.choice(np.array(["web", "app", "store"]), m, p=[0.5, 0.3, 0.2]),
-            "category": rng.choice(np.array(["music", "books", "home", "fashion", "toys", "garden"]), m),
+            "category": rng.choice(
+                np.array(["music", "books", "home", "fashion", "toys", "garden"]), m
+            ),
         }
     )
 
@@ -182,7 +186,9 @@ def _complaints_table(
     order = np.argsort(opened, kind="stable")
     k = order.size
     fast = resolution[order] <= p.slow_resolution_days
-    satisfaction = np.where(known[order], np.clip(np.round(rng.normal(np.where(fast, 4.0, 2.0), 0.8)), 1, 5), np.nan)
+    satisfaction = np.where(
+        known[order], np.clip(np.round(rng.normal(np.where(fast, 4.0, 2.0), 0.8)), 1, 5), np.nan
+    )
     return pd.DataFrame(
         {
             "complaint_id": _ids("K", k, 8),

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from features.schema import CONTRACTS, REQUIRED_TABLES
-from pipelines.db import connect, scalar
+from pipelines.db import scalar
 from pipelines.errors import InputError
 from pipelines.validate import TableReport, validate_table
 
@@ -40,7 +40,9 @@ def _load_raw_file(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None
         con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS {query}")
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
-        raise InputError(str(path), f"cannot be read as {path.suffix.lstrip('.')}: {first}") from exc
+        raise InputError(
+            str(path), f"cannot be read as {path.suffix.lstrip('.')}: {first}"
+        ) from exc
 
 
 def _load_raw_duckdb(con: duckdb.DuckDBPyConnection, path: Path, table: str, raw: str) -> bool:
@@ -83,7 +85,9 @@ def load_source(con: duckdb.DuckDBPyConnection, src: Path) -> list[TableReport]:
             con.execute("DETACH DATABASE IF EXISTS src")
 
 
-def load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> list[TableReport]:
+def load_frames(
+    con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]
+) -> list[TableReport]:
     """Validate in-memory tables (posted histories, tests) exactly like files."""
 
     def load_raw(name: str, raw: str) -> str | None:

@@ -16,7 +16,10 @@ from pipelines.settings import Settings
 
 def run_drift(settings: Settings, html: Path, summary: Path) -> dict[str, Any]:
     """Compare feature distributions; write the Evidently HTML and a JSON summary."""
-    for path, made_by in ((settings.reference_path, "retain train"), (settings.latest_features_path, "retain score")):
+    for path, made_by in (
+        (settings.reference_path, "retain train"),
+        (settings.latest_features_path, "retain score"),
+    ):
         if not path.exists():
             raise InputError(str(path), f"not found; run `{made_by}` first")
     columns = list(FEATURE_COLUMNS)

@@ -13,6 +13,7 @@ LIST_COLUMNS = ("list_id", "rank", "group")
 def control_draw(customer_ids: pd.Series, list_id: str) -> np.ndarray:
     """A number in [0, 1) per customer, fixed for a (customer, list) pair: the same
     customer always lands in the same group of a given list, on any machine."""
+
     def draw(customer_id: str) -> float:
         digest = hashlib.sha256(f"{list_id}:{customer_id}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
@@ -41,6 +42,10 @@ def risk_list(
     if top is not None:
         picked = picked.head(top)
     picked = picked.reset_index(drop=True)
-    groups = np.where(control_draw(picked["customer_id"], list_id) < control_share, "control", "target")
-    head = pd.DataFrame({"list_id": list_id, "rank": np.arange(1, len(picked) + 1), "group": groups})
+    groups = np.where(
+        control_draw(picked["customer_id"], list_id) < control_share, "control", "target"
+    )
+    head = pd.DataFrame(
+        {"list_id": list_id, "rank": np.arange(1, len(picked) + 1), "group": groups}
+    )
     return pd.concat([head, picked], axis=1)

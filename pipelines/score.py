@@ -49,7 +49,9 @@ def score_population(
         parts.append(scorer.score(chunk, as_of, scored_at, model_version))
         if progress is not None:
             progress(len(chunk))  # type: ignore[operator]
-    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(SCORE_COLUMNS))
+    scores = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(SCORE_COLUMNS))
+    )
     return ScoreResult(scores=scores, features=features, lapsed=int(known) - len(features))
 
 
@@ -70,5 +72,6 @@ def store_scores(con: duckdb.DuckDBPyConnection, result: ScoreResult, settings: 
     finally:
         con.unregister("_scores")
     write_table(scores, settings.latest_scores_path)
-    features = result.features.assign(as_of=scores["as_of"].iloc[0] if len(scores) else pd.NaT)
+    features = result.features.copy()
+    features["as_of"] = scores["as_of"].iloc[0] if len(scores) else pd.NaT
     write_table(features, settings.latest_features_path)

@@ -25,9 +25,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
 class Settings(BaseSettings):
     """Everything a run can be told; see README "Settings"."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="RETAIN_", toml_file="retain.toml", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="RETAIN_", toml_file="retain.toml", extra="ignore")
 
     home: Path = Field(Path(".retain"), description="Warehouse, latest scores, reference sample.")
     horizon_days: int = Field(90, gt=0, description="Churn = no order within this many days.")

@@ -66,7 +66,9 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings) -> Scorer:
     """Both models and the value-tier thresholds from one labelled multi-cutoff frame."""
     features = tuple(FEATURE_COLUMNS)
     churn = ChurnModel(features, random_state=settings.random_state).fit(frame)
-    timing = NextOrderModel(features, settings.horizon_days, random_state=settings.random_state).fit(frame)
+    timing = NextOrderModel(
+        features, settings.horizon_days, random_state=settings.random_state
+    ).fit(frame)
     latest = frame[frame["cutoff_at"] == frame["cutoff_at"].max()]
     return Scorer(
         churn=churn,
@@ -103,7 +105,9 @@ def train(con: duckdb.DuckDBPyConnection, settings: Settings) -> TrainResult:
     """Build frames, validate, refit on everything labelled; no MLflow here (see run_training)."""
     plan = plan_cutoffs(find_data_end(con), settings)
     cutoffs = sorted({*plan.validation_train_cutoffs, *plan.final_cutoffs})
-    frame = build_frame(con, cutoffs, settings.activity_window_days, settings.horizon_days, plan.data_end)
+    frame = build_frame(
+        con, cutoffs, settings.activity_window_days, settings.horizon_days, plan.data_end
+    )
     frame = frame[frame["churned"].notna()]
     val_train = frame[frame["cutoff_at"].isin(plan.validation_train_cutoffs)]
     test = frame[frame["cutoff_at"] == plan.evaluation_cutoff]
@@ -115,7 +119,9 @@ def train(con: duckdb.DuckDBPyConnection, settings: Settings) -> TrainResult:
     metrics = evaluate(val_train, test, fit_scorer(val_train, settings), settings.horizon_days)
     final = frame[frame["cutoff_at"].isin(plan.final_cutoffs)]
     scorer = fit_scorer(final, settings)
-    reference = test.sample(min(len(test), REFERENCE_SAMPLE_ROWS), random_state=settings.random_state)
+    reference = test.sample(
+        min(len(test), REFERENCE_SAMPLE_ROWS), random_state=settings.random_state
+    )
     counts = {
         "training_rows": len(final),
         "validation_rows": len(test),

@@ -44,7 +44,11 @@ class TableReport:
         return (
             f"{self.table}: rows read {self.read:,} = used {self.used:,} "
             f"+ set aside {self.set_aside:,}"
-            + (f" ({self.duplicates_collapsed:,} exact duplicates)" if self.duplicates_collapsed else "")
+            + (
+                f" ({self.duplicates_collapsed:,} exact duplicates)"
+                if self.duplicates_collapsed
+                else ""
+            )
         )
 
 
@@ -73,19 +77,34 @@ def _checks(contract: TableContract, present: set[str]) -> list[tuple[str, str, 
             checks.append((f"_raw_{col} IS NULL", col, f"empty {col}"))
         if kind != "text":
             checks.append(
-                (f"_raw_{col} IS NOT NULL AND {col} IS NULL", col,
-                 f"unparseable {col}: expected {_EXPECTED[kind]}")
+                (
+                    f"_raw_{col} IS NOT NULL AND {col} IS NULL",
+                    col,
+                    f"unparseable {col}: expected {_EXPECTED[kind]}",
+                )
             )
     if contract.name == "orders":
         if "status" in present:
             allowed = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
-            checks.append((f"status NOT IN ({allowed})", "status",
-                           f"unknown status: expected one of {', '.join(ORDER_STATUSES)}"))
-        checks.append((f"amount < 0 AND status = '{COMPLETED_STATUS}'", "amount",
-                       "negative amount on a completed order"))
+            checks.append(
+                (
+                    f"status NOT IN ({allowed})",
+                    "status",
+                    f"unknown status: expected one of {', '.join(ORDER_STATUSES)}",
+                )
+            )
+        checks.append(
+            (
+                f"amount < 0 AND status = '{COMPLETED_STATUS}'",
+                "amount",
+                "negative amount on a completed order",
+            )
+        )
     if contract.name == "complaints":
         if "resolved_at" in present:
-            checks.append(("resolved_at < opened_at", "resolved_at", "resolved_at before opened_at"))
+            checks.append(
+                ("resolved_at < opened_at", "resolved_at", "resolved_at before opened_at")
+            )
         for col in ("severity", "satisfaction"):
             if col in present:
                 checks.append((f"{col} NOT BETWEEN 1 AND 5", col, f"{col} outside 1-5"))
@@ -103,7 +122,9 @@ def _require_columns(contract: TableContract, columns: list[str], source: str) -
             )
 
 
-def _require_some_parse(con: duckdb.DuckDBPyConnection, contract: TableContract, source: str) -> None:
+def _require_some_parse(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, source: str
+) -> None:
     """A required typed column where no value parses is a wrong type for the whole column."""
     for col, kind in contract.required.items():
         if kind == "text":
@@ -112,11 +133,12 @@ def _require_some_parse(con: duckdb.DuckDBPyConnection, contract: TableContract,
             con, f"SELECT count(*) FILTER (WHERE {col} IS NULL), count(_raw_{col}) FROM _typed"
         )
         if total > 0 and bad >= total:
-            sample = scalar(con, f"SELECT _raw_{col} FROM _typed WHERE _raw_{col} IS NOT NULL LIMIT 1")
+            sample = scalar(
+                con, f"SELECT _raw_{col} FROM _typed WHERE _raw_{col} IS NOT NULL LIMIT 1"
+            )
             raise InputError(
                 source,
-                f"no value parses (first: {sample!r}); "
-                f"expected {_EXPECTED[kind]}",
+                f"no value parses (first: {sample!r}); expected {_EXPECTED[kind]}",
                 column=col,
             )
 
@@ -171,7 +193,7 @@ def _classify(
         WITH checked AS (
             SELECT *, {case(reason)} AS _reason, {case(column)} AS _column,
                    {case(value)} AS _value,
-                   hash({', '.join(canon)}) AS _content
+                   hash({", ".join(canon)}) AS _content
             FROM _typed
         ), ranked AS (
             SELECT *,

@@ -13,7 +13,9 @@ class CustomerScore(BaseModel):
     customer_id: str
     found: bool
     error: str | None = None
-    churn_probability: float | None = Field(None, description="Calibrated P(no order within the horizon).")
+    churn_probability: float | None = Field(
+        None, description="Calibrated P(no order within the horizon)."
+    )
     risk_tier: str | None = None
     expected_days_to_next_order: float | None = None
     next_order_p10_days: float | None = None

@@ -6,6 +6,8 @@ environment (RETAIN_HOME), built once when the service starts.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import bentoml
 from pydantic import Field
 
@@ -24,7 +26,10 @@ class RetainService:
     @bentoml.api(route="/score")
     def score(
         self,
-        customer_ids: list[str] = Field(..., max_length=MAX_IDS_PER_REQUEST, description="Customers to look up."),
+        customer_ids: Annotated[
+            list[str],
+            Field(max_length=MAX_IDS_PER_REQUEST, description="Customers to look up."),
+        ],
     ) -> ScoreResponse:
         """Scores, reasons and model version per customer; unknown ids get a per-item error."""
         return self.store.lookup(customer_ids)

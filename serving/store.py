@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -38,9 +39,16 @@ class ScoreStore:
         self._refresh()
         if self._scores.empty:
             error = "no scores yet: run `retain score`"
-            return ScoreResponse(results=[CustomerScore(customer_id=c, found=False, error=error) for c in customer_ids])
+            return ScoreResponse(
+                results=[
+                    CustomerScore(customer_id=c, found=False, error=error) for c in customer_ids
+                ]
+            )
         first = self._scores.iloc[0]
-        version, as_of = str(first["model_version"]), pd.Timestamp(first["as_of"]).date().isoformat()
+        version, as_of = (
+            str(first["model_version"]),
+            pd.Timestamp(first["as_of"]).date().isoformat(),
+        )
         return ScoreResponse(
             model_version=version,
             as_of=as_of,
@@ -54,8 +62,8 @@ class ScoreStore:
                 found=False,
                 error="unknown customer_id: not in the scored population (new, lapsed or misspelt)",
             )
-        row = self._scores.loc[customer_id]
-        floats = {k: (None if math.isnan(float(row[k])) else float(row[k])) for k in _FLOATS}
+        row = {str(k): v for k, v in self._scores.loc[customer_id].items()}
+        floats: dict[str, Any] = {k: None if math.isnan(row[k]) else float(row[k]) for k in _FLOATS}
         return CustomerScore(
             customer_id=customer_id,
             found=True,

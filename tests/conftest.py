@@ -53,7 +53,9 @@ def tiny() -> Tiny:
     return tiny_tables()
 
 
-def connect_tables(orders: pd.DataFrame, complaints: pd.DataFrame | None = None) -> duckdb.DuckDBPyConnection:
+def connect_tables(
+    orders: pd.DataFrame, complaints: pd.DataFrame | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse holding validated copies of the given tables."""
     con = connect()
     frames = {"orders": orders}

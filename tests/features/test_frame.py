@@ -14,7 +14,9 @@ from tests.conftest import CUTOFF, DATA_END
 
 @pytest.fixture
 def frame(tiny_con):
-    got = build_frame(tiny_con, [CUTOFF], activity_window_days=365, horizon_days=90, data_end=DATA_END)
+    got = build_frame(
+        tiny_con, [CUTOFF], activity_window_days=365, horizon_days=90, data_end=DATA_END
+    )
     return got.set_index("customer_id")
 
 

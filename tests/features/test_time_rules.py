@@ -33,11 +33,17 @@ def extra_orders(draw: st.DrawFn, before: bool) -> pd.DataFrame:
 
 @st.composite
 def extra_complaints(draw: st.DrawFn) -> pd.DataFrame:
-    rows = draw(st.lists(st.tuples(customers, st.integers(0, 2000), st.none() | st.integers(0, 900)), max_size=5))
+    rows = draw(
+        st.lists(
+            st.tuples(customers, st.integers(0, 2000), st.none() | st.integers(0, 900)), max_size=5
+        )
+    )
     out = []
     for i, (cust, h, resolve_h) in enumerate(rows):
         opened = CUTOFF + pd.Timedelta(hours=h)
-        resolved = None if resolve_h is None else (opened + pd.Timedelta(hours=resolve_h)).isoformat()
+        resolved = (
+            None if resolve_h is None else (opened + pd.Timedelta(hours=resolve_h)).isoformat()
+        )
         out.append((f"y{i}", cust, opened.isoformat(), resolved))
     return pd.DataFrame(out, columns=["complaint_id", "customer_id", "opened_at", "resolved_at"])
 

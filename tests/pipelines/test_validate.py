@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.errors import InputError
 from pipelines.db import connect
+from pipelines.errors import InputError
 from pipelines.io import load_frames, load_source
 
 ORDER_COLUMNS = ["order_id", "customer_id", "ordered_at", "amount", "status"]
@@ -22,7 +22,9 @@ def _validate(orders, complaints=None):
     if complaints is not None:
         frames["complaints"] = complaints
     reports = {r.table: r for r in load_frames(con, frames)}
-    rejects = con.execute("SELECT table_name, row, column_name, value, reason FROM rejects ORDER BY row").df()
+    rejects = con.execute(
+        "SELECT table_name, row, column_name, value, reason FROM rejects ORDER BY row"
+    ).df()
     return con, reports, rejects
 
 
@@ -64,7 +66,7 @@ def test_exact_duplicates_collapse_and_conflicting_ids_are_set_aside():
             ("o2", "c1", "2024-01-02", "99", "completed"),
         ]
     )
-    _, reports, rejects = _validate(orders)
+    _, reports, _ = _validate(orders)
     report = reports["orders"]
     assert (report.used, report.set_aside, report.duplicates_collapsed) == (1, 3, 1)
     assert report.set_aside_by_reason == {
@@ -87,7 +89,9 @@ def test_resolved_before_opened_is_set_aside():
 def test_timestamps_with_offsets_are_stored_in_utc():
     orders = _orders([("o1", "c1", "2024-01-01T10:00:00+02:00", "10", "completed")])
     con, _, _ = _validate(orders)
-    assert con.execute("SELECT ordered_at FROM orders").fetchone()[0] == pd.Timestamp("2024-01-01 08:00")
+    assert con.execute("SELECT ordered_at FROM orders").fetchone()[0] == pd.Timestamp(
+        "2024-01-01 08:00"
+    )
 
 
 def test_missing_required_column_names_file_and_column(tmp_path):
@@ -112,7 +116,9 @@ def test_missing_orders_table_is_named(tmp_path):
 
 
 def test_folder_without_complaints_still_loads(tmp_path):
-    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,10\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,10\n"
+    )
     con = connect()
     reports = load_source(con, tmp_path)
     assert [r.table for r in reports] == ["orders"]

@@ -1,0 +1,45 @@
+# retain: `make demo` and `make test` install what they need (uv from PyPI, then the locked env).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint format serve mlflow-ui clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.synced ## Create .venv from uv.lock
+
+demo: install ## Synthetic data -> train -> score -> risk list -> drift, outputs in runs/demo/
+	$(VENV)/bin/retain demo --out runs/demo
+
+test: install ## Run the whole test suite
+	$(PY) -m pytest
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+serve: install ## Scoring API on http://127.0.0.1:3000 (after make demo or retain score)
+	$(VENV)/bin/retain serve --host 127.0.0.1 --port 3000
+
+mlflow-ui: install ## MLflow UI on http://127.0.0.1:5000 for the local store in mlflow/
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db \
+		--default-artifact-root ./mlflow/artifacts --host 127.0.0.1 --port 5000
+
+clean: ## Remove demo outputs and the local warehouse (keeps the MLflow store)
+	rm -rf runs .retain

@@ -1,0 +1,114 @@
+"""A pipeline slice run for real: generate -> train -> score -> risk-list -> drift, via the CLI,
+with a real DuckDB warehouse file and a real MLflow sqlite store in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from models.scorer import SCORE_COLUMNS
+from pipelines.cli import app, main
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+def _run(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("e2e")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RETAIN_HOME", str(root / "home"))
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow/mlflow.db")
+    mp.setenv("RETAIN_TRAINING_CUTOFFS", "6")
+    _run(
+        "generate",
+        "--customers",
+        "3000",
+        "--days",
+        "730",
+        "--seed",
+        "3",
+        "--out",
+        str(root / "data"),
+    )
+    _run("train", "--data", str(root / "data"), "--metrics-out", str(root / "metrics.json"))
+    _run("score", "--out", str(root / "scores.parquet"))
+    _run("risk-list", "--top", "500", "--list-id", "L1", "--out", str(root / "list.csv"))
+    _run("drift", "--out", str(root / "drift.html"))
+    yield root
+    mp.undo()
+
+
+def test_metrics_for_model_and_recency_baseline(workspace: Path) -> None:
+    metrics = json.loads((workspace / "metrics.json").read_text())
+    for who in ("model", "recency_baseline"):
+        for key in ("churn_roc_auc", "churn_pr_auc", "churn_brier", "next_order_mae_days"):
+            assert 0 <= metrics[who][key] < 1_000, (who, key)
+    assert metrics["model"]["churn_roc_auc"] > 0.7
+
+
+def test_scores_table_follows_the_contract(workspace: Path) -> None:
+    scores = pd.read_parquet(workspace / "scores.parquet")
+    assert list(scores.columns) == list(SCORE_COLUMNS)
+    assert scores["customer_id"].is_unique
+    assert scores["churn_probability"].between(0, 1).all()
+    assert (scores["next_order_p10_days"] <= scores["expected_days_to_next_order"] + 1e-9).all()
+    assert (scores["expected_days_to_next_order"] <= scores["next_order_p90_days"] + 1e-9).all()
+    assert set(scores["risk_tier"]) <= {"high", "medium", "low"}
+    assert (scores["model_version"] == "1").all()
+    assert scores["reasons"].str.len().gt(0).mean() > 0.9
+
+
+def test_scores_rank_true_dropouts_above_survivors(workspace: Path) -> None:
+    """Ground truth from the generator: customers who really dropped out score higher."""
+    scores = pd.read_parquet(workspace / "scores.parquet")
+    truth = pd.read_parquet(workspace / "data" / "truth.parquet")
+    joined = scores.merge(truth, on="customer_id")
+    assert roc_auc_score(~joined["alive_at_end"], joined["churn_probability"]) > 0.75
+
+
+def test_risk_list_sorted_with_stable_control_group(workspace: Path) -> None:
+    first = (workspace / "list.csv").read_bytes()
+    listed = pd.read_csv(workspace / "list.csv")
+    assert len(listed) == 500
+    assert listed["churn_probability"].is_monotonic_decreasing
+    assert set(listed["group"]) == {"target", "control"}
+    assert 0.05 <= (listed["group"] == "control").mean() <= 0.17
+    _run("risk-list", "--top", "500", "--list-id", "L1", "--out", str(workspace / "again.csv"))
+    assert (workspace / "again.csv").read_bytes() == first
+
+
+def test_drift_summary(workspace: Path) -> None:
+    summary = json.loads((workspace / "drift_summary.json").read_text())
+    assert 0 <= summary["drifted_share"] <= 1
+    assert "days_since_last_order" in summary["columns"]
+    assert (workspace / "drift.html").stat().st_size > 10_000
+
+
+def test_second_training_keeps_the_first_champion(workspace: Path) -> None:
+    out = _run("train")
+    assert "version 2" in out and "champion unchanged" in out
+    listing = _run("models", "list")
+    assert listing.splitlines()[0].split()[:2] == ["version", "champion"]
+
+
+def test_unusable_input_exits_2_with_file_and_column(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,amount\no1,c1,3\n")
+    monkeypatch.setattr(sys, "argv", ["retain", "validate", "--data", str(tmp_path)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    out = capsys.readouterr().out
+    assert "orders.csv" in out and "ordered_at" in out
