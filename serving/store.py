@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -62,7 +62,8 @@ class ScoreStore:
                 found=False,
                 error="unknown customer_id: not in the scored population (new, lapsed or misspelt)",
             )
-        row = {str(k): v for k, v in self._scores.loc[customer_id].items()}
+        record = cast(pd.Series, self._scores.loc[customer_id])  # index is unique
+        row: dict[str, Any] = {str(k): v for k, v in record.items()}
         floats: dict[str, Any] = {k: None if math.isnan(row[k]) else float(row[k]) for k in _FLOATS}
         return CustomerScore(
             customer_id=customer_id,
