@@ -124,11 +124,10 @@ def validate(
         console.print(f"  {r.line()}")
         for reason, n in r.set_aside_by_reason.items():
             console.print(f"    {n:,} x {reason}")
-    target = report or Path("validation.json")
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps({r.table: asdict(r) for r in reports}, indent=2))
-    _done(f"validated {data}" + (f"; report in {target}" if report else ""))
+    _done(f"validated {data}" + (f"; report in {report}" if report else ""))
 
 
 @app.command()
@@ -162,7 +161,11 @@ def train(
     with _warehouse(settings, data) as con:
         result, version, promoted = run_training(con, settings, metrics_out)
     _print_metrics(result.metrics)
-    verdict = "now champion" if promoted else "registered; champion unchanged"
+    verdict = (
+        "now champion"
+        if promoted
+        else f"registered; champion unchanged, promote with `retain models promote {version}`"
+    )
     _done(
         f"model '{settings.model_name}' version {version} ({verdict}); MLflow: {settings.mlflow_tracking_uri}"
     )
