@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format serve mlflow-ui clean
+.PHONY: help install demo test lint format serve mlflow-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ serve: install ## Scoring API on http://127.0.0.1:3000 (after make demo or retai
 mlflow-ui: install ## MLflow UI on http://127.0.0.1:5000 for the local store in mlflow/
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db \
 		--default-artifact-root ./mlflow/artifacts --host 127.0.0.1 --port 5000
+
+bench: install ## Benchmarks (figures go to docs/BENCHMARKS.md)
+	$(PY) benchmarks/bench_generate.py
 
 clean: ## Remove demo outputs and the local warehouse (keeps the MLflow store)
 	rm -rf runs .retain
