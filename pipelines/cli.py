@@ -360,18 +360,10 @@ def serve(
     import os
     import subprocess
 
+    from serving.launch import serve_command
+
     env = {**os.environ, "RETAIN_HOME": str(_settings().home.resolve())}
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "serving.service:RetainService",
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
+    cmd = serve_command(host, port)
     console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
     raise typer.Exit(subprocess.call(cmd, env=env))
 

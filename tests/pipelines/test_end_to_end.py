@@ -112,3 +112,22 @@ def test_unusable_input_exits_2_with_file_and_column(tmp_path: Path, monkeypatch
     assert done.value.code == 2
     out = capsys.readouterr().out
     assert "orders.csv" in out and "ordered_at" in out
+
+
+def test_features_command_writes_the_population(workspace: Path) -> None:
+    out = workspace / "features.csv"
+    _run("features", "--as-of", "2025-06-01", "--out", str(out))
+    frame = pd.read_csv(out)
+    assert frame["customer_id"].is_unique
+    assert (frame["days_since_last_order"] <= 365).all()
+    assert frame["cutoff_at"].str.startswith("2025-06-01").all()
+
+
+def test_validate_report_json(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,3\no1,c1,2024-01-01,3\no2,,2024-01-02,4\n"
+    )
+    _run("validate", "--data", str(tmp_path), "--report", str(tmp_path / "report.json"))
+    report = json.loads((tmp_path / "report.json").read_text())["orders"]
+    assert (report["read"], report["used"], report["set_aside"]) == (3, 1, 2)
+    assert report["set_aside_by_reason"] == {"exact duplicate": 1, "empty customer_id": 1}

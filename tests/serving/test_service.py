@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 
 from models.scorer import SCORE_COLUMNS
+from serving.launch import serve_command
 from serving.store import ScoreStore
 
 AS_OF = pd.Timestamp("2025-06-01")
@@ -101,17 +101,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _home_with_scores(home)
     port = _free_port()
     env = {**os.environ, "RETAIN_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "serving.service:RetainService",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    cmd = serve_command("127.0.0.1", port)
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
