@@ -26,10 +26,14 @@ models_app = typer.Typer(
     help="Registered model versions and the champion alias.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+import_app = typer.Typer(
+    help="Convert public datasets into the data contract.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
 console = Console()
 
 DataOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--data",
         help="Folder of orders/complaints/customers (.parquet/.csv) or a DuckDB file. "
@@ -52,23 +56,40 @@ def _done(message: str) -> None:
     console.print(f"[bold green]done[/] {message}")
 
 
-@contextlib.contextmanager
-def _warehouse(settings: Settings, data: Path | None) -> Iterator[Any]:
-    """The DuckDB warehouse, (re)loaded from `data` when given, with the row accounting shown."""
-    from pipelines.db import connect, scalar
+def _load(con: Any, data: str, settings: Settings) -> list[Any]:
+    """Load and validate `data` into `con`; show the accounting; keep the rejects as CSV."""
     from pipelines.io import load_source, write_table
+
+    with console.status(f"reading and validating {data}"):
+        reports = load_source(con, data, settings.input)
+    for report in reports:
+        console.print(f"  {report.line()}")
+        for reason, n in report.set_aside_by_reason.items():
+            console.print(f"    {n:,} x {reason}")
+    rejects = con.execute("SELECT * FROM rejects").df()
+    if len(rejects):
+        path = write_table(rejects, settings.home / "rejects.csv")
+        console.print(f"  [yellow]{len(rejects):,} rows set aside, with reasons:[/] {path}")
+    return reports
+
+
+def _require_orders(reports: list[Any]) -> None:
+    orders = next(r for r in reports if r.table == "orders")
+    if orders.used == 0:
+        raise InputError(
+            orders.source, f"no usable orders: {orders.read:,} rows read, all set aside"
+        )
+
+
+@contextlib.contextmanager
+def _warehouse(settings: Settings, data: str | None) -> Iterator[Any]:
+    """The DuckDB warehouse, (re)loaded from `data` when given."""
+    from pipelines.db import connect, scalar
 
     con = connect(settings.warehouse_path)
     try:
         if data is not None:
-            with console.status(f"reading and validating {data}"):
-                reports = load_source(con, data)
-            for report in reports:
-                console.print(f"  {report.line()}")
-            rejects = con.execute("SELECT * FROM rejects").df()
-            if len(rejects):
-                path = write_table(rejects, settings.home / "rejects.csv")
-                console.print(f"  [yellow]{len(rejects):,} rows set aside, with reasons:[/] {path}")
+            _require_orders(_load(con, data, settings))
         elif not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders'"):
             raise InputError(str(settings.warehouse_path), "no data loaded yet; pass --data SRC")
         yield con
@@ -107,27 +128,70 @@ def generate(
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Option("--data", help="Source to check.")],
+    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or postgresql:// URL.")],
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write the report as JSON.")
+        Path | None,
+        typer.Option("--report", help="Write the report as JSON (and HTML beside it)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="'Now' for the future-date check (default: today)."),
     ] = None,
 ) -> None:
-    """Check a source against the data contract; unusable rows are set aside with reasons."""
+    """Check a source against the data contract and profile it. Unusable rows are set aside
+    with reasons; exit 2 when a table cannot be used at all."""
     from dataclasses import asdict
 
-    from pipelines.db import connect
-    from pipelines.io import load_source
+    import pandas as pd
 
+    from pipelines.db import connect
+    from pipelines.profile import profile_tables, to_html
+
+    settings = _settings()
     con = connect()
-    reports = load_source(con, data)
-    for r in reports:
-        console.print(f"  {r.line()}")
-        for reason, n in r.set_aside_by_reason.items():
-            console.print(f"    {n:,} x {reason}")
+    reports = _load(con, data, settings)
+    now = pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    profile = profile_tables(con, now)
+    orders = profile["orders"]
+    console.print(
+        f"  {orders['customers']:,} customers, {orders['orders_per_customer']} orders each, "
+        f"{orders['repeat_customer_share']:.0%} repeat buyers, "
+        f"{orders['first_ordered_at']} to {orders['last_ordered_at']}"
+        if orders["customers"]
+        else "  no completed orders"
+    )
+    for warning in profile["warnings"]:
+        console.print(f"  [yellow]suspicious:[/] {warning}")
     if report is not None:
+        body = {"tables": {r.table: asdict(r) for r in reports}, "profile": profile}
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps({r.table: asdict(r) for r in reports}, indent=2))
-    _done(f"validated {data}" + (f"; report in {report}" if report else ""))
+        report.write_text(json.dumps(body, indent=2, default=str))
+        report.with_suffix(".html").write_text(to_html(body))
+    _require_orders(reports)
+    _done(
+        f"validated {data}"
+        + (f"; report in {report} and {report.with_suffix('.html')}" if report else "")
+    )
+
+
+@import_app.command("cdnow")
+def import_cdnow(
+    path: Annotated[Path, typer.Argument(help="CDNOW_master.txt (Fader & Hardie format).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write orders.parquet to.")],
+) -> None:
+    """CDNOW master file -> orders.parquet (same-day rows merged into one order)."""
+    from pipelines.importers import read_cdnow
+    from pipelines.io import write_table
+
+    imported = read_cdnow(path)
+    write_table(imported.orders, out / "orders.parquet")
+    if len(imported.skipped):
+        write_table(imported.skipped, out / "skipped_lines.csv")
+    console.print(
+        f"  lines read {imported.lines_read:,} = orders {len(imported.orders):,} "
+        f"+ merged same-day {imported.merged_same_day:,} + skipped {len(imported.skipped):,}"
+    )
+    _done(f"wrote {out / 'orders.parquet'} (no complaints table: CDNOW has none)")
 
 
 @app.command()
@@ -250,6 +314,12 @@ def score(
     data: DataOpt = None,
     as_of: AsOfOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the scores here.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Also write to PostgreSQL table retain_scores (postgresql://...)."
+        ),
+    ] = None,
 ) -> None:
     """Score the population with the champion; keep the scores in the warehouse and as Parquet."""
     import pandas as pd
@@ -278,6 +348,13 @@ def score(
         store_scores(con, result, settings)
     if out is not None:
         write_table(result.scores, out)
+    if to is not None:
+        from pipelines import postgres
+
+        if not postgres.is_postgres(to):
+            raise InputError(to, "--to expects a postgresql:// URL")
+        written = postgres.write_scores(to, result.scores)
+        console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")
     tiers = result.scores["risk_tier"].value_counts().to_dict()
     console.print(
         f"  scored {len(result.scores):,} customers at {cutoff.date()} with version {version}; "
@@ -379,7 +456,7 @@ def demo(
     data = out / "data"
     steps = [
         ("generate synthetic data", lambda: generate(out=data, customers=customers, seed=0)),
-        ("train", lambda: train(data=data, metrics_out=out / "metrics.json")),
+        ("train", lambda: train(data=str(data), metrics_out=out / "metrics.json")),
         ("score", lambda: score(out=out / "scores.parquet")),
         ("risk list", lambda: risk_list_cmd(out=out / "risk_list.csv", top=1000, list_id="demo")),
         ("drift", lambda: drift(out=out / "drift_report.html")),

@@ -10,8 +10,9 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,10 +23,61 @@ from pydantic_settings import (
 DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
 
 
+DEFAULT_STATUS_MAP = {
+    "complete": "completed",
+    "paid": "completed",
+    "shipped": "completed",
+    "delivered": "completed",
+    "return": "returned",
+    "refunded": "returned",
+    "canceled": "cancelled",
+    "cancel": "cancelled",
+    "void": "cancelled",
+}
+
+
+class InputSettings(BaseModel):
+    """How to read a customer's data: names, formats, time zone (section [input] of retain.toml)."""
+
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical table -> name in the source (file stem or database table).",
+    )
+    columns: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per canonical table: source column name -> canonical column name.",
+    )
+    delimiter: str | None = Field(None, description="CSV delimiter; detected when not set.")
+    encoding: str = Field(
+        "utf-8", description="CSV encoding (utf-8, utf-16, latin-1, cp1252, ...)."
+    )
+    decimal: Literal[".", ","] = Field(".", description="Decimal separator of CSV numbers.")
+    timestamp_formats: list[str] = Field(
+        default_factory=list,
+        description="strftime formats tried in order before ISO 8601, e.g. '%d.%m.%Y %H:%M'.",
+    )
+    timezone: str = Field("UTC", description="Time zone of timestamps written without an offset.")
+    status_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Source status value -> completed / returned / cancelled (adds to the defaults).",
+    )
+    schema_name: str = Field("public", description="PostgreSQL schema of the source tables.")
+
+    def table_name(self, table: str) -> str:
+        return self.tables.get(table, table)
+
+    def statuses(self) -> dict[str, str]:
+        return {**DEFAULT_STATUS_MAP, **{k.lower(): v for k, v in self.status_map.items()}}
+
+
 class Settings(BaseSettings):
     """Everything a run can be told; see README "Settings"."""
 
-    model_config = SettingsConfigDict(env_prefix="RETAIN_", toml_file="retain.toml", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RETAIN_", env_nested_delimiter="__", toml_file="retain.toml", extra="ignore"
+    )
+
+    input: InputSettings = Field(default_factory=InputSettings)
 
     home: Path = Field(Path(".retain"), description="Warehouse, latest scores, reference sample.")
     horizon_days: int = Field(90, gt=0, description="Churn = no order within this many days.")

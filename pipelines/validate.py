@@ -14,6 +14,7 @@ import duckdb
 from features.schema import COMPLETED_STATUS, TableContract
 from pipelines.db import first_row, scalar
 from pipelines.errors import InputError
+from pipelines.settings import InputSettings
 
 ORDER_STATUSES = ("completed", "returned", "cancelled")
 _EXPECTED = {
@@ -22,6 +23,12 @@ _EXPECTED = {
     "number": "a number such as 12.50",
     "integer": "a whole number",
 }
+# A time of day followed by a UTC offset or Z: such values carry their own time zone.
+_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
+REJECTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
+    "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
+)
 
 
 @dataclass
@@ -41,30 +48,75 @@ class TableReport:
         return self.read == self.used + self.set_aside
 
     def line(self) -> str:
+        dupes = (
+            f" ({self.duplicates_collapsed:,} exact duplicates)"
+            if self.duplicates_collapsed
+            else ""
+        )
         return (
             f"{self.table}: rows read {self.read:,} = used {self.used:,} "
-            f"+ set aside {self.set_aside:,}"
-            + (
-                f" ({self.duplicates_collapsed:,} exact duplicates)"
-                if self.duplicates_collapsed
-                else ""
-            )
+            f"+ set aside {self.set_aside:,}{dupes}"
         )
 
 
-def _text(col: str) -> str:
-    return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _parsed(col: str, kind: str) -> str:
-    raw = _text(col)
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _raw(col: str, source_type: str) -> str:
+    """The value as read: trimmed text with '' as NULL for text columns, else as typed."""
+    if source_type == "VARCHAR":
+        return f"nullif(trim({_quote(col)}), '')"
+    return _quote(col)
+
+
+def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
+    """A naive UTC timestamp. Values with an offset keep it; naive ones are in opts.timezone."""
+
+    def to_utc(naive: str) -> str:
+        if opts.timezone == "UTC":
+            return naive
+        return f"timezone('UTC', timezone({_sql_text(opts.timezone)}, {naive}))"
+
+    if source_type == "TIMESTAMP WITH TIME ZONE":
+        return f"timezone('UTC', {raw})"
+    if source_type != "VARCHAR":
+        return to_utc(f"TRY_CAST({raw} AS TIMESTAMP)")
+    naive = f"TRY_CAST({raw} AS TIMESTAMP)"
+    if opts.timestamp_formats:
+        formats = ", ".join(_sql_text(f) for f in opts.timestamp_formats)
+        naive = f"coalesce(try_strptime({raw}, [{formats}]), {naive})"
+    return (
+        f"CASE WHEN regexp_matches({raw}, '{_OFFSET}') "
+        f"THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) ELSE {to_utc(naive)} END"
+    )
+
+
+def _parse(raw: str, kind: str, source_type: str, opts: InputSettings) -> str:
     if kind == "text":
-        return raw
+        return raw if source_type == "VARCHAR" else f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
     if kind == "timestamp":
-        return f"CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        return _parse_timestamp(raw, source_type, opts)
+    number = raw
+    if source_type == "VARCHAR" and opts.decimal == ",":
+        number = f"replace(replace(replace({raw}, ' ', ''), '.', ''), ',', '.')"
     if kind == "number":
-        return f"TRY_CAST({raw} AS DOUBLE)"
-    return f"TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS INTEGER)"
+        return f"TRY_CAST({number} AS DOUBLE)"
+    return f"TRY_CAST(TRY_CAST({number} AS DOUBLE) AS INTEGER)"
+
+
+def _status(raw: str, opts: InputSettings) -> str:
+    cases = " ".join(
+        f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in sorted(opts.statuses().items())
+    )
+    return (
+        f"CASE WHEN {raw} IS NULL THEN '{COMPLETED_STATUS}' "
+        f"ELSE CASE lower({raw}) {cases} ELSE lower({raw}) END END"
+    )
 
 
 def _checks(contract: TableContract, present: set[str]) -> list[tuple[str, str, str]]:
@@ -84,15 +136,14 @@ def _checks(contract: TableContract, present: set[str]) -> list[tuple[str, str, 
                 )
             )
     if contract.name == "orders":
-        if "status" in present:
-            allowed = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
-            checks.append(
-                (
-                    f"status NOT IN ({allowed})",
-                    "status",
-                    f"unknown status: expected one of {', '.join(ORDER_STATUSES)}",
-                )
+        allowed = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
+        checks.append(
+            (
+                f"status NOT IN ({allowed})",
+                "status",
+                f"unknown status: expected one of {', '.join(ORDER_STATUSES)}",
             )
+        )
         checks.append(
             (
                 f"amount < 0 AND status = '{COMPLETED_STATUS}'",
@@ -117,7 +168,8 @@ def _require_columns(contract: TableContract, columns: list[str], source: str) -
             raise InputError(
                 source,
                 f"required column missing (found: {', '.join(columns) or 'none'}); "
-                f"expected {_EXPECTED[contract.required[col]]}",
+                f"expected {_EXPECTED[contract.required[col]]}; map your column name in "
+                f"[input.columns.{contract.name}] of retain.toml",
                 column=col,
             )
 
@@ -134,7 +186,8 @@ def _require_some_parse(
         )
         if total > 0 and bad >= total:
             sample = scalar(
-                con, f"SELECT _raw_{col} FROM _typed WHERE _raw_{col} IS NOT NULL LIMIT 1"
+                con,
+                f"SELECT CAST(_raw_{col} AS VARCHAR) FROM _typed WHERE _raw_{col} IS NOT NULL LIMIT 1",
             )
             raise InputError(
                 source,
@@ -144,107 +197,128 @@ def _require_some_parse(
 
 
 def validate_table(
-    con: duckdb.DuckDBPyConnection, raw: str, contract: TableContract, source: str
+    con: duckdb.DuckDBPyConnection,
+    raw: str,
+    contract: TableContract,
+    source: str,
+    opts: InputSettings,
+    row_expr: str = "rowid + 1",
+    rejected_by_reader: int = 0,
 ) -> TableReport:
     """Create table `contract.name` from table `raw`; append unusable rows to `rejects`.
 
-    In: `raw` with any column types (CSV read as text, Parquet typed), insertion-ordered.
-    Out: the canonical table (contract columns present in the input, status defaulting
-    to 'completed' for orders) and a report. Rejects carry table, source, row (1-based
-    data row), column, value and reason.
+    In: `raw` with canonical column names and any types (CSV read as text, Parquet typed).
+    `row_expr` gives each row's 1-based data row in the source (header not counted);
+    `rejected_by_reader` counts rows the file reader already set aside (in `rejects`).
+    Out: the canonical table (contract columns present, status defaulting to 'completed'
+    for orders) and a report. Rejects carry table, source, row, column, value and reason.
     """
-    columns = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
-    _require_columns(contract, columns, source)
-    present = {c for c in contract.columns if c in columns}
-    if contract.name == "orders":
-        present.add("status")
-    typed_cols = []
-    for col in sorted(present, key=list(contract.columns).index):
-        kind = contract.columns[col]
-        if col == "status" and "status" not in columns:
-            typed_cols += [f"'{COMPLETED_STATUS}' AS status", "NULL AS _raw_status"]
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
+    _require_columns(contract, list(types), source)
+    present = [
+        c for c in contract.columns if c in types or (c == "status" and contract.name == "orders")
+    ]
+    select = [f"{row_expr} AS _row"]
+    for col in present:
+        if col not in types:  # orders without a status column: all completed
+            select += [f"'{COMPLETED_STATUS}' AS status", "NULL AS _raw_status"]
             continue
-        expr = _parsed(col, kind)
-        if col == "status":
-            expr = f"coalesce(lower({expr}), '{COMPLETED_STATUS}')"
-        typed_cols += [f"{expr} AS {col}", f"{_text(col)} AS _raw_{col}"]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _typed AS "
-        f"SELECT rowid + 1 AS _row, {', '.join(typed_cols)} FROM {raw}"
-    )
+        value = _raw(col, types[col])
+        kind = contract.columns[col]
+        parsed = _status(value, opts) if col == "status" else _parse(value, kind, types[col], opts)
+        select += [f"{parsed} AS {col}", f"{value} AS _raw_{col}"]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {', '.join(select)} FROM {raw}")
     _require_some_parse(con, contract, source)
-    _classify(con, contract, present, source)
-    return _report(con, contract.name, source)
+    _classify(con, contract, present, _checks(contract, set(present)))
+    _write_outputs(con, contract, present, source)
+    read = int(scalar(con, "SELECT count(*) FROM _typed")) + rejected_by_reader
+    return _report(con, contract.name, source, read)
 
 
 def _classify(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, present: set[str], source: str
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    present: list[str],
+    checks: list[tuple[str, str, str]],
 ) -> None:
-    checks = _checks(contract, present)
-    canon = [c for c in contract.columns if c in present]
-    reason = " ".join(f"WHEN {cond} THEN '{why}'" for cond, _, why in checks)
-    column = " ".join(f"WHEN {cond} THEN '{col}'" for cond, col, _ in checks)
-    value = " ".join(f"WHEN {cond} THEN _raw_{col}" for cond, col, _ in checks)
-    case = (lambda body: f"CASE {body} END") if checks else (lambda body: "NULL")
+    """Give each row of `_typed` its reason (NULL = usable); duplicates are looked for only
+    among keys that occur more than once, which keeps the common case a single scan."""
+
+    def case(pick: int) -> str:
+        if not checks:
+            return "NULL"
+        whens = " ".join(
+            f"WHEN {c[0]} THEN " + (_sql_text(c[pick]) if pick else f"CAST(_raw_{c[1]} AS VARCHAR)")
+            for c in checks
+        )
+        return f"CASE {whens} END"
+
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _checked AS
+        SELECT *, {case(2)} AS _reason, {case(1)} AS _column, {case(0)} AS _value FROM _typed"""
+    )
     key = contract.key
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _classified AS
-        WITH checked AS (
-            SELECT *, {case(reason)} AS _reason, {case(column)} AS _column,
-                   {case(value)} AS _value,
-                   hash({", ".join(canon)}) AS _content
-            FROM _typed
-        ), ranked AS (
-            SELECT *,
-              CASE WHEN _reason IS NULL THEN
-                row_number() OVER (PARTITION BY _content, _reason IS NULL ORDER BY _row) END AS _copy,
-              CASE WHEN _reason IS NULL THEN
-                count(DISTINCT _content) OVER (PARTITION BY {key}, _reason IS NULL) END AS _versions
-            FROM checked
+        f"""CREATE OR REPLACE TEMP TABLE _dupes AS
+        WITH repeated AS (
+            SELECT {key} FROM _checked WHERE _reason IS NULL GROUP BY {key} HAVING count(*) > 1
+        ), rows AS (
+            SELECT c._row, c.{key}, hash({", ".join("c." + p for p in present)}) AS _content
+            FROM _checked c SEMI JOIN repeated r ON c.{key} = r.{key}
+            WHERE c._reason IS NULL
         )
-        SELECT * REPLACE (
-            CASE WHEN _reason IS NOT NULL THEN _reason
-                 WHEN _versions > 1 THEN 'duplicate {key} with different content'
-                 WHEN _copy > 1 THEN 'exact duplicate' END AS _reason,
-            CASE WHEN _reason IS NOT NULL THEN _column
-                 WHEN _versions > 1 OR _copy > 1 THEN '{key}' END AS _column,
-            CASE WHEN _reason IS NOT NULL THEN _value
-                 WHEN _versions > 1 OR _copy > 1 THEN CAST({key} AS VARCHAR) END AS _value)
-        FROM ranked
-        """
+        SELECT _row,
+            CASE WHEN count(DISTINCT _content) OVER (PARTITION BY {key}) > 1
+                 THEN 'duplicate {key} with different content'
+                 WHEN row_number() OVER (PARTITION BY _content ORDER BY _row) > 1
+                 THEN 'exact duplicate' END AS _dup_reason,
+            CAST({key} AS VARCHAR) AS _dup_value
+        FROM rows"""
+    )
+
+
+def _write_outputs(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, present: list[str], source: str
+) -> None:
+    has_dupes = bool(scalar(con, "SELECT count(*) FROM _dupes WHERE _dup_reason IS NOT NULL"))
+    dupes_join = "LEFT JOIN _dupes d USING (_row)" if has_dupes else ""
+    dup_reason = "d._dup_reason" if has_dupes else "NULL"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW _classified AS
+        SELECT c.*, coalesce(c._reason, {dup_reason}) AS _final_reason,
+            CASE WHEN c._reason IS NULL AND {dup_reason} IS NOT NULL THEN '{contract.key}'
+                 ELSE c._column END AS _final_column,
+            CASE WHEN c._reason IS NULL AND {dup_reason} IS NOT NULL
+                 THEN {"d._dup_value" if has_dupes else "NULL"} ELSE c._value END AS _final_value
+        FROM _checked c {dupes_join}"""
     )
     con.execute(
         f"CREATE OR REPLACE TABLE {contract.name} AS "
-        f"SELECT {', '.join(canon)} FROM _classified WHERE _reason IS NULL ORDER BY _row"
+        f"SELECT {', '.join(present)} FROM _classified WHERE _final_reason IS NULL ORDER BY _row"
     )
+    con.execute(REJECTS_DDL)
     con.execute(
-        "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
-        "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
-    )
-    con.execute("DELETE FROM rejects WHERE table_name = ?", [contract.name])
-    con.execute(
-        "INSERT INTO rejects SELECT ?, ?, _row, _column, _value, _reason "
-        "FROM _classified WHERE _reason IS NOT NULL ORDER BY _row",
+        "INSERT INTO rejects SELECT ?, ?, _row, _final_column, left(_final_value, 200), _final_reason "
+        "FROM _classified WHERE _final_reason IS NOT NULL ORDER BY _row",
         [contract.name, source],
     )
 
 
-def _report(con: duckdb.DuckDBPyConnection, table: str, source: str) -> TableReport:
-    read = int(scalar(con, "SELECT count(*) FROM _typed"))
+def _report(con: duckdb.DuckDBPyConnection, table: str, source: str, read: int) -> TableReport:
     used = int(scalar(con, f"SELECT count(*) FROM {table}"))
     by_reason = dict(
         con.execute(
-            "SELECT reason, count(*) FROM rejects WHERE table_name = ? GROUP BY reason ORDER BY 2 DESC",
+            "SELECT reason, count(*) FROM rejects WHERE table_name = ? GROUP BY reason ORDER BY 2 DESC, 1",
             [table],
         ).fetchall()
     )
+    set_aside = sum(by_reason.values())
     return TableReport(
         table=table,
         source=source,
         read=read,
         used=used,
-        set_aside=sum(by_reason.values()),
+        set_aside=set_aside,
         duplicates_collapsed=by_reason.get("exact duplicate", 0),
         set_aside_by_reason=by_reason,
     )

@@ -128,6 +128,9 @@ def test_validate_report_json(tmp_path: Path) -> None:
         "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,3\no1,c1,2024-01-01,3\no2,,2024-01-02,4\n"
     )
     _run("validate", "--data", str(tmp_path), "--report", str(tmp_path / "report.json"))
-    report = json.loads((tmp_path / "report.json").read_text())["orders"]
+    body = json.loads((tmp_path / "report.json").read_text())
+    report = body["tables"]["orders"]
     assert (report["read"], report["used"], report["set_aside"]) == (3, 1, 2)
-    assert report["set_aside_by_reason"] == {"exact duplicate": 1, "empty customer_id": 1}
+    assert report["set_aside_by_reason"] == {"empty customer_id": 1, "exact duplicate": 1}
+    assert body["profile"]["orders"]["customers"] == 1
+    assert "rows read 3" in (tmp_path / "report.html").read_text()
