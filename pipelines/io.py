@@ -98,6 +98,8 @@ def _reader_reason(error_type: str, message: str, encoding: str) -> str:
 def _load_csv(
     con: duckdb.DuckDBPyConnection, path: Path, raw: str, opts: InputSettings, table: str
 ) -> RawTable:
+    if path.stat().st_size == 0:
+        raise InputError(str(path), "the file is empty (expected a header line, then rows)")
     encoding = DUCKDB_ENCODINGS.get(opts.encoding.lower())
     with tempfile.TemporaryDirectory() as tmp:
         readable = path if encoding else _utf8_copy(path, opts.encoding, Path(tmp))
@@ -108,13 +110,13 @@ def _load_csv(
             )
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
-            if path.stat().st_size == 0:
-                first = "the file is empty (expected a header line and rows)"
             raise InputError(str(path), f"cannot be read as CSV: {first}") from exc
     con.execute(REJECTS_DDL)
+    # One reject per line: DuckDB may report several errors for one line.
     rejects = con.execute(
-        "SELECT line - 1 AS row, column_name, csv_line, error_type, error_message "
-        "FROM _csv_rejects ORDER BY line"
+        "SELECT line - 1, arg_min(column_name, column_idx), any_value(csv_line), "
+        "arg_min(error_type, column_idx), arg_min(error_message, column_idx) "
+        "FROM _csv_rejects GROUP BY line ORDER BY line"
     ).fetchall()
     for row, column, line, error_type, message in rejects:
         con.execute(
@@ -133,9 +135,12 @@ def _load_csv(
     # Rows the reader kept fill the data rows it did not reject, in order.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _reader_rows AS "
-        "SELECT line - 1 - (row_number() OVER (ORDER BY line) - 1) AS adj FROM _csv_rejects"
+        "SELECT line - 1 - (row_number() OVER (ORDER BY line) - 1) AS adj "
+        "FROM (SELECT DISTINCT line FROM _csv_rejects)"
     )
-    row_expr = "rowid + 1 + (SELECT count(*) FROM _reader_rows r WHERE r.adj <= rowid + 1)"
+    row_expr = (
+        f"{raw}.rowid + 1 + (SELECT count(*) FROM _reader_rows r WHERE r.adj <= {raw}.rowid + 1)"
+    )
     return RawTable(str(path), rejected_by_reader=len(rejects), row_expr=row_expr)
 
 
