@@ -1,4 +1,8 @@
-"""Readers and writers at the edge: sources into the DuckDB warehouse, tables out to files."""
+"""Readers and writers at the edge: sources into the DuckDB warehouse, tables out to files.
+
+Each source table is described (a FROM expression and its column types) and handed to
+`validate_table`, which reads, parses and checks it in one scan.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -18,7 +21,7 @@ from pipelines import postgres
 from pipelines.db import scalar
 from pipelines.errors import InputError
 from pipelines.settings import InputSettings
-from pipelines.validate import REJECTS_DDL, TableReport, validate_table
+from pipelines.validate import RawSource, TableReport, validate_table
 
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 DUCKDB_ENCODINGS = {
@@ -35,15 +38,6 @@ EMPTY_TABLES = {
 }
 
 
-@dataclass
-class RawTable:
-    """A source table loaded as-is into a temp table, with what the reader set aside."""
-
-    source: str
-    rejected_by_reader: int = 0
-    row_expr: str = "rowid + 1"
-
-
 def _find_file(folder: Path, stem: str) -> Path | None:
     for suffix in FILE_SUFFIXES:
         candidate = folder / f"{stem}{suffix}"
@@ -52,14 +46,14 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _utf8_copy(path: Path, encoding: str, tmp: Path) -> Path:
+def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     """Transcode a file DuckDB cannot read natively, streaming (bytes that do not decode
     become U+FFFD and show up in the values, never a crash)."""
     try:
         codecs.lookup(encoding)
     except LookupError as exc:
         raise InputError(str(path), f"unknown encoding '{encoding}' in input.encoding") from exc
-    out = tmp / f"{path.stem}.utf8.csv"
+    out = workdir / f"{path.stem}.utf8.csv"
     with (
         path.open(encoding=encoding, errors="replace", newline="") as src,
         out.open("w", encoding="utf-8", newline="") as dst,
@@ -69,13 +63,13 @@ def _utf8_copy(path: Path, encoding: str, tmp: Path) -> Path:
     return out
 
 
-def _csv_query(path: Path, opts: InputSettings, encoding: str) -> str:
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _csv_options(opts: InputSettings, encoding: str) -> list[str]:
     options = [
-        "all_varchar = true",
         "header = true",
-        "store_rejects = true",
-        "rejects_table = '_csv_rejects'",
-        "rejects_scan = '_csv_scans'",
         "max_line_size = 4000000",
         # RFC 4180 quoting, never sniffed: a guessed quote character can merge rows silently.
         "quote = '\"'",
@@ -83,84 +77,86 @@ def _csv_query(path: Path, opts: InputSettings, encoding: str) -> str:
         f"encoding = '{encoding}'",
     ]
     if opts.delimiter:
-        options.append("delim = '" + opts.delimiter.replace("'", "''") + "'")
-    return f"SELECT * FROM read_csv('{path}', {', '.join(options)})"
+        options.append(f"delim = {_sql_text(opts.delimiter)}")
+    return options
 
 
-def _reader_reason(error_type: str, message: str, encoding: str) -> str:
-    if "ENCODING" in error_type or "UNICODE" in error_type:
-        return f"bytes that are not valid {encoding} (set input.encoding)"
-    if "COLUMNS" in error_type:
-        return "wrong number of fields: " + message.strip().rstrip(".")
-    return "unreadable line: " + message.strip().split(". ")[0]
+def _csv_types(
+    columns: list[str], mapping: dict[str, str], contract: TableContract, opts: InputSettings
+) -> dict[str, str]:
+    """Types the CSV reader parses each column to: never sniffed (ids like 00017 stay text).
+    Timestamps and numbers are parsed by the reader unless custom formats or a decimal
+    comma (with '.' thousands: 1.234,50) are set; then as text, parsed in validation."""
+    types = {}
+    for col in columns:
+        kind = contract.columns.get(mapping.get(col, col), "text")
+        if kind == "timestamp" and not opts.timestamp_formats:
+            types[col] = "TIMESTAMP WITH TIME ZONE"
+        elif kind in ("number", "integer") and opts.decimal == ".":
+            types[col] = "DOUBLE"
+        else:
+            types[col] = "VARCHAR"
+    return types
 
 
-def _load_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, raw: str, opts: InputSettings, table: str
-) -> RawTable:
+def _csv_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    contract: TableContract,
+    opts: InputSettings,
+    workdir: Path,
+) -> RawSource:
     if path.stat().st_size == 0:
         raise InputError(str(path), "the file is empty (expected a header line, then rows)")
     encoding = DUCKDB_ENCODINGS.get(opts.encoding.lower())
-    with tempfile.TemporaryDirectory() as tmp:
-        readable = path if encoding else _utf8_copy(path, opts.encoding, Path(tmp))
-        con.execute("DROP TABLE IF EXISTS _csv_rejects; DROP TABLE IF EXISTS _csv_scans")
-        try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {raw} AS {_csv_query(readable, opts, encoding or 'utf-8')}"
-            )
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise InputError(str(path), f"cannot be read as CSV: {first}") from exc
-    con.execute(REJECTS_DDL)
-    # One reject per line: DuckDB may report several errors for one line.
-    rejects = con.execute(
-        "SELECT line - 1, arg_min(column_name, column_idx), any_value(csv_line), "
-        "arg_min(error_type, column_idx), arg_min(error_message, column_idx) "
-        "FROM _csv_rejects GROUP BY line ORDER BY line"
-    ).fetchall()
-    for row, column, line, error_type, message in rejects:
-        con.execute(
-            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                table,
-                str(path),
-                row,
-                column,
-                (line or "")[:200],
-                _reader_reason(str(error_type), str(message), opts.encoding),
-            ],
-        )
-    if not rejects:
-        return RawTable(str(path))
-    # Rows the reader kept fill the data rows it did not reject, in order.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _reader_rows AS "
-        "SELECT line - 1 - (row_number() OVER (ORDER BY line) - 1) AS adj "
-        "FROM (SELECT DISTINCT line FROM _csv_rejects)"
-    )
-    row_expr = (
-        f"{raw}.rowid + 1 + (SELECT count(*) FROM _reader_rows r WHERE r.adj <= {raw}.rowid + 1)"
-    )
-    return RawTable(str(path), rejected_by_reader=len(rejects), row_expr=row_expr)
-
-
-def _load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, raw: str, opts: InputSettings, table: str
-) -> RawTable:
-    if path.suffix != ".parquet":
-        return _load_csv(con, path, raw, opts, table)
+    readable = path if encoding else _utf8_copy(path, opts.encoding, workdir)
+    options = _csv_options(opts, encoding or "utf-8")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_parquet('{path}')")
+        sniffed = con.execute(
+            f"DESCRIBE SELECT * FROM read_csv('{readable}', all_varchar = true, ignore_errors = true, {', '.join(options)})"
+        ).fetchall()
     except duckdb.Error as exc:
-        raise InputError(
-            str(path), f"cannot be read as Parquet: {str(exc).strip().splitlines()[0]}"
-        ) from exc
-    return RawTable(str(path))
+        first = str(exc).strip().splitlines()[0]
+        raise InputError(str(path), f"cannot be read as CSV: {first}") from exc
+    columns = [r[0] for r in sniffed]
+    mapping = column_mapping(columns, contract, opts)
+    types = _csv_types(columns, mapping, contract, opts)
+    type_map = ", ".join(f"{_sql_text(c)}: '{t}'" for c, t in types.items())
+    options += [
+        f"types = {{{type_map}}}",
+        "store_rejects = true",
+        "rejects_table = '_csv_rejects'",
+        "rejects_scan = '_csv_scans'",
+    ]
+    con.execute("DROP TABLE IF EXISTS _csv_rejects; DROP TABLE IF EXISTS _csv_scans")
+    return RawSource(
+        source=str(path),
+        from_sql=f"read_csv('{readable}', {', '.join(options)})",
+        types=types,
+        mapping=mapping,
+        reader_rejects=True,
+        session_timezone=opts.timezone,
+        encoding=opts.encoding,
+    )
 
 
-def _load_duckdb_table(
-    con: duckdb.DuckDBPyConnection, path: Path, table: str, raw: str
-) -> RawTable | None:
+def _typed_source(
+    con: duckdb.DuckDBPyConnection,
+    from_sql: str,
+    source: str,
+    contract: TableContract,
+    opts: InputSettings,
+) -> RawSource:
+    """A source that carries its own types (Parquet, DuckDB tables, data frames)."""
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(source, f"cannot be read: {str(exc).strip().splitlines()[0]}") from exc
+    types = {r[0]: r[1] for r in described}
+    return RawSource(source, from_sql, types, column_mapping(list(types), contract, opts))
+
+
+def _attached_table(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> str | None:
     try:
         con.execute(f"ATTACH IF NOT EXISTS '{path}' AS src (READ_ONLY)")
     except duckdb.Error as exc:
@@ -170,32 +166,30 @@ def _load_duckdb_table(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'src' AND table_name = ?",
         [table],
     )
-    if not found:
-        return None
-    con.execute(f'CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM src.main."{table}"')
-    return RawTable(f"{path}:{table}")
+    return f'src.main."{table}"' if found else None
 
 
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def map_columns(
-    con: duckdb.DuckDBPyConnection, raw: str, contract: TableContract, opts: InputSettings
-) -> None:
-    """Rename source columns to canonical names: the explicit mapping first, then names that
-    differ only in case, spaces or punctuation ('Order ID' -> order_id), which is safe."""
-    columns = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {raw})").fetchall()]
-    mapping = dict(opts.columns.get(contract.name, {}))
-    taken = set(mapping.values()) | set(columns)
+def column_mapping(
+    columns: list[str], contract: TableContract, opts: InputSettings
+) -> dict[str, str]:
+    """Source column -> canonical name: the explicit mapping first, then names that differ
+    only in case, spaces or punctuation ('Order ID' -> order_id), which is safe."""
+    mapping = {k: v for k, v in opts.columns.get(contract.name, {}).items() if k in columns}
+    taken = set(mapping.values()) | {c for c in columns if c in contract.columns}
     for col in columns:
         canonical = _normalise(col)
-        if col not in mapping and canonical in contract.columns and canonical not in taken:
+        unmapped = col not in mapping and col not in contract.columns
+        if unmapped and canonical in contract.columns and canonical not in taken:
             mapping[col] = canonical
             taken.add(canonical)
-    for source_name, canonical in mapping.items():
-        if source_name in columns and source_name != canonical:
-            con.execute(f'ALTER TABLE {raw} RENAME COLUMN "{source_name}" TO "{canonical}"')
+    return mapping
+
+
+Loader = Callable[[str, TableContract, Path], RawSource | None]
 
 
 def load_source(
@@ -211,12 +205,17 @@ def load_source(
     if not path.exists():
         raise InputError(text, "no such file or folder")
 
-    def load_raw(name: str, raw: str) -> RawTable | None:
+    def load_raw(name: str, contract: TableContract, workdir: Path) -> RawSource | None:
         stem = opts.table_name(name)
         if path.is_dir():
             found = _find_file(path, stem)
-            return _load_file(con, found, raw, opts, name) if found else None
-        return _load_duckdb_table(con, path, stem, raw)
+            if found is None:
+                return None
+            if found.suffix == ".parquet":
+                return _typed_source(con, f"read_parquet('{found}')", str(found), contract, opts)
+            return _csv_source(con, found, contract, opts, workdir)
+        table = _attached_table(con, path, stem)
+        return _typed_source(con, table, f"{path}:{stem}", contract, opts) if table else None
 
     try:
         return _load_tables(con, load_raw, text, opts)
@@ -229,23 +228,23 @@ def _load_postgres(
     con: duckdb.DuckDBPyConnection, url: str, opts: InputSettings
 ) -> list[TableReport]:
     """Each table is streamed out with COPY into a temporary CSV, then read like any CSV
-    (PostgreSQL's own formats: ISO timestamps in UTC, '.' decimals)."""
+    (PostgreSQL's own formats: ISO timestamps, '.' decimals; naive timestamps are in
+    input.timezone, as for files)."""
     pg_opts = opts.model_copy(
         update={"delimiter": ",", "encoding": "utf-8", "decimal": ".", "timestamp_formats": []}
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    where = postgres.redact(url)
 
-        def load_raw(name: str, raw: str) -> RawTable | None:
-            dest = Path(tmp) / f"{name}.csv"
-            if not postgres.export_csv(url, opts.schema_name, opts.table_name(name), dest):
-                return None
-            loaded = _load_csv(con, dest, raw, pg_opts, name)
-            loaded.source = (
-                f"{postgres._redact(url)} table {opts.schema_name}.{opts.table_name(name)}"
-            )
-            return loaded
+    def load_raw(name: str, contract: TableContract, workdir: Path) -> RawSource | None:
+        dest = workdir / f"{name}.csv"
+        table = opts.table_name(name)
+        if not postgres.export_csv(url, opts.schema_name, table, dest):
+            return None
+        raw = _csv_source(con, dest, contract, pg_opts, workdir)
+        raw.source = f"{where} table {opts.schema_name}.{table}"
+        return raw
 
-        return _load_tables(con, load_raw, postgres._redact(url), opts)
+    return _load_tables(con, load_raw, where, opts)
 
 
 def load_frames(
@@ -254,48 +253,42 @@ def load_frames(
     opts: InputSettings | None = None,
 ) -> list[TableReport]:
     """Validate in-memory tables (posted histories, tests) exactly like files."""
+    opts = opts or InputSettings()
 
-    def load_raw(name: str, raw: str) -> RawTable | None:
+    def load_raw(name: str, contract: TableContract, workdir: Path) -> RawSource | None:
         if name not in frames:
             return None
-        con.register("_frame", frames[name])
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM _frame")
-        con.unregister("_frame")
-        return RawTable(f"<{name}>")
+        con.register(f"_frame_{name}", frames[name])
+        return _typed_source(con, f"_frame_{name}", f"<{name}>", contract, opts)
 
-    return _load_tables(con, load_raw, "<request>", opts or InputSettings())
+    try:
+        return _load_tables(con, load_raw, "<request>", opts)
+    finally:
+        for name in frames:
+            con.unregister(f"_frame_{name}")
 
 
 def _load_tables(
-    con: duckdb.DuckDBPyConnection,
-    load_raw: Callable[[str, str], RawTable | None],
-    origin: str,
-    opts: InputSettings,
+    con: duckdb.DuckDBPyConnection, load_raw: Loader, origin: str, opts: InputSettings
 ) -> list[TableReport]:
     """Validate each contract table that `load_raw` finds; a missing optional table becomes
     an empty one, so everything downstream runs without complaints or customers."""
     reports = []
     con.execute("DROP TABLE IF EXISTS rejects")
-    for name, contract in CONTRACTS.items():
-        raw = f"_raw_{name}"
-        loaded = load_raw(name, raw)
-        if loaded is None:
-            if name in REQUIRED_TABLES:
-                stem = opts.table_name(name)
-                expected = " or ".join(f"{stem}{s}" for s in FILE_SUFFIXES)
-                raise InputError(
-                    origin,
-                    f"required table '{stem}' not found (expected {expected} or a table '{stem}')",
-                )
-            con.execute(f"CREATE OR REPLACE TABLE {name} ({EMPTY_TABLES[name]})")
-            continue
-        map_columns(con, raw, contract, opts)
-        reports.append(
-            validate_table(
-                con, raw, contract, loaded.source, opts, loaded.row_expr, loaded.rejected_by_reader
-            )
-        )
-        con.execute(f"DROP TABLE {raw}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, contract in CONTRACTS.items():
+            raw = load_raw(name, contract, Path(tmp))
+            if raw is None:
+                if name in REQUIRED_TABLES:
+                    stem = opts.table_name(name)
+                    expected = " or ".join(f"{stem}{s}" for s in FILE_SUFFIXES)
+                    raise InputError(
+                        origin,
+                        f"required table '{stem}' not found (expected {expected} or a table '{stem}')",
+                    )
+                con.execute(f"CREATE OR REPLACE TABLE {name} ({EMPTY_TABLES[name]})")
+                continue
+            reports.append(validate_table(con, raw, contract, opts))
     return reports
 
 

@@ -23,10 +23,10 @@ def _connect(url: str) -> Any:
     try:
         return psycopg.connect(url, autocommit=False)
     except psycopg.Error as exc:
-        raise InputError(_redact(url), f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
+        raise InputError(redact(url), f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """The URL without its password, for messages."""
     if "@" not in url or ":" not in url.split("@")[0].split("//", 1)[-1]:
         return url

@@ -7,7 +7,9 @@ the extra copies are set aside with reason 'exact duplicate').
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import duckdb
 
@@ -29,6 +31,19 @@ REJECTS_DDL = (
     "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
     "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
 )
+
+
+@dataclass
+class RawSource:
+    """A source table as DuckDB will scan it: a FROM expression and its column types."""
+
+    source: str  # how messages name it: a file, a database table
+    from_sql: str
+    types: dict[str, str]  # source column -> DuckDB type as read
+    mapping: dict[str, str] = field(default_factory=dict)  # source column -> canonical
+    reader_rejects: bool = False  # a CSV read with store_rejects into _csv_rejects
+    session_timezone: str = "UTC"  # zone the CSV reader assumes for naive timestamps
+    encoding: str = "utf-8"  # what the CSV's bytes were expected to be
 
 
 @dataclass
@@ -67,9 +82,9 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _raw(col: str, source_type: str) -> str:
-    """The value as read: trimmed text with '' as NULL for text columns, else as typed."""
-    if source_type == "VARCHAR":
+def _raw(col: str, source_type: str, trimmed: bool) -> str:
+    """The value as read; ids and text to be parsed are trimmed, with '' as NULL."""
+    if source_type == "VARCHAR" and trimmed:
         return f"nullif(trim({_quote(col)}), '')"
     return _quote(col)
 
@@ -82,8 +97,8 @@ def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
             return naive
         return f"timezone('UTC', timezone({_sql_text(opts.timezone)}, {naive}))"
 
-    if source_type == "TIMESTAMP WITH TIME ZONE":
-        return f"timezone('UTC', {raw})"
+    if source_type == "TIMESTAMP WITH TIME ZONE":  # UTC microseconds: plain arithmetic
+        return f"make_timestamp(epoch_us({raw}))"
     if source_type != "VARCHAR":
         return to_utc(f"TRY_CAST({raw} AS TIMESTAMP)")
     naive = f"TRY_CAST({raw} AS TIMESTAMP)"
@@ -109,56 +124,74 @@ def _parse(raw: str, kind: str, source_type: str, opts: InputSettings) -> str:
     return f"TRY_CAST(TRY_CAST({number} AS DOUBLE) AS INTEGER)"
 
 
-def _status(raw: str, opts: InputSettings) -> str:
+def _normalise_statuses(con: duckdb.DuckDBPyConnection, opts: InputSettings) -> None:
+    """Empty status -> completed; synonyms ('paid', 'canceled', ...) -> canonical values.
+    Runs after the scan on the rows whose status is not canonical yet (usually none)."""
+    value = "lower(trim(status))"
     cases = " ".join(
         f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in sorted(opts.statuses().items())
     )
-    return (
-        f"CASE WHEN {raw} IS NULL THEN '{COMPLETED_STATUS}' "
-        f"ELSE CASE lower({raw}) {cases} ELSE lower({raw}) END END"
+    canonical = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
+    con.execute(
+        f"UPDATE orders SET status = CASE WHEN nullif({value}, '') IS NULL THEN '{COMPLETED_STATUS}' "
+        f"ELSE CASE {value} {cases} ELSE {value} END END "
+        f"WHERE status IS NULL OR status NOT IN ({canonical})"
     )
 
 
-def _checks(contract: TableContract, present: set[str]) -> list[tuple[str, str, str]]:
-    """(condition on the parsed row, column, reason) in the order they are reported."""
-    checks: list[tuple[str, str, str]] = []
+class Check(NamedTuple):
+    """A row condition that sets the row aside, the column it names and the value shown.
+    `after_scan` checks need the normalised status, so they run as updates after the scan."""
+
+    condition: str
+    column: str
+    reason: str
+    value: str
+    after_scan: bool = False
+
+
+def _ref(col: str, raw_cols: set[str]) -> str:
+    """The value as read: the kept text for columns parsed from text, else the column."""
+    return f"_raw_{col}" if col in raw_cols else col
+
+
+def _checks(contract: TableContract, present: set[str], raw_cols: set[str]) -> list[Check]:
+    """The checks in the order they are reported (the first that fails names the row)."""
+    checks: list[Check] = []
+
+    def add(condition: str, col: str, reason: str) -> None:
+        value = f"CAST({_ref(col, raw_cols)} AS VARCHAR)"
+        checks.append(Check(condition, col, reason, value, after_scan="status" in condition))
+
     for col, kind in contract.columns.items():
         if col not in present:
             continue
         if col in contract.required:
-            checks.append((f"_raw_{col} IS NULL", col, f"empty {col}"))
-        if kind != "text":
-            checks.append(
-                (
-                    f"_raw_{col} IS NOT NULL AND {col} IS NULL",
-                    col,
-                    f"unparseable {col}: expected {_EXPECTED[kind]}",
-                )
+            add(f"{_ref(col, raw_cols)} IS NULL", col, f"empty {col}")
+        if col in raw_cols:
+            add(
+                f"_raw_{col} IS NOT NULL AND {col} IS NULL",
+                col,
+                f"unparseable {col}: expected {_EXPECTED[kind]}",
             )
     if contract.name == "orders":
         allowed = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
-        checks.append(
-            (
-                f"status NOT IN ({allowed})",
-                "status",
-                f"unknown status: expected one of {', '.join(ORDER_STATUSES)}",
-            )
+        add(
+            f"status NOT IN ({allowed})",
+            "status",
+            f"unknown status: expected one of {', '.join(ORDER_STATUSES)}",
         )
-        checks.append(
-            (
-                f"amount < 0 AND status = '{COMPLETED_STATUS}'",
-                "amount",
-                "negative amount on a completed order",
-            )
+        add(
+            f"amount < 0 AND status = '{COMPLETED_STATUS}'",
+            "amount",
+            "negative amount on a completed order",
         )
     if contract.name == "complaints":
         if "resolved_at" in present:
-            checks.append(
-                ("resolved_at < opened_at", "resolved_at", "resolved_at before opened_at")
-            )
+            add("resolved_at < opened_at", "resolved_at", "resolved_at before opened_at")
         for col in ("severity", "satisfaction"):
             if col in present:
-                checks.append((f"{col} NOT BETWEEN 1 AND 5", col, f"{col} outside 1-5"))
+                add(f"{col} NOT BETWEEN 1 AND 5", col, f"{col} outside 1-5")
     return checks
 
 
@@ -175,133 +208,221 @@ def _require_columns(contract: TableContract, columns: list[str], source: str) -
 
 
 def _require_some_parse(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, source: str
+    con: duckdb.DuckDBPyConnection, contract: TableContract, raw_cols: set[str], source: str
 ) -> None:
-    """A required typed column where no value parses is a wrong type for the whole column."""
-    for col, kind in contract.required.items():
-        if kind == "text":
-            continue
+    """A required column parsed from text where no value parses has the wrong type as a whole."""
+    for col in sorted(raw_cols & set(contract.required)):
         bad, total = first_row(
-            con, f"SELECT count(*) FILTER (WHERE {col} IS NULL), count(_raw_{col}) FROM _typed"
+            con,
+            f"SELECT count(*) FILTER (WHERE {col} IS NULL AND _raw_{col} IS NOT NULL), "
+            f"count(_raw_{col}) FROM {contract.name}",
         )
         if total > 0 and bad >= total:
             sample = scalar(
                 con,
-                f"SELECT CAST(_raw_{col} AS VARCHAR) FROM _typed WHERE _raw_{col} IS NOT NULL LIMIT 1",
+                f"SELECT _raw_{col} FROM {contract.name} WHERE _raw_{col} IS NOT NULL LIMIT 1",
             )
-            raise InputError(
-                source,
-                f"no value parses (first: {sample!r}); expected {_EXPECTED[kind]}",
-                column=col,
-            )
+            _whole_column_error(con, contract, source, col, sample)
+
+
+def _whole_column_error(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, source: str, col: str, sample: object
+) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {contract.name}")
+    kind = contract.columns[col]
+    raise InputError(
+        source, f"no value parses (first: {sample!r}); expected {_EXPECTED[kind]}", column=col
+    )
 
 
 def validate_table(
-    con: duckdb.DuckDBPyConnection,
-    raw: str,
-    contract: TableContract,
-    source: str,
-    opts: InputSettings,
-    row_expr: str = "rowid + 1",
-    rejected_by_reader: int = 0,
+    con: duckdb.DuckDBPyConnection, raw: RawSource, contract: TableContract, opts: InputSettings
 ) -> TableReport:
-    """Create table `contract.name` from table `raw`; append unusable rows to `rejects`.
+    """Create table `contract.name` from `raw` in one scan; move unusable rows to `rejects`.
 
-    In: `raw` with canonical column names and any types (CSV read as text, Parquet typed).
-    `row_expr` gives each row's 1-based data row in the source (header not counted);
-    `rejected_by_reader` counts rows the file reader already set aside (in `rejects`).
+    Rows keep their source order, so a row's position gives its 1-based data row in the
+    source (header not counted; lines the CSV reader set aside are accounted for).
     Out: the canonical table (contract columns present, status defaulting to 'completed'
     for orders) and a report. Rejects carry table, source, row, column, value and reason.
     """
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
-    _require_columns(contract, list(types), source)
+    types = {raw.mapping.get(c, c): t for c, t in raw.types.items()}
+    source_of = {raw.mapping.get(c, c): c for c in raw.types}
+    _require_columns(contract, list(types), raw.source)
     present = [
         c for c in contract.columns if c in types or (c == "status" and contract.name == "orders")
     ]
-    select = [f"{row_expr} AS _row"]
+    raw_cols = {
+        c for c in present if types.get(c) == "VARCHAR" and contract.columns[c] not in ("text",)
+    } - {"status"}
+    select = []
     for col in present:
         if col not in types:  # orders without a status column: all completed
-            select += [f"'{COMPLETED_STATUS}' AS status", "NULL AS _raw_status"]
+            select.append(f"'{COMPLETED_STATUS}' AS status")
             continue
-        value = _raw(col, types[col])
         kind = contract.columns[col]
-        parsed = _status(value, opts) if col == "status" else _parse(value, kind, types[col], opts)
-        select += [f"{parsed} AS {col}", f"{value} AS _raw_{col}"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {', '.join(select)} FROM {raw}")
-    _require_some_parse(con, contract, source)
-    _classify(con, contract, present, _checks(contract, set(present)))
-    _write_outputs(con, contract, present, source)
-    read = int(scalar(con, "SELECT count(*) FROM _typed")) + rejected_by_reader
-    return _report(con, contract.name, source, read)
+        trimmed = col in (contract.key, "customer_id") or col in raw_cols
+        value = _raw(source_of[col], types[col], trimmed)
+        parsed = value if col == "status" else _parse(value, kind, types[col], opts)
+        select.append(f"{parsed} AS {col}")
+        if col in raw_cols:
+            select.append(f"{value} AS _raw_{col}")
+    checks = _checks(contract, set(present), raw_cols)
+    _scan(con, raw, contract, f"SELECT {', '.join(select)} FROM {raw.from_sql}", checks)
+    if contract.name == "orders":
+        _normalise_statuses(con, opts)
+    for number, check in enumerate(checks, 1):
+        if check.after_scan:
+            con.execute(
+                f"UPDATE {contract.name} SET _check = {number} "
+                f"WHERE _check IS NULL AND ({check.condition})"
+            )
+    reader_rejected = _reader_rejects(con, raw, contract) if raw.reader_rejects else 0
+    loaded = int(scalar(con, f"SELECT count(*) FROM {contract.name}"))
+    _require_some_parse(con, contract, raw_cols, raw.source)
+    _mark_duplicates(con, contract, present, len(checks))
+    all_checks = checks + _duplicate_checks(contract)
+    _move_rejects(con, contract, raw.source, all_checks, raw_cols, reader_rejected)
+    return _report(con, contract.name, raw.source, loaded + reader_rejected)
 
 
-def _classify(
+def _scan(
     con: duckdb.DuckDBPyConnection,
+    raw: RawSource,
     contract: TableContract,
-    present: list[str],
-    checks: list[tuple[str, str, str]],
+    parsed_sql: str,
+    checks: list[Check],
 ) -> None:
-    """Give each row of `_typed` its reason (NULL = usable); duplicates are looked for only
-    among keys that occur more than once, which keeps the common case a single scan."""
-
-    def case(pick: int) -> str:
-        if not checks:
-            return "NULL"
-        whens = " ".join(
-            f"WHEN {c[0]} THEN " + (_sql_text(c[pick]) if pick else f"CAST(_raw_{c[1]} AS VARCHAR)")
-            for c in checks
-        )
-        return f"CASE {whens} END"
-
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _checked AS
-        SELECT *, {case(2)} AS _reason, {case(1)} AS _column, {case(0)} AS _value FROM _typed"""
+    """One pass: read, parse and store the number of each row's first failing check in
+    `_check` (NULL = usable). Reasons and values are looked up later, for rejects only."""
+    first_failing = " ".join(
+        f"WHEN {c.condition} THEN {i}" for i, c in enumerate(checks, 1) if not c.after_scan
     )
+    check = (
+        f"CAST(CASE {first_failing} END AS UTINYINT)" if first_failing else "CAST(NULL AS UTINYINT)"
+    )
+    con.execute(f"SET TimeZone = {_sql_text(raw.session_timezone)}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {contract.name} AS SELECT *, {check} AS _check FROM ({parsed_sql})"
+        )
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise InputError(raw.source, f"cannot be read: {first}") from exc
+    finally:
+        con.execute("SET TimeZone = 'UTC'")
+
+
+def _reader_rejects(con: duckdb.DuckDBPyConnection, raw: RawSource, contract: TableContract) -> int:
+    """Lines the CSV reader could not use (bad bytes, wrong field count, a value that does not
+    convert) into `rejects`, one per line; returns how many."""
+    lines = con.execute(
+        "SELECT line - 1, arg_min(column_name, column_idx), any_value(csv_line), "
+        "arg_min(error_type, column_idx), arg_min(error_message, column_idx) "
+        "FROM _csv_rejects GROUP BY line ORDER BY line"
+    ).fetchall()
+    con.execute(REJECTS_DDL)
+    casts: dict[str, list[str]] = {}
+    for row, column, line, error_type, message in lines:
+        canonical = raw.mapping.get(column, column) if column else None
+        reason, value = _reader_reason(
+            str(error_type), str(message), canonical, contract, raw.encoding
+        )
+        if str(error_type) == "CAST" and canonical:
+            casts.setdefault(canonical, []).append(value)
+        con.execute(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+            [contract.name, raw.source, row, canonical, (value or line or "")[:200], reason],
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _reader_rows AS "
+        "SELECT line - 1 - (row_number() OVER (ORDER BY line) - 1) AS adj "
+        "FROM (SELECT DISTINCT line FROM _csv_rejects)"
+    )
+    loaded = int(scalar(con, f"SELECT count(*) FROM {contract.name}"))
+    for col, values in casts.items():
+        if col in contract.required and loaded == 0 and len(values) == len(lines):
+            _whole_column_error(con, contract, raw.source, col, values[0])
+    return len(lines)
+
+
+def _reader_reason(
+    error_type: str, message: str, column: str | None, contract: TableContract, encoding: str
+) -> tuple[str, str]:
+    """(reason, value) for a line the CSV reader set aside."""
+    if error_type == "CAST" and column in contract.columns:
+        found = re.search(r'Could not convert string "(.*)" to', message)
+        kind = contract.columns[column]
+        return f"unparseable {column}: expected {_EXPECTED[kind]}", found.group(1) if found else ""
+    if "ENCODING" in error_type or "UNICODE" in error_type:
+        return f"bytes that are not valid {encoding} (set input.encoding)", ""
+    if "COLUMNS" in error_type:
+        return "wrong number of fields: " + message.strip().rstrip("."), ""
+    return "unreadable line: " + message.strip().split(". ")[0], ""
+
+
+def _duplicate_checks(contract: TableContract) -> list[Check]:
     key = contract.key
+    value = f"CAST({key} AS VARCHAR)"
+    return [
+        Check("", key, f"duplicate {key} with different content", value),
+        Check("", key, "exact duplicate", value),
+    ]
+
+
+def _mark_duplicates(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, present: list[str], n_checks: int
+) -> None:
+    """Duplicate ids among usable rows: all versions of an id with different content are set
+    aside (none can be trusted); of exact copies the first is kept. Only keys seen more than
+    once are examined, so the common case is one hash aggregation."""
+    key, table = contract.key, contract.name
+    conflict, copy = n_checks + 1, n_checks + 2
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dupes AS
         WITH repeated AS (
-            SELECT {key} FROM _checked WHERE _reason IS NULL GROUP BY {key} HAVING count(*) > 1
-        ), rows AS (
-            SELECT c._row, c.{key}, hash({", ".join("c." + p for p in present)}) AS _content
-            FROM _checked c SEMI JOIN repeated r ON c.{key} = r.{key}
-            WHERE c._reason IS NULL
+            SELECT hash({key}) AS h FROM {table} WHERE _check IS NULL GROUP BY 1 HAVING count(*) > 1
+        ), candidates AS (
+            SELECT rowid AS rid, {key}, hash({", ".join(present)}) AS content
+            FROM {table} WHERE _check IS NULL AND hash({key}) IN (SELECT h FROM repeated)
         )
-        SELECT _row,
-            CASE WHEN count(DISTINCT _content) OVER (PARTITION BY {key}) > 1
-                 THEN 'duplicate {key} with different content'
-                 WHEN row_number() OVER (PARTITION BY _content ORDER BY _row) > 1
-                 THEN 'exact duplicate' END AS _dup_reason,
-            CAST({key} AS VARCHAR) AS _dup_value
-        FROM rows"""
+        SELECT rid,
+            CASE WHEN count(DISTINCT content) OVER (PARTITION BY {key}) > 1 THEN {conflict}
+                 WHEN row_number() OVER (PARTITION BY {key}, content ORDER BY rid) > 1 THEN {copy}
+            END AS dup_check
+        FROM candidates"""
+    )
+    con.execute(
+        f"UPDATE {table} SET _check = d.dup_check FROM _dupes d "
+        f"WHERE {table}.rowid = d.rid AND d.dup_check IS NOT NULL"
     )
 
 
-def _write_outputs(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, present: list[str], source: str
+def _move_rejects(
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    source: str,
+    checks: list[Check],
+    raw_cols: set[str],
+    reader_rejected: int,
 ) -> None:
-    has_dupes = bool(scalar(con, "SELECT count(*) FROM _dupes WHERE _dup_reason IS NOT NULL"))
-    dupes_join = "LEFT JOIN _dupes d USING (_row)" if has_dupes else ""
-    dup_reason = "d._dup_reason" if has_dupes else "NULL"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW _classified AS
-        SELECT c.*, coalesce(c._reason, {dup_reason}) AS _final_reason,
-            CASE WHEN c._reason IS NULL AND {dup_reason} IS NOT NULL THEN '{contract.key}'
-                 ELSE c._column END AS _final_column,
-            CASE WHEN c._reason IS NULL AND {dup_reason} IS NOT NULL
-                 THEN {"d._dup_value" if has_dupes else "NULL"} ELSE c._value END AS _final_value
-        FROM _checked c {dupes_join}"""
-    )
-    con.execute(
-        f"CREATE OR REPLACE TABLE {contract.name} AS "
-        f"SELECT {', '.join(present)} FROM _classified WHERE _final_reason IS NULL ORDER BY _row"
-    )
+    """Rejected rows into `rejects` with their source row number, then out of the table."""
+    table = contract.name
+    row = f"{table}.rowid + 1"
+    if reader_rejected:
+        row += f" + (SELECT count(*) FROM _reader_rows r WHERE r.adj <= {table}.rowid + 1)"
+    reasons = "[" + ", ".join(_sql_text(c.reason) for c in checks) + "]"
+    columns = "[" + ", ".join(_sql_text(c.column) for c in checks) + "]"
+    values = " ".join(f"WHEN {i} THEN {c.value}" for i, c in enumerate(checks, 1))
     con.execute(REJECTS_DDL)
     con.execute(
-        "INSERT INTO rejects SELECT ?, ?, _row, _final_column, left(_final_value, 200), _final_reason "
-        "FROM _classified WHERE _final_reason IS NOT NULL ORDER BY _row",
-        [contract.name, source],
+        f"INSERT INTO rejects SELECT ?, ?, {row}, {columns}[_check], "
+        f"left(CASE _check {values} END, 200), {reasons}[_check] "
+        f"FROM {table} WHERE _check IS NOT NULL ORDER BY {table}.rowid",
+        [table, source],
     )
+    con.execute(f"DELETE FROM {table} WHERE _check IS NOT NULL")
+    for helper in ("_check", *(f"_raw_{c}" for c in sorted(raw_cols))):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {helper}")
 
 
 def _report(con: duckdb.DuckDBPyConnection, table: str, source: str, read: int) -> TableReport:
@@ -312,13 +433,12 @@ def _report(con: duckdb.DuckDBPyConnection, table: str, source: str, read: int) 
             [table],
         ).fetchall()
     )
-    set_aside = sum(by_reason.values())
     return TableReport(
         table=table,
         source=source,
         read=read,
         used=used,
-        set_aside=set_aside,
+        set_aside=sum(by_reason.values()),
         duplicates_collapsed=by_reason.get("exact duplicate", 0),
         set_aside_by_reason=by_reason,
     )

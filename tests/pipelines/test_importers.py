@@ -35,5 +35,5 @@ def test_same_day_rows_merge_and_bad_lines_are_counted(tmp_path: Path) -> None:
 def test_not_cdnow_is_named(tmp_path: Path) -> None:
     path = tmp_path / "x.txt"
     path.write_text("hello world\nfoo bar\n")
-    with pytest.raises(InputError, match="x.txt"):
+    with pytest.raises(InputError, match=r"x\.txt"):
         read_cdnow(path)

@@ -1,0 +1,80 @@
+"""Reading orders from CSV into DuckDB with full validation vs DuckDB's own read_csv.
+
+Reference: `CREATE TABLE AS SELECT * FROM read_csv(file)` (type sniffing, no validation),
+measured in the same run on the same file. Target (issue 3): at most 1.5x.
+
+Run: .venv/bin/python benchmarks/bench_read.py [--orders 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.db import connect
+from pipelines.generate import simulate
+from pipelines.io import load_source
+
+DATA = Path(__file__).parent / ".data"
+ORDERS_PER_CUSTOMER = 5.64  # what the generator gives over two years (benchmarks/bench_generate.py)
+
+
+def orders_csv(n_orders: int) -> Path:
+    """A cached orders.csv of about `n_orders` rows written by the generator."""
+    folder = DATA / f"read-{n_orders}"
+    path = folder / "orders.csv"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        customers = int(n_orders / ORDERS_PER_CUSTOMER)
+        orders = simulate(customers, 730, 0, pd.Timestamp("2024-01-01"))["orders"]
+        con = connect()
+        con.register("o", orders)
+        con.execute(f"COPY o TO '{path}' (HEADER)")
+    return path
+
+
+def timed(label: str, fn: Callable[[], int]) -> float:
+    start = time.perf_counter()
+    rows = fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<34} {seconds:7.2f} s  {rows:,} rows")
+    return seconds
+
+
+def reference(path: Path) -> int:
+    con = connect()
+    con.execute(f"CREATE TABLE orders AS SELECT * FROM read_csv('{path}')")
+    return int(con.execute("SELECT count(*) FROM orders").fetchall()[0][0])
+
+
+def retain_read(path: Path) -> int:
+    con = connect()
+    (report,) = load_source(con, path.parent)
+    assert report.reconciles
+    return report.used
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    path = orders_csv(args.orders)
+    print(f"file {path} ({path.stat().st_size / 1e9:.2f} GB)")
+    base, ours = [], []
+    for _ in range(args.repeat):  # alternate, keep the best of each: the machine is shared
+        base.append(timed("duckdb read_csv (reference)", lambda: reference(path)))
+        ours.append(timed("retain read + validate", lambda: retain_read(path)))
+    print(f"best: reference {min(base):.2f} s, retain {min(ours):.2f} s")
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"peak memory {peak_gb:.1f} GB")
+    print(f"ratio retain / reference: {min(ours) / min(base):.2f} (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
