@@ -1,10 +1,11 @@
-"""Complaint history at a cutoff: volume, recency and what is still unresolved."""
+"""Complaint history at a cutoff: volume, recency, severity, satisfaction, what is unresolved."""
 
 from __future__ import annotations
 
 import duckdb
 
 _DAYS = "86400.0"
+_RESOLVED = "k.resolved_at < c.cutoff_at"  # a resolution is known only once it happened
 
 
 def complaint_features(
@@ -12,19 +13,24 @@ def complaint_features(
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): complaints opened before the cutoff.
 
-    A complaint is open at the cutoff unless it was resolved before it; later
-    resolutions are unknown at scoring time and must not leak in.
-    Customers without complaints get no row here (the frame fills counts with 0).
+    A complaint is open at the cutoff unless it was resolved before it; later resolutions
+    (and the satisfaction surveyed after them) are unknown at scoring time and must not
+    leak in. Customers without complaints get no row here (the frame fills counts with 0).
     """
     return con.sql(
         f"""
         SELECT k.customer_id, c.cutoff_at,
-            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 90 DAY)
-                AS complaints_90d,
+            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 30 DAY) AS complaints_30d,
+            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 90 DAY) AS complaints_90d,
+            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 365 DAY) AS complaints_365d,
             count(*) AS complaints_total,
-            count(*) FILTER (WHERE k.resolved_at IS NULL OR k.resolved_at >= c.cutoff_at)
-                AS open_complaints,
-            min(epoch(c.cutoff_at - k.opened_at)) / {_DAYS} AS days_since_last_complaint
+            count(*) FILTER (WHERE NOT coalesce({_RESOLVED}, false)) AS open_complaints,
+            min(epoch(c.cutoff_at - k.opened_at)) / {_DAYS} AS days_since_last_complaint,
+            avg(epoch(k.resolved_at - k.opened_at) / {_DAYS}) FILTER (WHERE {_RESOLVED})
+                AS mean_resolution_days,
+            max(k.severity) AS max_severity,
+            avg(k.severity) AS mean_severity,
+            avg(k.satisfaction) FILTER (WHERE {_RESOLVED}) AS mean_satisfaction
         FROM {cutoffs} c
         JOIN complaints k ON k.opened_at < c.cutoff_at
         GROUP BY k.customer_id, c.cutoff_at

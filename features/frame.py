@@ -8,16 +8,35 @@ import pandas as pd
 from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
 from features.labels import labels
-from features.orders import order_features
-from features.schema import FEATURE_COLUMNS, KEY_COLUMNS, LABEL_COLUMNS
+from features.orders import order_features, order_gaps
+from features.schema import (
+    CATEGORICAL_FEATURES,
+    COMPLAINT_COUNTS,
+    COMPLAINT_FEATURES,
+    FEATURE_COLUMNS,
+    KEY_COLUMNS,
+    LABEL_COLUMNS,
+    NUMERIC_FEATURES,
+)
 
-_COMPLAINT_COUNTS = ("complaints_90d", "complaints_total", "open_complaints")
+_DAYS = "86400.0"
 
 
 def _set_cutoffs(con: duckdb.DuckDBPyConnection, cutoffs: list[pd.Timestamp]) -> None:
     con.register("_cutoffs_df", cutoffs_frame(cutoffs))
     con.execute("CREATE OR REPLACE TEMP TABLE cutoffs AS SELECT cutoff_at FROM _cutoffs_df")
     con.unregister("_cutoffs_df")
+
+
+def _complaint_columns() -> str:
+    counts = [f"coalesce(k.{c}, 0) AS {c}" for c in COMPLAINT_COUNTS]
+    rest = [
+        f"k.{c}"
+        for c in COMPLAINT_FEATURES
+        if c not in COMPLAINT_COUNTS and c != "complaints_per_order"
+    ]
+    per_order = "coalesce(k.complaints_total, 0) / o.orders_total AS complaints_per_order"
+    return ", ".join([*counts, *rest, per_order])
 
 
 def build_frame(
@@ -29,21 +48,25 @@ def build_frame(
 ) -> pd.DataFrame:
     """Features for the scored population at each cutoff; labels too when `data_end` is given.
 
-    In: connection holding validated `orders` and `complaints` tables.
+    In: connection holding validated `orders`, `complaints` and `customers` tables.
     Out: one row per (customer_id, cutoff_at), columns KEY + FEATURE (+ LABEL), sorted.
     Population (DESIGN.md section 2): at least one completed order before the cutoff and
     the last one within `activity_window_days`; lapsed customers are not scored as churn.
+    All cutoffs are computed together: events are joined to the cutoffs table once.
     """
     _set_cutoffs(con, cutoffs)
+    order_gaps(con)
     order_features(con).create_view("_order_features", replace=True)
     complaint_features(con).create_view("_complaint_features", replace=True)
-    counts = ", ".join(f"coalesce(k.{c}, 0) AS {c}" for c in _COMPLAINT_COUNTS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE population AS
-        SELECT o.*, {counts}, k.days_since_last_complaint
+        SELECT o.*, {_complaint_columns()}, u.segment, u.region,
+            CASE WHEN u.signed_up_at < o.cutoff_at
+                 THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
         FROM _order_features o
         LEFT JOIN _complaint_features k USING (customer_id, cutoff_at)
+        LEFT JOIN customers u USING (customer_id)
         WHERE o.days_since_last_order <= {activity_window_days}
         """
     )
@@ -64,11 +87,13 @@ def build_frame(
 
 
 def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stable dtypes: float features (NaN = not defined), int counts, bool censoring."""
+    """Stable dtypes: float features (NaN = not defined), text categories (None = unknown)."""
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame["cutoff_at"] = pd.to_datetime(frame["cutoff_at"])
-    for col in FEATURE_COLUMNS:
+    for col in NUMERIC_FEATURES:
         frame[col] = frame[col].astype("float64")
+    for col in CATEGORICAL_FEATURES:
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     if "churned" in frame:
         frame["churned"] = frame["churned"].astype("Int8")
         frame["next_order_censored"] = frame["next_order_censored"].astype(bool)

@@ -18,6 +18,16 @@ class TableContract:
     def columns(self) -> dict[str, str]:
         return {**self.required, **self.optional}
 
+    def sql_type(self, column: str) -> str:
+        return SQL_TYPES[self.columns[column]]
+
+    def ddl(self) -> str:
+        """Column definitions of the canonical table: every contract column, always."""
+        return ", ".join(f"{c} {self.sql_type(c)}" for c in self.columns)
+
+
+SQL_TYPES = {"text": "VARCHAR", "timestamp": "TIMESTAMP", "number": "DOUBLE", "integer": "INTEGER"}
+
 
 ORDERS = TableContract(
     name="orders",
@@ -60,22 +70,53 @@ CONTRACTS = {c.name: c for c in (ORDERS, COMPLAINTS, CUSTOMERS)}
 REQUIRED_TABLES = ("orders",)
 COMPLETED_STATUS = "completed"
 
-ORDER_WINDOWS_DAYS = (30, 90, 365)
+ORDER_WINDOWS_DAYS = (30, 90, 180, 365)
+COMPLAINT_WINDOWS_DAYS = (30, 90, 365)
 
-FEATURE_COLUMNS: tuple[str, ...] = (
+ORDER_FEATURES: tuple[str, ...] = (
     "days_since_last_order",
-    *(f"orders_{w}d" for w in ORDER_WINDOWS_DAYS),
+    *(f"{kind}_{w}d" for w in ORDER_WINDOWS_DAYS for kind in ("orders", "spend")),
     "orders_total",
-    *(f"spend_{w}d" for w in ORDER_WINDOWS_DAYS),
     "spend_total",
     "tenure_days",
+    "avg_order_value",
+    "max_order_value",
+    "avg_order_value_90d",
+    "spend_prev_90d",
+    "spend_change_90d",
     "mean_days_between_orders",
+    "median_days_between_orders",
+    "std_days_between_orders",
+    "last_gap_days",
     "overdue_ratio",
-    "complaints_90d",
+    "returns_total",
+    "cancellations_total",
+    "returned_value_total",
+    "return_cancel_share",
+    "discount_share",
+    "categories_total",
+    "channels_total",
+)
+COMPLAINT_FEATURES: tuple[str, ...] = (
+    *(f"complaints_{w}d" for w in COMPLAINT_WINDOWS_DAYS),
     "complaints_total",
     "open_complaints",
     "days_since_last_complaint",
+    "mean_resolution_days",
+    "max_severity",
+    "mean_severity",
+    "mean_satisfaction",
+    "complaints_per_order",
 )
+COMPLAINT_COUNTS = (
+    *(f"complaints_{w}d" for w in COMPLAINT_WINDOWS_DAYS),
+    "complaints_total",
+    "open_complaints",
+)
+CUSTOMER_FEATURES: tuple[str, ...] = ("days_since_signup",)
+NUMERIC_FEATURES = (*ORDER_FEATURES, *COMPLAINT_FEATURES, *CUSTOMER_FEATURES)
+CATEGORICAL_FEATURES: tuple[str, ...] = ("main_channel", "segment", "region")
+FEATURE_COLUMNS: tuple[str, ...] = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
 
 KEY_COLUMNS = ("customer_id", "cutoff_at")
 LABEL_COLUMNS = ("churned", "days_to_next_order", "next_order_censored")

@@ -7,25 +7,63 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.schema import CATEGORICAL_FEATURES
 
-def matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
-    """Feature matrix in the model's column order; missing values stay NaN."""
-    return frame[features].to_numpy(dtype=np.float64, na_value=np.nan)
+MAX_CATEGORIES = 50  # rarer values share the 'unknown' code
+
+
+class FeatureEncoder:
+    """Feature frame -> float matrix in a fixed column order; categorical columns become
+    codes of a vocabulary fitted on training data (unseen or missing values -> NaN)."""
+
+    def __init__(self, features: tuple[str, ...]) -> None:
+        self.features = features
+
+    def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
+        self.vocabulary_ = {
+            col: [str(v) for v in frame[col].value_counts().index[:MAX_CATEGORIES]]
+            for col in self.categorical
+        }
+        return self
+
+    @property
+    def categorical(self) -> list[str]:
+        return [f for f in self.features if f in CATEGORICAL_FEATURES]
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        return [i for i, f in enumerate(self.features) if f in CATEGORICAL_FEATURES]
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(frame), len(self.features)), dtype=np.float64)
+        for i, col in enumerate(self.features):
+            if col in self.vocabulary_:
+                codes = pd.Categorical(frame[col], categories=self.vocabulary_[col]).codes
+                out[:, i] = np.where(codes < 0, np.nan, codes)
+            else:
+                out[:, i] = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
 
 
 def train_booster(
     params: dict[str, object],
     x: np.ndarray,
     y: np.ndarray,
-    features: list[str],
+    encoder: FeatureEncoder,
     rounds: int,
     valid: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> lgb.Booster:
     """Train with early stopping on `valid` when given (a time-later fold, never random rows)."""
-    train_set = lgb.Dataset(x, y, feature_name=features, free_raw_data=True)
+    names = list(encoder.features)
+    categorical = encoder.categorical_indices
+    train_set = lgb.Dataset(
+        x, y, feature_name=names, categorical_feature=categorical, free_raw_data=True
+    )
     base = {"verbosity": -1, "num_threads": 2, "deterministic": True, "force_col_wise": True}
     kwargs: dict[str, object] = {}
     if valid is not None:
-        kwargs["valid_sets"] = [lgb.Dataset(valid[0], valid[1], reference=train_set)]
+        kwargs["valid_sets"] = [
+            lgb.Dataset(valid[0], valid[1], reference=train_set, categorical_feature=categorical)
+        ]
         kwargs["callbacks"] = [lgb.early_stopping(30, verbose=False)]
     return lgb.train({**base, **params}, train_set, num_boost_round=rounds, **kwargs)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 
-from models.boosting import matrix, train_booster
+from models.boosting import FeatureEncoder, train_booster
 
 
 def split_latest_cutoff(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,13 +59,13 @@ class ChurnModel(BaseEstimator):
         if labelled["cutoff_at"].nunique() < 2:
             raise ValueError("ChurnModel needs labelled examples at two or more cutoffs")
         train, later = split_latest_cutoff(labelled)
-        features = list(self.features)
-        x_later, y_later = matrix(later, features), later["churned"].to_numpy(dtype=float)
+        self.encoder_ = FeatureEncoder(self.features).fit(train)
+        x_later, y_later = self.encoder_.transform(later), later["churned"].to_numpy(dtype=float)
         self.booster_ = train_booster(
             self._params(),
-            matrix(train, features),
+            self.encoder_.transform(train),
             train["churned"].to_numpy(dtype=float),
-            features,
+            self.encoder_,
             self.n_estimators,
             valid=(x_later, y_later),
         )
@@ -76,12 +76,12 @@ class ChurnModel(BaseEstimator):
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn) per row."""
-        raw = self.booster_.predict(matrix(frame, list(self.features)), raw_score=True)
+        raw = self.booster_.predict(self.encoder_.transform(frame), raw_score=True)
         return np.asarray(self.calibrator_.predict(raw), dtype=float)
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """SHAP contributions (rows x features, bias column dropped), in raw-score units."""
-        contrib = self.booster_.predict(matrix(frame, list(self.features)), pred_contrib=True)
+        contrib = self.booster_.predict(self.encoder_.transform(frame), pred_contrib=True)
         return np.asarray(contrib)[:, :-1]
 
     @property

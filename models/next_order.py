@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from models.boosting import matrix, train_booster
+from models.boosting import FeatureEncoder, train_booster
 from models.churn import split_latest_cutoff
 
 QUANTILES = {"next_order_p10_days": 0.1, "next_order_p50_days": 0.5, "next_order_p90_days": 0.9}
@@ -59,22 +59,20 @@ class NextOrderModel(BaseEstimator):
     def fit(self, frame: pd.DataFrame) -> NextOrderModel:
         seen = observed_within(frame, self.horizon_days)
         train, later = split_latest_cutoff(seen)
-        features = list(self.features)
-        x, y = matrix(train, features), train["days_to_next_order"].to_numpy(dtype=float)
-        valid = (matrix(later, features), later["days_to_next_order"].to_numpy(dtype=float))
+        enc = self.encoder_ = FeatureEncoder(self.features).fit(train)
+        x, y = enc.transform(train), train["days_to_next_order"].to_numpy(dtype=float)
+        valid = (enc.transform(later), later["days_to_next_order"].to_numpy(dtype=float))
         rounds = self.n_estimators
-        self.mean_booster_ = train_booster(
-            self._params("regression"), x, y, features, rounds, valid
-        )
+        self.mean_booster_ = train_booster(self._params("regression"), x, y, enc, rounds, valid)
         self.quantile_boosters_ = {
-            name: train_booster(self._params("quantile", q), x, y, features, rounds, valid)
+            name: train_booster(self._params("quantile", q), x, y, enc, rounds, valid)
             for name, q in QUANTILES.items()
         }
         return self
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Columns expected_days_to_next_order and the QUANTILES, ordered and in [0, horizon)."""
-        x = matrix(frame, list(self.features))
+        x = self.encoder_.transform(frame)
         quantiles = np.column_stack([b.predict(x) for b in self.quantile_boosters_.values()])
         quantiles = np.sort(np.clip(quantiles, 0.0, self.horizon_days), axis=1)
         expected = np.clip(self.mean_booster_.predict(x), quantiles[:, 0], quantiles[:, -1])

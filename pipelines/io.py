@@ -31,11 +31,6 @@ DUCKDB_ENCODINGS = {
     "latin-1": "latin-1",
     "latin1": "latin-1",
 }
-EMPTY_TABLES = {
-    "complaints": "complaint_id VARCHAR, customer_id VARCHAR, opened_at TIMESTAMP, "
-    "resolved_at TIMESTAMP",
-    "customers": "customer_id VARCHAR",
-}
 
 
 def _find_file(folder: Path, stem: str) -> Path | None:
@@ -286,7 +281,7 @@ def _load_tables(
                         origin,
                         f"required table '{stem}' not found (expected {expected} or a table '{stem}')",
                     )
-                con.execute(f"CREATE OR REPLACE TABLE {name} ({EMPTY_TABLES[name]})")
+                con.execute(f"CREATE OR REPLACE TABLE {name} ({contract.ddl()})")
                 continue
             reports.append(validate_table(con, raw, contract, opts))
     return reports

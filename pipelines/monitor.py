@@ -15,7 +15,8 @@ from pipelines.settings import Settings
 
 
 def run_drift(settings: Settings, html: Path, summary: Path) -> dict[str, Any]:
-    """Compare feature distributions; write the Evidently HTML and a JSON summary."""
+    """Compare feature distributions; write the Evidently HTML and a JSON summary.
+    Features with no values on either side (a source without discounts) are listed, not tested."""
     for path, made_by in (
         (settings.reference_path, "retain train"),
         (settings.latest_features_path, "retain score"),
@@ -25,8 +26,11 @@ def run_drift(settings: Settings, html: Path, summary: Path) -> dict[str, Any]:
     columns = list(FEATURE_COLUMNS)
     reference = pd.read_parquet(settings.reference_path, columns=columns)
     current = pd.read_parquet(settings.latest_features_path, columns=columns)
-    result = drift_report(reference, current, html)
+    empty = [c for c in columns if reference[c].isna().all() or current[c].isna().all()]
+    kept = [c for c in columns if c not in empty]
+    result = drift_report(reference[kept], current[kept], html)
     result |= {
+        "columns_without_data": empty,
         "reference_rows": len(reference),
         "current_rows": len(current),
         "threshold": settings.drift_share_threshold,

@@ -282,6 +282,7 @@ def validate_table(
     _mark_duplicates(con, contract, present, len(checks))
     all_checks = checks + _duplicate_checks(contract)
     _move_rejects(con, contract, raw.source, all_checks, raw_cols, reader_rejected)
+    _complete_columns(con, contract, present)
     return _report(con, contract.name, raw.source, loaded + reader_rejected)
 
 
@@ -423,6 +424,18 @@ def _move_rejects(
     con.execute(f"DELETE FROM {table} WHERE _check IS NOT NULL")
     for helper in ("_check", *(f"_raw_{c}" for c in sorted(raw_cols))):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {helper}")
+
+
+def _complete_columns(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, present: list[str]
+) -> None:
+    """Absent optional columns become typed NULL columns, so feature SQL is the same for every
+    source (a source without `discount_amount` simply has no discounts to learn from)."""
+    for col in contract.columns:
+        if col not in present:
+            con.execute(f"ALTER TABLE {contract.name} ADD COLUMN {col} {contract.sql_type(col)}")
+        elif contract.columns[col] == "integer":
+            con.execute(f"ALTER TABLE {contract.name} ALTER {col} TYPE INTEGER")
 
 
 def _report(con: duckdb.DuckDBPyConnection, table: str, source: str, read: int) -> TableReport:

@@ -79,3 +79,25 @@ def test_events_before_cutoff_never_change_labels(earlier):
     pd.testing.assert_frame_equal(
         base.loc[common, list(LABEL_COLUMNS)], moved.loc[common, list(LABEL_COLUMNS)]
     )
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_removing_or_changing_events_after_cutoff_never_changes_features(
+    data: st.DataObject,
+) -> None:
+    tiny = tiny_tables()
+    base = _features(tiny.orders, tiny.complaints)
+    orders = tiny.orders.copy()
+    at_or_after = orders.index[pd.to_datetime(orders["ordered_at"], format="ISO8601") >= CUTOFF]
+    drop = data.draw(st.lists(st.sampled_from(list(at_or_after)), unique=True))
+    orders = orders.drop(index=drop)
+    for i in orders.index.intersection(at_or_after):
+        orders.loc[i, "amount"] = data.draw(st.floats(0, 1000))
+        orders.loc[i, "status"] = data.draw(st.sampled_from(["completed", "returned", "cancelled"]))
+    complaints = tiny.complaints.copy()
+    complaints.loc[0, "resolved_at"] = data.draw(
+        st.sampled_from(["2024-03-01", "2024-06-01", None])
+    )
+    moved = _features(orders, complaints)
+    pd.testing.assert_frame_equal(base[list(FEATURE_COLUMNS)], moved[list(FEATURE_COLUMNS)])
