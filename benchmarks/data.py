@@ -1,25 +1,52 @@
-"""Benchmark datasets written the way `retain generate` writes them, cached under benchmarks/.data."""
+"""Benchmark datasets written by the generator, cached under benchmarks/.data.
+
+Large bases are simulated in chunks of customers (each with its own seed and id prefix) and
+written as Parquet parts, so memory stays flat at any size.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.generate import GeneratorParams, generation_meta, simulate, write_dataset
+from pipelines.generate import GeneratorParams, simulate
+from pipelines.io import write_table
 
 DATA = Path(__file__).parent / ".data"
 ORDERS_PER_CUSTOMER = 5.64  # what the generator's defaults give over two years
+CHUNK_CUSTOMERS = 1_000_000
+START = pd.Timestamp("2024-01-01")
+DAYS = 730
 # One complaint per ten orders: 10M orders come with about 1M complaints.
 BUSY_COMPLAINTS = GeneratorParams(complaint_a=1.0, complaint_b=9.0)
 
 
 def generated(n_orders: int, params: GeneratorParams = BUSY_COMPLAINTS) -> Path:
-    """A folder with orders/complaints/customers.parquet of about `n_orders` orders."""
-    folder = DATA / f"generated-{n_orders}"
-    if not (folder / "generation.json").exists():
-        customers = int(n_orders / ORDERS_PER_CUSTOMER)
-        start = pd.Timestamp("2024-01-01")
-        tables = simulate(customers, 730, 0, start, params)
-        write_dataset(tables, folder, generation_meta(customers, 730, 0, start, params))
+    """A folder with orders/, complaints/, customers/ Parquet parts of about `n_orders` orders."""
+    folder = DATA / f"parts-{n_orders}"
+    done = folder / "generation.json"
+    if done.exists():
+        return folder
+    customers = int(n_orders / ORDERS_PER_CUSTOMER)
+    for chunk, first in enumerate(range(0, customers, CHUNK_CUSTOMERS)):
+        size = min(CHUNK_CUSTOMERS, customers - first)
+        tables = simulate(size, DAYS, chunk, START, params, id_prefix=f"{chunk:03d}")
+        for name in ("orders", "complaints", "customers"):
+            write_table(tables[name], folder / name / f"part-{chunk:03d}.parquet")
+    done.write_text(json.dumps({"customers": customers, "start": START.isoformat(), "days": DAYS}))
     return folder
+
+
+def views(con, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """Canonical tables as views over the Parquet parts (the generator's data is clean)."""
+    con.execute(
+        f"CREATE OR REPLACE VIEW orders AS SELECT *, CAST(NULL AS DOUBLE) AS discount_amount FROM read_parquet('{folder}/orders/*.parquet')"
+    )
+    con.execute(
+        f"CREATE OR REPLACE VIEW complaints AS SELECT * FROM read_parquet('{folder}/complaints/*.parquet')"
+    )
+    con.execute(
+        f"CREATE OR REPLACE VIEW customers AS SELECT * FROM read_parquet('{folder}/customers/*.parquet')"
+    )

@@ -43,8 +43,10 @@ def simulate(
     seed: int,
     start: pd.Timestamp,
     params: GeneratorParams | None = None,
+    id_prefix: str = "",
 ) -> dict[str, pd.DataFrame]:
-    """Tables `orders`, `complaints`, `customers` and `truth` for one simulated base."""
+    """Tables `orders`, `complaints`, `customers` and `truth` for one simulated base.
+    `id_prefix` keeps ids unique when a large base is simulated in chunks."""
     p = params or GeneratorParams()
     rng = np.random.default_rng(seed)
     n = n_customers
@@ -57,9 +59,11 @@ def simulate(
 
     events = _simulate_orders(rng, p, start, days, acquired, rate, dropout, complaint_prob)
     dropped_at, bad = events.pop("dropped_at"), events.pop("bad_complaints")
-    ids = _ids("C", n, 7)
-    orders = _orders_table(rng, start, ids, order_value, events["customer"], events["time"])
-    complaints = _complaints_table(rng, p, start, days, ids, events)
+    ids = _ids("C" + id_prefix, n, 7)
+    orders = _orders_table(
+        rng, start, ids, order_value, events["customer"], events["time"], id_prefix
+    )
+    complaints = _complaints_table(rng, p, start, days, ids, events, id_prefix)
     customers = pd.DataFrame(
         {
             "customer_id": ids,
@@ -146,6 +150,7 @@ def _orders_table(
     order_value: np.ndarray,
     customer: np.ndarray,
     time: np.ndarray,
+    id_prefix: str,
 ) -> pd.DataFrame:
     order = np.argsort(time, kind="stable")
     customer, time = customer[order], time[order]
@@ -153,7 +158,7 @@ def _orders_table(
     status_draw = rng.random(m)
     return pd.DataFrame(
         {
-            "order_id": _ids("O", m, 9),
+            "order_id": _ids("O" + id_prefix, m, 9),
             "customer_id": ids[customer],
             "ordered_at": _stamp(start, time),
             "amount": np.round(rng.gamma(4.0, order_value[customer] / 4.0), 2),
@@ -175,6 +180,7 @@ def _complaints_table(
     days: int,
     ids: np.ndarray,
     events: dict[str, np.ndarray],
+    id_prefix: str,
 ) -> pd.DataFrame:
     """Complaints opened before the data ends; resolutions after it are not yet known."""
     opened = events["k_opened"]
@@ -191,7 +197,7 @@ def _complaints_table(
     )
     return pd.DataFrame(
         {
-            "complaint_id": _ids("K", k, 8),
+            "complaint_id": _ids("K" + id_prefix, k, 8),
             "customer_id": ids[customer[order]],
             "opened_at": _stamp(start, opened[order]),
             "resolved_at": _stamp(start, np.where(known, resolved, np.nan)[order]),

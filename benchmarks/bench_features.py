@@ -1,0 +1,125 @@
+"""The full feature catalogue at one cutoff vs the floor and vs lifetimes, on generated data.
+
+- floor: a bare DuckDB query computing only recency, order count and spend per customer on
+  the same Parquet (target: the catalogue within 3x of it);
+- lifetimes: `summary_data_from_transaction_data` (frequency, recency, T, monetary value) on
+  the same orders in pandas (target: the catalogue at least 10x faster).
+
+Run: .venv/bin/python benchmarks/bench_features.py --orders 1000000 10000000 50000000
+(each size runs in its own process, so peak memory is per size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from data import generated, views
+
+from features.frame import build_frame
+from pipelines.db import connect
+
+CUTOFF = pd.Timestamp("2025-12-01")
+
+
+def timed(fn: Callable[[], int]) -> tuple[float, int]:
+    start = time.perf_counter()
+    rows = fn()
+    return time.perf_counter() - start, rows
+
+
+def floor(folder: Path) -> int:
+    con = connect()
+    con.execute(
+        f"""CREATE TABLE f AS SELECT customer_id,
+            min(epoch(TIMESTAMP '{CUTOFF}' - ordered_at)) / 86400.0 AS days_since_last_order,
+            count(*) AS orders_total, sum(amount) AS spend_total
+        FROM read_parquet('{folder}/orders/*.parquet')
+        WHERE status = 'completed' AND ordered_at < TIMESTAMP '{CUTOFF}'
+        GROUP BY customer_id"""
+    )
+    return int(con.execute("SELECT count(*) FROM f").fetchall()[0][0])
+
+
+def catalogue(folder: Path) -> int:
+    con = connect()
+    con.execute("SET preserve_insertion_order = false")
+    views(con, folder)
+    return len(build_frame(con, [CUTOFF], 365))
+
+
+def lifetimes_summary(folder: Path) -> int:
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    orders = pd.read_parquet(
+        f"{folder}/orders", columns=["customer_id", "ordered_at", "amount", "status"]
+    )
+    orders = orders[(orders["status"] == "completed") & (orders["ordered_at"] < CUTOFF)]
+    start = time.perf_counter()
+    summary = summary_data_from_transaction_data(
+        orders,
+        "customer_id",
+        "ordered_at",
+        monetary_value_col="amount",
+        observation_period_end=CUTOFF,
+    )
+    lifetimes_summary.seconds = time.perf_counter() - start  # type: ignore[attr-defined]
+    return len(summary)
+
+
+def one_size(n_orders: int, with_lifetimes: bool) -> dict[str, float]:
+    folder = generated(n_orders)
+    result: dict[str, float] = {"orders_requested": n_orders}
+    result["floor_s"], result["floor_rows"] = timed(lambda: floor(folder))
+    result["catalogue_s"], result["catalogue_rows"] = timed(lambda: catalogue(folder))
+    if with_lifetimes:
+        timed(lambda: lifetimes_summary(folder))
+        result["lifetimes_s"] = lifetimes_summary.seconds  # type: ignore[attr-defined]
+    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--lifetimes-up-to", type=int, default=10_000_000)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_size(args.one, args.one <= args.lifetimes_up_to)))
+        return
+    print(
+        f"{'orders':>12} {'floor s':>8} {'catalogue s':>12} {'x floor':>8} {'lifetimes s':>12} {'lifetimes/cat':>13} {'peak GB':>8}"
+    )
+    for n in args.orders:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(n),
+            "--lifetimes-up-to",
+            str(args.lifetimes_up_to),
+        ]
+        r = json.loads(
+            subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
+        )
+        life = r.get("lifetimes_s")
+        speedup = f"{life / r['catalogue_s']:.1f}x" if life else "-"
+        life_s = f"{life:.1f}" if life else "-"
+        print(
+            f"{n:>12,} {r['floor_s']:>8.2f} {r['catalogue_s']:>12.2f} {r['catalogue_s'] / r['floor_s']:>8.2f} "
+            f"{life_s:>12} {speedup:>13} {r['peak_rss_gb']:>8.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
