@@ -21,6 +21,15 @@ def monthly_cutoffs(last: pd.Timestamp, count: int) -> list[pd.Timestamp]:
     return [end - pd.DateOffset(months=k) for k in range(count - 1, -1, -1)]
 
 
+def spaced_cutoffs(last: pd.Timestamp, count: int, step_days: int) -> list[pd.Timestamp]:
+    """`count` cutoffs `step_days` apart ending at `last` (midnight), oldest first; step 0 means
+    month starts (see monthly_cutoffs)."""
+    if step_days <= 0:
+        return monthly_cutoffs(last, count)
+    end = to_timestamp(last).normalize()
+    return [end - timedelta(days=step_days * k) for k in range(count - 1, -1, -1)]
+
+
 def last_labelled_cutoff(data_end: pd.Timestamp, horizon_days: int) -> pd.Timestamp:
     """Latest month start whose horizon ends by `data_end`, so its churn label is known."""
     return to_timestamp(data_end - timedelta(days=horizon_days)).to_period("M").to_timestamp()

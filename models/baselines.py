@@ -1,4 +1,8 @@
-"""The recency rule: what a CRM team already has without a model."""
+"""What a CRM team already has: the recency rule, an RFM score, and BG/NBD.
+
+Each baseline: `fit(train_frame)`, `predict_proba(frame)` (P(churn)), `predict_days(frame)`
+(expected days to the next order, or None when it has no notion of timing).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 
+from models.bgnbd import BGNBD
 from models.next_order import observed_within
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["churned"].notna()]
 
 
 class RecencyBaseline(BaseEstimator):
@@ -18,7 +27,7 @@ class RecencyBaseline(BaseEstimator):
         self.horizon_days = horizon_days
 
     def fit(self, frame: pd.DataFrame) -> RecencyBaseline:
-        labelled = frame[frame["churned"].notna()]
+        labelled = _labelled(frame)
         self.isotonic_ = IsotonicRegression(increasing=True, out_of_bounds="clip")
         self.isotonic_.fit(labelled["days_since_last_order"], labelled["churned"].astype(float))
         seen = observed_within(frame, self.horizon_days)
@@ -31,3 +40,73 @@ class RecencyBaseline(BaseEstimator):
     def predict_days(self, frame: pd.DataFrame) -> np.ndarray:
         due = frame["mean_days_between_orders"] - frame["days_since_last_order"]
         return due.clip(lower=0).fillna(self.median_days_to_next_order_).to_numpy(dtype=float)
+
+
+class RFMBaseline(BaseEstimator):
+    """Classic RFM: quintile scores of recency (recent = 5), frequency and monetary value over
+    the last 365 days, summed (3-15); the churn rate per score, learned isotonically."""
+
+    def __init__(self, horizon_days: int = 90) -> None:
+        self.horizon_days = horizon_days
+
+    def fit(self, frame: pd.DataFrame) -> RFMBaseline:
+        labelled = _labelled(frame)
+        self.edges_ = {
+            col: np.unique(np.quantile(labelled[col], [0.2, 0.4, 0.6, 0.8]))
+            for col in ("days_since_last_order", "orders_365d", "spend_365d")
+        }
+        self.isotonic_ = IsotonicRegression(increasing=False, out_of_bounds="clip")
+        self.isotonic_.fit(self.score(labelled), labelled["churned"].astype(float))
+        return self
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        def quintile(col: str) -> np.ndarray:
+            return 1 + np.searchsorted(
+                self.edges_[col], frame[col].to_numpy(dtype=float), side="right"
+            )
+
+        return (
+            (6 - quintile("days_since_last_order"))
+            + quintile("orders_365d")
+            + quintile("spend_365d")
+        )
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.isotonic_.predict(self.score(frame)), dtype=float)
+
+    def predict_days(self, frame: pd.DataFrame) -> None:
+        return None
+
+
+def bgnbd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x repeat orders, t_x days from first to last order, T days since first order) at the
+    cutoff, from point-in-time features: nothing after the cutoff enters."""
+    tenure = frame["tenure_days"].to_numpy(dtype=float)
+    x = frame["orders_total"].to_numpy(dtype=float) - 1
+    t_x = tenure - frame["days_since_last_order"].to_numpy(dtype=float)
+    return x, t_x, tenure
+
+
+class BGNBDBaseline(BaseEstimator):
+    """BG/NBD fitted on the histories at the scored cutoff itself (it needs no labels, so it
+    sees exactly what it would see in production); churn = P(no order within the horizon)."""
+
+    def __init__(self, horizon_days: int = 90) -> None:
+        self.horizon_days = horizon_days
+
+    def fit(self, frame: pd.DataFrame) -> BGNBDBaseline:
+        return self  # fitted per scored frame, see _model
+
+    def _model(self, frame: pd.DataFrame) -> BGNBD:
+        return BGNBD(penalizer=0.001).fit(*bgnbd_inputs(frame))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._model(frame).p_no_purchase(self.horizon_days, *bgnbd_inputs(frame))
+
+    def predict_days(self, frame: pd.DataFrame) -> np.ndarray:
+        """Mean gap under the posterior order rate, (alpha + T) / (r + x - 1), within the horizon."""
+        model = self._model(frame)
+        x, _, T = bgnbd_inputs(frame)
+        with np.errstate(divide="ignore"):
+            days = (model.alpha_ + T) / np.maximum(model.r_ + x - 1, 1e-9)
+        return np.clip(days, 0, self.horizon_days)

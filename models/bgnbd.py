@@ -9,12 +9,15 @@ from the first purchase, in any one time unit.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 from sklearn.base import BaseEstimator
 
 
-def _log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     r, alpha, a, b = params
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     alive = common + betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
@@ -74,11 +77,53 @@ class BGNBD(BaseEstimator):
         alive = self.p_alive(x, t_x, T)
         return (1 - alive) + alive * ((alpha + T) / (alpha + T + t)) ** (r + x)
 
-    def expected_purchases(self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    def expected_purchases(
+        self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
         """E[purchases in (T, T + t] | history] (equation 10 of the paper)."""
         r, alpha, a, b = self.params_
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         z = t / (alpha + T + t)
         head = (a + b + x - 1) / (a - 1)
-        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+            r + x, b + x, a + b + x - 1, z
+        )
         return head * body / (1 + self._odds_dropped(x, t_x, T))
+
+
+BGNBD_FEATURES = ("bgnbd_p_alive", "bgnbd_expected_orders")
+MIN_ROWS_TO_FIT = 500  # fewer histories than this: use the fit kept from training
+
+
+def bgnbd_features(
+    frame: pd.DataFrame, horizon_days: int, fallback: BGNBD | None = None
+) -> tuple[pd.DataFrame, BGNBD | None]:
+    """P(alive) and expected orders within the horizon per row, from BG/NBD fitted on the
+    histories at each cutoff (no labels: what production would see). Returns the frame with
+    the two columns and the fit of the latest cutoff (kept for small scoring batches)."""
+    from models.baselines import bgnbd_inputs
+
+    parts, latest = [], fallback
+    for _, rows in frame.groupby("cutoff_at", sort=True):
+        x, t_x, T = bgnbd_inputs(rows)
+        model = (
+            BGNBD(penalizer=0.001).fit(x, t_x, T)
+            if len(rows) >= MIN_ROWS_TO_FIT or fallback is None
+            else fallback
+        )
+        latest = model
+        parts.append(
+            pd.DataFrame(
+                {
+                    "bgnbd_p_alive": model.p_alive(x, t_x, T),
+                    "bgnbd_expected_orders": model.expected_purchases(horizon_days, x, t_x, T),
+                },
+                index=rows.index,
+            )
+        )
+    extra = (
+        pd.concat(parts).reindex(frame.index)
+        if parts
+        else pd.DataFrame(index=frame.index, columns=list(BGNBD_FEATURES))
+    )
+    return frame.assign(**{c: extra[c].astype(float) for c in BGNBD_FEATURES}), latest

@@ -126,6 +126,20 @@ def log_run(
         return LoggedModel(run_id=run.info.run_id, version=str(info.registered_model_version))
 
 
+def log_evaluation(
+    name: str, params: dict[str, Any], metrics: dict[str, float], files: list[Path]
+) -> str:
+    """An evaluation run (no model): parameters, flat metrics and the report files."""
+    mlflow = _mlflow()
+    with mlflow.start_run(run_name=name) as run:
+        mlflow.set_tag("kind", "evaluation")
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        for path in files:
+            mlflow.log_artifact(str(path))
+        return str(run.info.run_id)
+
+
 def champion_version(model_name: str) -> str | None:
     """The version holding the champion alias, or None before the first promotion."""
     mlflow = _mlflow()
@@ -135,8 +149,40 @@ def champion_version(model_name: str) -> str | None:
         return None
 
 
+HISTORY_TAG = "champion_history"
+
+
+def champion_history(model_name: str) -> list[str]:
+    """Versions that held the champion alias, oldest first."""
+    tags = _mlflow().MlflowClient().get_registered_model(model_name).tags
+    return [v for v in tags.get(HISTORY_TAG, "").split(",") if v]
+
+
 def promote(model_name: str, model_version: str) -> None:
-    _mlflow().MlflowClient().set_registered_model_alias(model_name, CHAMPION, model_version)
+    """Move the champion alias to `model_version` and remember it for rollback."""
+    client = _mlflow().MlflowClient()
+    client.get_model_version(model_name, model_version)  # fails clearly on an unknown version
+    client.set_registered_model_alias(model_name, CHAMPION, model_version)
+    history = [*champion_history(model_name), model_version]
+    client.set_registered_model_tag(model_name, HISTORY_TAG, ",".join(history[-50:]))
+
+
+def rollback(model_name: str) -> str:
+    """Give the champion alias back to the previous champion; returns that version."""
+    history = champion_history(model_name)
+    if len(history) < 2:
+        raise LookupError(f"'{model_name}' has no earlier champion to roll back to")
+    previous = history[-2]
+    client = _mlflow().MlflowClient()
+    client.set_registered_model_alias(model_name, CHAMPION, previous)
+    client.set_registered_model_tag(model_name, HISTORY_TAG, ",".join(history[:-1]))
+    return previous
+
+
+def tag_version(model_name: str, model_version: str, tags: dict[str, str]) -> None:
+    client = _mlflow().MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, model_version, key, value[:5000])
 
 
 def load_scorer(model_name: str, model_version: str | None = None) -> tuple[Scorer, str]:
@@ -167,6 +213,7 @@ def list_versions(model_name: str) -> pd.DataFrame:
                 "churn_roc_auc": metrics.get("model.churn_roc_auc"),
                 "churn_pr_auc": metrics.get("model.churn_pr_auc"),
                 "churn_brier": metrics.get("model.churn_brier"),
+                "decision": mv.tags.get("promotion", ""),
                 "run_id": mv.run_id,
             }
         )

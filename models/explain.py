@@ -63,6 +63,11 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
     "main_channel": ("buys mostly via {main_channel}", "no channel data"),
     "segment": ("segment {segment}", "no segment on record"),
     "region": ("region {region}", "no region on record"),
+    "bgnbd_p_alive": (
+        "buying pattern looks inactive ({bgnbd_p_alive:.0%} chance still active)",
+        "",
+    ),
+    "bgnbd_expected_orders": ("{bgnbd_expected_orders:.1f} orders expected in the horizon", ""),
     "days_since_signup": ("signed up {days_since_signup:.0f} days ago", "no sign-up date"),
     "spend_total": ("spent {spend_total:,.0f} in total", ""),
     "tenure_days": ("customer for {tenure_days:.0f} days", ""),

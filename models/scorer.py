@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_features
 from models.churn import ChurnModel
 from models.explain import REASON_TEMPLATES, top_reasons
 from models.next_order import NextOrderModel
@@ -46,6 +47,7 @@ class Scorer:
     medium_risk_threshold: float
     tier_thresholds: dict[str, float]
     settings_hash: str
+    bgnbd: BGNBD | None = None  # BG/NBD fit of the latest training cutoff (small batches)
     reason_templates: dict[str, tuple[str, str]] = field(
         default_factory=lambda: dict(REASON_TEMPLATES)
     )
@@ -53,6 +55,15 @@ class Scorer:
     @property
     def features(self) -> list[str]:
         return list(self.churn.features)
+
+    def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Point-in-time features + the model-derived BG/NBD features the models expect."""
+        frame = features.reset_index(drop=True)
+        if set(BGNBD_FEATURES) <= set(frame.columns):
+            return frame
+        if "cutoff_at" not in frame:
+            frame = frame.assign(cutoff_at=frame["as_of"])
+        return bgnbd_features(frame, self.horizon_days, self.bgnbd)[0]
 
     def score(
         self,
@@ -63,7 +74,7 @@ class Scorer:
         with_reasons: bool = True,
     ) -> pd.DataFrame:
         """Scores table (DESIGN.md section 3) for rows of point-in-time features at `as_of`."""
-        frame = features.reset_index(drop=True)
+        frame = self.prepare(features)
         p = self.churn.predict_proba(frame)
         timing = self.next_order.predict(frame)
         expected_value = frame["spend_365d"].to_numpy(dtype=float) * self.horizon_days / 365.0

@@ -216,15 +216,20 @@ def features(
 def train(
     data: DataOpt = None,
     horizon_days: HorizonOpt = None,
+    max_trees: Annotated[
+        int | None, typer.Option("--max-trees", help="Most boosting rounds (default 500).")
+    ] = None,
     metrics_out: Annotated[
         Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")
     ] = None,
 ) -> None:
-    """Train churn and next-order models, log to MLflow, register; first version -> champion."""
-    settings = _settings(horizon_days=horizon_days)
+    """Train, validate against the baselines, log to MLflow and register a version; it becomes
+    champion only if it beats the current one on the same backtest."""
+    settings = _settings(horizon_days=horizon_days, churn_max_trees=max_trees)
     with _warehouse(settings, data) as con:
-        result, version, promoted = run_training(con, settings, metrics_out)
+        result, version, promoted, why = run_training(con, settings, metrics_out)
     _print_metrics(result.metrics)
+    console.print(f"  champion decision: {'promote' if promoted else 'keep the champion'} ({why})")
     verdict = (
         "now champion"
         if promoted
@@ -235,22 +240,54 @@ def train(
     )
 
 
-def run_training(con: Any, settings: Settings, metrics_out: Path | None) -> tuple[Any, str, bool]:
+def run_training(
+    con: Any, settings: Settings, metrics_out: Path | None
+) -> tuple[Any, str, bool, str]:
     from models import bundle
     from pipelines.io import write_table
-    from pipelines.train import flat_metrics, train, write_metrics
+    from pipelines.train import (
+        champion_metrics,
+        flat_metrics,
+        promotion_decision,
+        train,
+        write_metrics,
+    )
 
-    with console.status("building training frames and fitting models"):
+    with console.status("building training frames, fitting the model and the baselines"):
         result = train(con, settings)
-    metrics_path = write_metrics(result, metrics_out or settings.home / "metrics.json")
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    champion = bundle.champion_version(settings.model_name)
+    champ: dict[str, Any] | None = None
+    if champion is not None:
+        with console.status(f"refitting champion version {champion} on the same backtest"):
+            try:
+                champ = champion_metrics(
+                    result, bundle.load_scorer(settings.model_name, champion)[0], settings
+                )
+            except Exception as exc:  # an old champion this code cannot load cannot score either
+                console.print(
+                    f"  [yellow]champion version {champion} cannot be re-evaluated:[/] {exc}"
+                )
+    promoted, why = promotion_decision(result.metrics["model"], champ, settings.promotion_margin)
+    if champion is not None and champ is None:
+        promoted, why = True, f"champion version {champion} is unusable with this code"
+    decision = {
+        "promoted": promoted,
+        "reason": why,
+        "champion_before": champion,
+        "champion_metrics": champ,
+    }
+    metrics_path = write_metrics(
+        result, metrics_out or settings.home / "metrics.json", {"promotion": decision}
+    )
     reference_path = write_table(result.reference, settings.reference_path)
     with console.status("logging to MLflow and registering the model"):
-        bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
         params = {
             "horizon_days": settings.horizon_days,
             "activity_window_days": settings.activity_window_days,
             "training_cutoffs": settings.training_cutoffs,
-            "evaluation_cutoff": result.plan.evaluation_cutoff.date().isoformat(),
+            "churn_max_trees": settings.churn_max_trees,
+            "evaluation_cutoff": result.evaluation_cutoff.date().isoformat(),
             "churn_trees": result.scorer.churn.n_trees_,
             "settings_hash": settings.model_hash(),
             **result.counts,
@@ -267,20 +304,59 @@ def run_training(con: Any, settings: Settings, metrics_out: Path | None) -> tupl
             {"metrics": metrics_path, "reference": reference_path},
             example,
         )
-        promoted = bundle.champion_version(settings.model_name) is None
+        bundle.tag_version(settings.model_name, logged.version, {"promotion": why})
         if promoted:
             bundle.promote(settings.model_name, logged.version)
-    return result, logged.version, promoted
+    return result, logged.version, promoted, why
 
 
-def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
     table = Table(title="validation at the evaluation cutoff (labels unseen in training)")
     table.add_column("metric")
     for who in metrics:
         table.add_column(who, justify="right")
     for name in next(iter(metrics.values())):
-        table.add_row(name, *(f"{values[name]:.4f}" for values in metrics.values()))
+        cells = (values.get(name) for values in metrics.values())
+        table.add_row(name, *("-" if v is None else f"{v:.4f}" for v in cells))
     console.print(table)
+
+
+@app.command()
+def evaluate(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Evaluation cutoff (labels must be known).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Report JSON; plots are written beside it.")],
+    data: DataOpt = None,
+    horizon_days: HorizonOpt = None,
+    earlier: Annotated[int, typer.Option(help="Earlier monthly cutoffs evaluated too.")] = 2,
+) -> None:
+    """Rolling-origin backtest: the model vs BG/NBD, the recency rule and RFM, at a cutoff and
+    earlier ones; every scorer trains only on cutoffs whose labels end by the one it is scored at."""
+    from features.cutoffs import to_timestamp
+    from models import bundle
+    from pipelines.evaluate import evaluate as run_evaluation
+    from pipelines.evaluate import write_report
+    from pipelines.train import flat_metrics
+
+    settings = _settings(horizon_days=horizon_days)
+    with (
+        _warehouse(settings, data) as con,
+        console.status("backtesting the model and the baselines"),
+    ):
+        report, predictions = run_evaluation(con, settings, to_timestamp(as_of), earlier)
+    files = write_report(report, predictions, out)
+    _print_metrics(report["metrics"])
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    params = {
+        "as_of": report["as_of"],
+        "horizon_days": settings.horizon_days,
+        "earlier_cutoffs": earlier,
+    }
+    bundle.log_evaluation(
+        f"evaluate {report['as_of']}", params, flat_metrics(report["metrics"]), files
+    )
+    _done(f"wrote {', '.join(str(f) for f in files)}; logged to MLflow")
 
 
 @models_app.command("list")
@@ -307,6 +383,17 @@ def models_promote(
     bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
     bundle.promote(settings.model_name, version)
     _done(f"'{settings.model_name}' version {version} is champion")
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Give the champion alias back to the previous champion."""
+    from models import bundle
+
+    settings = _settings()
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    previous = bundle.rollback(settings.model_name)
+    _done(f"'{settings.model_name}' version {previous} is champion again")
 
 
 @app.command()

@@ -37,7 +37,7 @@ def score_population(
     Customers whose last order is older than the activity window are lapsed: counted
     and reported, not scored as churn (DESIGN.md section 2).
     """
-    features = build_frame(con, [as_of], settings.activity_window_days)
+    features = scorer.prepare(build_frame(con, [as_of], settings.activity_window_days))
     known = scalar(
         con,
         "SELECT count(DISTINCT customer_id) FROM orders WHERE ordered_at < ? AND status = 'completed'",

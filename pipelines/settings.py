@@ -84,7 +84,19 @@ class Settings(BaseSettings):
     activity_window_days: int = Field(
         365, gt=0, description="Scored population: last order within this window."
     )
-    training_cutoffs: int = Field(12, ge=2, description="Monthly cutoffs in a training frame.")
+    training_cutoffs: int = Field(12, ge=2, description="Cutoffs in a training frame.")
+    cutoff_step_days: int = Field(
+        0,
+        ge=0,
+        description="Days between training cutoffs; 0 = month starts. A short history "
+        "(one cohort, a young business) gains from weekly cutoffs.",
+    )
+    churn_max_trees: int = Field(
+        500, ge=1, description="Most boosting rounds (early stopping picks)."
+    )
+    promotion_margin: float = Field(
+        0.002, ge=0, description="PR-AUC a new model must gain over the champion to replace it."
+    )
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)
     control_share: float = Field(0.10, ge=0, lt=1)
@@ -127,6 +139,12 @@ class Settings(BaseSettings):
 
     def model_hash(self) -> str:
         """Short hash of the settings that change what a model means."""
-        keys = ("horizon_days", "activity_window_days", "training_cutoffs", "random_state")
+        keys = (
+            "horizon_days",
+            "activity_window_days",
+            "training_cutoffs",
+            "random_state",
+            "churn_max_trees",
+        )
         blob = json.dumps({k: getattr(self, k) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -51,5 +51,7 @@ def test_no_purchase_probability_is_a_probability(cdnow) -> None:
     p = model.p_no_purchase(13, data["frequency"], data["recency"], data["T"])
     assert ((p >= 0) & (p <= 1)).all()
     # more repeat purchases with the same recency and age -> less likely to go silent
-    few, many = model.p_no_purchase(13, np.array([1.0, 8.0]), np.array([30.0, 30.0]), np.array([38.0, 38.0]))
+    few, many = model.p_no_purchase(
+        13, np.array([1.0, 8.0]), np.array([30.0, 30.0]), np.array([38.0, 38.0])
+    )
     assert many < few

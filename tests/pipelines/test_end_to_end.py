@@ -134,3 +134,35 @@ def test_validate_report_json(tmp_path: Path) -> None:
     assert report["set_aside_by_reason"] == {"empty customer_id": 1, "exact duplicate": 1}
     assert body["profile"]["orders"]["customers"] == 1
     assert "rows read 3" in (tmp_path / "report.html").read_text()
+
+
+def test_a_deliberately_worse_model_is_refused(workspace: Path) -> None:
+    out = _run("train", "--max-trees", "5")
+    assert "keep the champion" in out and "champion unchanged" in out
+    listing = _run("models", "list")
+    assert "PR-AUC" in listing  # the refusal reason is kept on the version
+
+
+def test_promote_and_rollback(workspace: Path) -> None:
+    from models import bundle
+
+    _run("models", "promote", "2")
+    assert bundle.champion_version("retain") == "2"
+    _run("models", "rollback")
+    assert bundle.champion_version("retain") == "1"
+    assert bundle.champion_history("retain") == ["1"]
+
+
+def test_evaluate_reports_every_scorer_at_three_cutoffs(workspace: Path) -> None:
+    out = workspace / "eval" / "report.json"
+    _run("evaluate", "--as-of", "2025-09-01", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert len(report["evaluation_cutoffs"]) == 3
+    for scorer in ("model", "bgnbd", "recency", "rfm"):
+        for key in ("churn_roc_auc", "churn_pr_auc", "churn_brier", "churn_ece", "top_decile_lift"):
+            assert 0 <= report["metrics"][scorer][key] <= 20, (scorer, key)
+    model = report["metrics"]["model"]
+    assert 0.5 < model["next_order_interval_coverage"] <= 1
+    assert 0.5 < model["next_order_c_index"] <= 1
+    for plot in ("reliability", "lift", "roc"):
+        assert (workspace / "eval" / f"report_{plot}.png").stat().st_size > 5_000

@@ -1,0 +1,162 @@
+"""Rolling-origin backtest (DESIGN.md section 2): the model and the baselines, side by side.
+
+To evaluate at cutoff v, every scorer trains only on monthly cutoffs c with c + horizon <= v,
+so no label it learns from overlaps v's window; all are scored on the same customers at v.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from features.cutoffs import last_labelled_cutoff, spaced_cutoffs, to_timestamp
+from features.schema import FEATURE_COLUMNS
+from models.baselines import BGNBDBaseline, RecencyBaseline, RFMBaseline
+from models.bgnbd import BGNBD_FEATURES, bgnbd_features
+from models.churn import ChurnModel
+from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
+from models.next_order import NextOrderModel, observed_within
+from models.scorer import Scorer, value_tier_thresholds
+from pipelines.settings import Settings
+
+MODEL_FEATURES = (*FEATURE_COLUMNS, *BGNBD_FEATURES)
+
+
+def training_cutoffs(v: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
+    """The cutoffs a scorer evaluated at `v` may learn from: each one's horizon ends by v."""
+    if settings.cutoff_step_days:
+        last = to_timestamp(v - pd.Timedelta(days=settings.horizon_days))
+    else:
+        last = last_labelled_cutoff(v, settings.horizon_days)
+    return spaced_cutoffs(last, settings.training_cutoffs, settings.cutoff_step_days)
+
+
+def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = None) -> Scorer:
+    """Both models and the value-tier thresholds from one labelled multi-cutoff frame.
+    With `recipe`, its estimators' parameters are reused (a champion refitted on new data)."""
+    prepared, latest_fit = bgnbd_features(frame, settings.horizon_days)
+    churn = (
+        clone(recipe.churn)
+        if recipe
+        else ChurnModel(
+            MODEL_FEATURES,
+            n_estimators=settings.churn_max_trees,
+            random_state=settings.random_state,
+        )
+    )
+    timing = (
+        clone(recipe.next_order)
+        if recipe
+        else NextOrderModel(
+            MODEL_FEATURES, settings.horizon_days, random_state=settings.random_state
+        )
+    )
+    latest = prepared[prepared["cutoff_at"] == prepared["cutoff_at"].max()]
+    return Scorer(
+        churn=churn.fit(prepared),
+        next_order=timing.fit(prepared),
+        horizon_days=settings.horizon_days,
+        high_risk_threshold=settings.high_risk_threshold,
+        medium_risk_threshold=settings.medium_risk_threshold,
+        tier_thresholds=value_tier_thresholds(latest["spend_365d"]),
+        settings_hash=settings.model_hash(),
+        bgnbd=latest_fit,
+    )
+
+
+def model_metrics(scorer: Scorer, test: pd.DataFrame) -> dict[str, float]:
+    """Churn and timing metrics of a fitted scorer on a labelled cutoff."""
+    frame = scorer.prepare(test)
+    p = scorer.churn.predict_proba(frame)
+    timing = scorer.next_order.predict(frame)
+    at = test.index.isin(observed_within(test, scorer.horizon_days).index)  # positional mask
+    h = scorer.horizon_days
+    # restricted mean time to the next order within the horizon: p h + (1 - p) E[T | T < h]
+    restricted_mean = p * h + (1 - p) * timing["expected_days_to_next_order"].to_numpy()
+    return {
+        **churn_metrics(test["churned"].to_numpy(dtype=int), p),
+        **timing_metrics(
+            test["days_to_next_order"].to_numpy()[at],
+            timing["expected_days_to_next_order"].to_numpy()[at],
+        ),
+        "next_order_interval_coverage": interval_coverage(
+            test["days_to_next_order"].to_numpy()[at],
+            timing["next_order_p10_days"].to_numpy()[at],
+            timing["next_order_p90_days"].to_numpy()[at],
+        ),
+        "next_order_c_index": _c_index(test, restricted_mean),
+    }
+
+
+def _c_index(test: pd.DataFrame, predicted_days: np.ndarray) -> float:
+    return concordance_index(
+        test["days_to_next_order"].to_numpy(dtype=float),
+        ~test["next_order_censored"].to_numpy(dtype=bool),
+        predicted_days,
+    )
+
+
+def baseline_metrics(
+    baseline: Any, train: pd.DataFrame, test: pd.DataFrame, horizon_days: int
+) -> dict[str, float | None]:
+    baseline.fit(train)
+    out: dict[str, float | None] = dict(
+        churn_metrics(test["churned"].to_numpy(dtype=int), baseline.predict_proba(test))
+    )
+    days = baseline.predict_days(test)
+    seen = test.index.isin(observed_within(test, horizon_days).index)
+    if days is None:
+        out |= {"next_order_mae_days": None, "next_order_c_index": None}
+    else:
+        out |= timing_metrics(test["days_to_next_order"].to_numpy()[seen], days[seen])
+        out["next_order_c_index"] = _c_index(test, days)
+    out["next_order_interval_coverage"] = None  # no interval
+    return out
+
+
+@dataclass
+class Backtest:
+    by_cutoff: dict[str, dict[str, dict[str, float | None]]]  # cutoff -> scorer -> metric
+    predictions: dict[str, pd.DataFrame]  # cutoff -> churned + P(churn) of each scorer
+
+
+BASELINES = {"recency": RecencyBaseline, "rfm": RFMBaseline, "bgnbd": BGNBDBaseline}
+
+
+def backtest(
+    frame: pd.DataFrame,
+    eval_cutoffs: list[pd.Timestamp],
+    settings: Settings,
+    recipes: dict[str, Scorer | None],
+    baselines: bool = True,
+) -> Backtest:
+    """Metrics of each recipe (None = today's settings) and each baseline at each cutoff."""
+    h = settings.horizon_days
+    results: dict[str, dict[str, dict[str, float | None]]] = {}
+    predictions: dict[str, pd.DataFrame] = {}
+    for v in eval_cutoffs:
+        train = frame[
+            frame["cutoff_at"].isin(training_cutoffs(v, settings)) & frame["churned"].notna()
+        ]
+        test = frame[(frame["cutoff_at"] == v) & frame["churned"].notna()]
+        if train["cutoff_at"].nunique() < 2 or test.empty:
+            raise ValueError(
+                f"not enough history to evaluate at {v.date()}: need labelled cutoffs before it"
+            )
+        key = v.date().isoformat()
+        results[key] = {}
+        preds = test[["customer_id", "churned"]].copy()
+        for name, recipe in recipes.items():
+            scorer = fit_scorer(train, settings, recipe)
+            results[key][name] = dict(model_metrics(scorer, test))
+            preds[name] = scorer.churn.predict_proba(scorer.prepare(test))
+        for name, make in BASELINES.items() if baselines else ():
+            baseline: Any = make(h)
+            results[key][name] = baseline_metrics(baseline, train, test, h)
+            preds[name] = baseline.predict_proba(test)
+        predictions[key] = preds
+    return Backtest(results, predictions)

@@ -1,0 +1,81 @@
+"""`retain evaluate`: the rolling-origin backtest at a cutoff and earlier ones, as JSON and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from features.cutoffs import to_timestamp
+from features.frame import build_frame
+from pipelines import plots
+from pipelines.backtest import backtest, training_cutoffs
+from pipelines.errors import InputError
+from pipelines.io import data_end as find_data_end
+from pipelines.settings import Settings
+
+
+def evaluation_cutoffs(as_of: pd.Timestamp, earlier: int) -> list[pd.Timestamp]:
+    """`as_of` and `earlier` cutoffs one month apart before it, oldest first."""
+    return [to_timestamp(as_of - pd.DateOffset(months=k)) for k in range(earlier, -1, -1)]
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp, earlier: int = 2
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Metrics per scorer at `as_of` (and at each earlier cutoff, with the mean over them) and
+    the predictions at `as_of` for the plots."""
+    end = find_data_end(con)
+    if as_of + pd.Timedelta(days=settings.horizon_days) > end:
+        raise InputError(
+            "--as-of",
+            f"{as_of.date()} + {settings.horizon_days} days is after the end of the data "
+            f"({end.date()}): its churn labels are not known yet",
+        )
+    evals = evaluation_cutoffs(as_of, earlier)
+    cutoffs = sorted({c for v in evals for c in training_cutoffs(v, settings)} | set(evals))
+    frame = build_frame(con, cutoffs, settings.activity_window_days, settings.horizon_days, end)
+    bt = backtest(frame, evals, settings, {"model": None})
+    key = as_of.date().isoformat()
+    report = {
+        "as_of": key,
+        "horizon_days": settings.horizon_days,
+        "data_end": end.date().isoformat(),
+        "evaluation_cutoffs": list(bt.by_cutoff),
+        "metrics": bt.by_cutoff[key],
+        "mean_over_cutoffs": _mean_over_cutoffs(bt.by_cutoff),
+        "by_cutoff": bt.by_cutoff,
+    }
+    return report, bt.predictions[key]
+
+
+def _mean_over_cutoffs(
+    by_cutoff: dict[str, dict[str, dict[str, float | None]]],
+) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
+    for per_scorer in by_cutoff.values():
+        for scorer, metrics in per_scorer.items():
+            for name in metrics:
+                out.setdefault(scorer, {}).setdefault(name, None)
+    for scorer, metrics in out.items():
+        for name in metrics:
+            values = [c[scorer][name] for c in by_cutoff.values() if c[scorer][name] is not None]
+            metrics[name] = float(np.mean(values)) if values else None  # type: ignore[arg-type]
+    return out
+
+
+def write_report(report: dict[str, Any], predictions: pd.DataFrame, out: Path) -> list[Path]:
+    """The JSON and, beside it, reliability, lift and ROC plots at `as_of`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    stem = out.with_suffix("")
+    return [
+        out,
+        plots.reliability(predictions, Path(f"{stem}_reliability.png")),
+        plots.lift(predictions, Path(f"{stem}_lift.png")),
+        plots.roc(predictions, Path(f"{stem}_roc.png")),
+    ]
