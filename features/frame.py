@@ -82,7 +82,8 @@ def build_frame(
             f"{', '.join('l.' + c for c in LABEL_COLUMNS)} "
             "FROM population p JOIN _labels l USING (customer_id, cutoff_at)"
         )
-    frame = rel.order("cutoff_at, customer_id").df()
+    # Training frames are sorted so a fit is reproducible; a scoring frame needs no order.
+    frame = (rel.order("cutoff_at, customer_id") if data_end is not None else rel).df()
     return _with_dtypes(frame)
 
 
@@ -92,8 +93,10 @@ def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     frame["cutoff_at"] = pd.to_datetime(frame["cutoff_at"])
     for col in NUMERIC_FEATURES:
         frame[col] = frame[col].astype("float64")
-    for col in CATEGORICAL_FEATURES:
-        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    for col in CATEGORICAL_FEATURES:  # text, missing as None (DuckDB gives object columns)
+        if frame[col].dtype != object:
+            frame[col] = frame[col].astype(object)
+        frame[col] = frame[col].where(frame[col].notna(), None)
     if "churned" in frame:
         frame["churned"] = frame["churned"].astype("Int8")
         frame["next_order_censored"] = frame["next_order_censored"].astype(bool)
