@@ -35,7 +35,9 @@ def _window_columns() -> str:
     return ",\n            ".join(parts)
 
 
-def order_features(con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs") -> duckdb.DuckDBPyRelation:
+def order_features(
+    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs"
+) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): order features from orders placed before the cutoff.
 
     In: `orders`, `_order_gaps` (see `order_gaps`) and `cutoffs`. A window of w days covers

@@ -454,21 +454,87 @@ def score(
     )
 
 
+ListOut = Annotated[Path, typer.Option("--out", help="Output file; its extension is the format.")]
+ListFormat = Annotated[
+    str | None, typer.Option("--format", help="csv, xlsx or parquet (default: from --out).")
+]
+ListId = Annotated[
+    str | None, typer.Option("--list-id", help="Default: the date and a short hash.")
+]
+ControlShare = Annotated[
+    float | None, typer.Option("--control-share", help="Held back (default 0.10).")
+]
+Sort = Annotated[str, typer.Option("--sort", help="value_at_risk or churn_probability.")]
+
+
 @app.command("risk-list")
 def risk_list_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .parquet, .xlsx, .json).")],
-    top: Annotated[int | None, typer.Option("--top", help="Keep the N riskiest customers.")] = None,
-    min_probability: Annotated[float, typer.Option("--min-probability")] = 0.0,
-    list_id: Annotated[
-        str | None, typer.Option("--list-id", help="Default: date and a short hash.")
+    out: ListOut,
+    top: Annotated[int | None, typer.Option("--top", help="Keep the first N rows.")] = None,
+    budget: Annotated[
+        int | None, typer.Option("--budget", help="Contacts to fill (target group).")
     ] = None,
-    control_share: Annotated[float | None, typer.Option("--control-share")] = None,
+    min_probability: Annotated[float, typer.Option("--min-probability")] = 0.0,
+    tier: Annotated[
+        list[str] | None, typer.Option("--tier", help="Risk tier(s): high, medium, low.")
+    ] = None,
+    value_tier: Annotated[
+        list[str] | None, typer.Option("--value-tier", help="platinum, gold, ...")
+    ] = None,
+    segment: Annotated[
+        list[str] | None, typer.Option("--segment", help="Declared segment(s).")
+    ] = None,
+    sort: Sort = "value_at_risk",
+    control_share: ControlShare = None,
+    list_id: ListId = None,
+    fmt: ListFormat = None,
 ) -> None:
-    """Customers by churn risk, with a stable held-back control group (do not contact)."""
+    """Customers at risk, most value at risk first, with a stable held-back control group."""
+    from pipelines.risk_list import Selection
+
+    selection = Selection(
+        top, budget, min_probability, tier or [], value_tier or [], segment or [], sort
+    )
+    _write_list(out, fmt, selection, control_share, list_id, "risk list")
+
+
+@app.command("due-list")
+def due_list_cmd(
+    out: ListOut,
+    within_days: Annotated[
+        float, typer.Option("--within-days", help="Expected next order within N days.")
+    ],
+    top: Annotated[int | None, typer.Option("--top", help="Keep the first N rows.")] = None,
+    sort: Sort = "value_at_risk",
+    control_share: ControlShare = None,
+    list_id: ListId = None,
+    fmt: ListFormat = None,
+) -> None:
+    """Customers whose next order is due within N days: offers timed to their own cycle."""
+    from pipelines.risk_list import Selection
+
+    _write_list(
+        out,
+        fmt,
+        Selection(top=top, sort=sort, within_days=within_days),
+        control_share,
+        list_id,
+        "due list",
+    )
+
+
+def _write_list(
+    out: Path,
+    fmt: str | None,
+    selection: Any,
+    control_share: float | None,
+    list_id: str | None,
+    kind: str,
+) -> None:
     import pandas as pd
 
-    from pipelines.io import write_table
-    from pipelines.risk_list import default_list_id, risk_list
+    from pipelines.io import write_table, write_xlsx
+    from pipelines.risk_list import build_list, default_list_id, description_sheet
 
     settings = _settings(control_share=control_share)
     if not settings.latest_scores_path.exists():
@@ -476,13 +542,35 @@ def risk_list_cmd(
             str(settings.latest_scores_path), "no scores yet; run `retain score` first"
         )
     scores = pd.read_parquet(settings.latest_scores_path)
+    if settings.latest_features_path.exists():
+        segments = pd.read_parquet(
+            settings.latest_features_path, columns=["customer_id", "segment"]
+        )
+        scores = scores.merge(segments, on="customer_id", how="left")
     as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
     version = str(scores["model_version"].iloc[0]) if len(scores) else ""
-    chosen_id = list_id or default_list_id(as_of, top, version)
-    listed = risk_list(scores, chosen_id, top, min_probability, settings.control_share)
-    write_table(listed, out)
+    chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
+    listed = build_list(scores, chosen_id, selection, settings.control_share)
+    target = out.with_suffix(f".{fmt}") if fmt else out
+    if target.suffix == ".xlsx":
+        facts = {
+            "list_id": chosen_id,
+            "kind": kind,
+            "as_of": str(as_of.date()),
+            "model_version": version,
+            "selection": selection.describe() or "all scored customers",
+            "control_share": str(settings.control_share),
+            "settings_hash": settings.model_hash(),
+        }
+        write_xlsx({"list": listed, "about": description_sheet(listed, facts)}, target)
+    else:
+        write_table(listed, target)
     control = int((listed["group"] == "control").sum())
-    _done(f"list {chosen_id}: {len(listed):,} customers ({control:,} control) -> {out}")
+    value = listed.loc[listed["group"] == "target", "value_at_risk"].sum()
+    _done(
+        f"{kind} {chosen_id}: {len(listed):,} customers ({control:,} control, do not contact); "
+        f"value at risk in the target group {value:,.0f} -> {target}"
+    )
 
 
 @app.command()
@@ -546,6 +634,12 @@ def demo(
         ("train", lambda: train(data=str(data), metrics_out=out / "metrics.json")),
         ("score", lambda: score(out=out / "scores.parquet")),
         ("risk list", lambda: risk_list_cmd(out=out / "risk_list.csv", top=1000, list_id="demo")),
+        (
+            "due list",
+            lambda: due_list_cmd(
+                out=out / "due_list.csv", within_days=14, top=1000, list_id="demo-due"
+            ),
+        ),
         ("drift", lambda: drift(out=out / "drift_report.html")),
     ]
     for i, (title, step) in enumerate(steps, 1):
@@ -556,7 +650,7 @@ def demo(
             console.print(f"[bold yellow]finding[/] {found}")
     settings = _settings()
     console.rule("[bold]where things are")
-    console.print(f"  risk list       {out / 'risk_list.csv'}")
+    console.print(f"  risk list       {out / 'risk_list.csv'} (due list: {out / 'due_list.csv'})")
     console.print(f"  scores          {out / 'scores.parquet'} (and {settings.warehouse_path})")
     console.print(f"  metrics         {out / 'metrics.json'}")
     console.print(f"  drift report    {out / 'drift_report.html'}")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from features.schema import CONTRACTS, REQUIRED_TABLES, TableContract
@@ -295,24 +296,59 @@ def data_end(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
     return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
 
 
-def write_table(frame: pd.DataFrame, out: Path) -> Path:
-    """Write by extension (.csv, .parquet, .json, .xlsx) atomically: temp file, then rename."""
+def write_xlsx(sheets: dict[str, pd.DataFrame], out: Path) -> Path:
+    """Workbook with one sheet per frame, atomically. Every text cell is stored as text, so a
+    value like '=HYPERLINK(...)' stays data and never becomes a live formula."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name[:31])
+        sheet.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
+            sheet.append([_cell(v) for v in row])
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+    return _atomic(out, lambda tmp: book.save(tmp))
+
+
+def _cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _atomic(out: Path, write: Callable[[str], object]) -> Path:
+    """Write to a temporary name beside `out`, then rename: readers see old or new, never half."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    writers = {
-        ".csv": lambda p: frame.to_csv(p, index=False),
-        ".parquet": lambda p: frame.to_parquet(p, index=False),
-        ".json": lambda p: frame.to_json(p, orient="records", date_format="iso", indent=1),
-        ".xlsx": lambda p: frame.to_excel(p, index=False),
-    }
-    if suffix not in writers:
-        raise InputError(str(out), f"unknown output format; expected one of {', '.join(writers)}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
     os.close(fd)
     try:
-        writers[suffix](tmp)
+        write(tmp)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+def write_table(frame: pd.DataFrame, out: Path) -> Path:
+    """Write by extension (.csv, .parquet, .json, .xlsx) atomically: temp file, then rename."""
+    suffix = out.suffix.lower()
+    writers: dict[str, Callable[[str], object]] = {
+        ".csv": lambda p: frame.to_csv(p, index=False),
+        ".parquet": lambda p: frame.to_parquet(p, index=False),
+        ".json": lambda p: frame.to_json(p, orient="records", date_format="iso", indent=1),
+    }
+    if suffix == ".xlsx":
+        return write_xlsx({"data": frame}, out)
+    if suffix not in writers:
+        raise InputError(
+            str(out), f"unknown output format; expected one of {', '.join([*writers, '.xlsx'])}"
+        )
+    return _atomic(out, writers[suffix])

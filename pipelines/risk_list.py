@@ -1,18 +1,43 @@
-"""Churn-risk lists with a held-back control group chosen by a stable hash."""
+"""Lists marketing acts on: who to contact, with a held-back control group by stable hash.
+
+Control membership depends only on (list_id, customer_id): re-running a list gives the same
+groups on any machine, so the campaign's effect can be measured against the control group.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-LIST_COLUMNS = ("list_id", "rank", "group")
+SORT_KEYS = ("value_at_risk", "churn_probability")
+COLUMN_DESCRIPTIONS = {
+    "list_id": "Identifier of this list; with customer_id it fixes the group.",
+    "rank": "Position in the list (1 = first to contact).",
+    "group": "target: contact; control: held back (do not contact) to measure the effect.",
+    "contact": "yes for target, 'no - control group' for the held-back customers.",
+    "customer_id": "Customer.",
+    "as_of": "Date the scores describe.",
+    "churn_probability": "Calibrated probability of no order within the horizon (0.3 = 30 %).",
+    "risk_tier": "high / medium / low churn risk (thresholds in the settings).",
+    "expected_days_to_next_order": "Expected days until the next order, if one comes within the horizon.",
+    "next_order_p10_days": "10 % of next orders come sooner than this.",
+    "next_order_p90_days": "90 % of next orders come sooner than this.",
+    "next_order_date": "as_of + expected days: when to time an offer.",
+    "value_tier": "Customer pyramid by last-12-month spend: platinum top 1 %, gold next 4 %, silver next 15 %, bronze rest.",
+    "expected_value": "Spend expected over the horizon at the customer's last-12-month rate.",
+    "value_at_risk": "churn_probability x expected_value: revenue at stake.",
+    "reasons": "Up to three reasons the churn risk is high, most important first.",
+    "segment": "Declared customer segment.",
+    "model_version": "Registered model version that produced the scores.",
+    "scored_at": "When the scores were computed.",
+}
 
 
 def control_draw(customer_ids: pd.Series, list_id: str) -> np.ndarray:
-    """A number in [0, 1) per customer, fixed for a (customer, list) pair: the same
-    customer always lands in the same group of a given list, on any machine."""
+    """A number in [0, 1) per customer, fixed for a (list, customer) pair."""
 
     def draw(customer_id: str) -> float:
         digest = hashlib.sha256(f"{list_id}:{customer_id}".encode()).digest()
@@ -21,31 +46,70 @@ def control_draw(customer_ids: pd.Series, list_id: str) -> np.ndarray:
     return np.fromiter((draw(c) for c in customer_ids), dtype=float, count=len(customer_ids))
 
 
-def default_list_id(as_of: pd.Timestamp, top: int | None, model_version: str) -> str:
-    tag = hashlib.sha256(f"{as_of}:{top}:{model_version}".encode()).hexdigest()[:6]
+def default_list_id(as_of: pd.Timestamp, selection: str, model_version: str) -> str:
+    tag = hashlib.sha256(f"{as_of}:{selection}:{model_version}".encode()).hexdigest()[:6]
     return f"{as_of:%Y%m%d}-{tag}"
 
 
-def risk_list(
-    scores: pd.DataFrame,
-    list_id: str,
-    top: int | None = None,
-    min_probability: float = 0.0,
-    control_share: float = 0.10,
-) -> pd.DataFrame:
-    """Highest churn probability first; `group` is 'target' or 'control' (do not contact).
+@dataclass
+class Selection:
+    """Who goes on a list. `budget` counts contacts (target group only); `top` counts rows."""
 
-    Ties are broken by customer_id so two runs give identical files.
-    """
-    picked = scores[scores["churn_probability"] >= min_probability]
-    picked = picked.sort_values(["churn_probability", "customer_id"], ascending=[False, True])
-    if top is not None:
-        picked = picked.head(top)
+    top: int | None = None
+    budget: int | None = None
+    min_probability: float = 0.0
+    risk_tiers: list[str] = field(default_factory=list)
+    value_tiers: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    sort: str = "value_at_risk"
+    within_days: float | None = None  # due lists: expected next order within this many days
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, [], 0.0))
+
+
+def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    keep = scores["churn_probability"] >= sel.min_probability
+    for column, allowed in (
+        ("risk_tier", sel.risk_tiers),
+        ("value_tier", sel.value_tiers),
+        ("segment", sel.segments),
+    ):
+        if allowed:
+            keep &= scores[column].isin(allowed)
+    if sel.within_days is not None:
+        keep &= scores["expected_days_to_next_order"] <= sel.within_days
+    return scores[keep]
+
+
+def build_list(
+    scores: pd.DataFrame, list_id: str, sel: Selection, control_share: float
+) -> pd.DataFrame:
+    """Ranked list with `group` and `contact`. Ties are broken by customer_id, so two runs
+    give identical files; with a budget, rows are added until the target group fills it."""
+    if sel.sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
+    picked = _filtered(scores, sel).sort_values([sel.sort, "customer_id"], ascending=[False, True])
+    if sel.top is not None:
+        picked = picked.head(sel.top)
     picked = picked.reset_index(drop=True)
-    groups = np.where(
-        control_draw(picked["customer_id"], list_id) < control_share, "control", "target"
-    )
+    control = control_draw(picked["customer_id"], list_id) < control_share
+    if sel.budget is not None:
+        within = np.cumsum(~control) <= sel.budget
+        picked, control = picked[within].reset_index(drop=True), control[within]
     head = pd.DataFrame(
-        {"list_id": list_id, "rank": np.arange(1, len(picked) + 1), "group": groups}
+        {
+            "list_id": list_id,
+            "rank": np.arange(1, len(picked) + 1),
+            "group": np.where(control, "control", "target"),
+            "contact": np.where(control, "no - control group", "yes"),
+        }
     )
     return pd.concat([head, picked], axis=1)
+
+
+def description_sheet(listed: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
+    """Second XLSX sheet: what every column means, then the list's provenance."""
+    rows = [(c, COLUMN_DESCRIPTIONS.get(c, "")) for c in listed.columns]
+    rows += [("", ""), *facts.items()]
+    return pd.DataFrame(rows, columns=["column", "description"])

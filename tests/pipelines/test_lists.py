@@ -1,0 +1,91 @@
+"""Risk and due lists: stable control groups, budgets, and an XLSX a campaign manager can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pipelines.io import write_xlsx
+from pipelines.risk_list import Selection, build_list, description_sheet
+
+
+def _scores(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 1, n)
+    value = rng.gamma(2, 50, n)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "churn_probability": p,
+            "value_at_risk": p * value,
+            "risk_tier": np.where(p > 0.6, "high", np.where(p > 0.3, "medium", "low")),
+            "value_tier": np.where(value > 200, "gold", "bronze"),
+            "segment": np.where(np.arange(n) % 2 == 0, "premium", "standard"),
+            "expected_days_to_next_order": rng.uniform(0, 90, n),
+        }
+    )
+
+
+def test_same_list_twice_is_identical_and_control_is_about_ten_percent() -> None:
+    a = build_list(_scores(), "L1", Selection(top=1000), 0.10)
+    b = build_list(_scores(), "L1", Selection(top=1000), 0.10)
+    pd.testing.assert_frame_equal(a, b)
+    assert 0.08 <= (a["group"] == "control").mean() <= 0.12
+    assert (a.loc[a["group"] == "control", "contact"] == "no - control group").all()
+    assert a["value_at_risk"].is_monotonic_decreasing
+
+
+def test_group_depends_on_list_and_customer_only() -> None:
+    full = build_list(_scores(), "L1", Selection(), 0.10).set_index("customer_id")["group"]
+    high = build_list(_scores(), "L1", Selection(risk_tiers=["high"]), 0.10).set_index(
+        "customer_id"
+    )["group"]
+    assert (full.loc[high.index] == high).all()
+    other = build_list(_scores(), "L2", Selection(), 0.10).set_index("customer_id")["group"]
+    assert (other != full).any()
+
+
+def test_budget_counts_contacts_not_rows() -> None:
+    listed = build_list(_scores(), "L1", Selection(budget=300), 0.10)
+    assert (listed["group"] == "target").sum() == 300
+
+
+def test_filters() -> None:
+    sel = Selection(
+        value_tiers=["gold"], segments=["premium"], min_probability=0.5, sort="churn_probability"
+    )
+    listed = build_list(_scores(), "L1", sel, 0.10)
+    assert set(listed["value_tier"]) == {"gold"} and set(listed["segment"]) == {"premium"}
+    assert (
+        listed["churn_probability"].min() >= 0.5
+        and listed["churn_probability"].is_monotonic_decreasing
+    )
+    due = build_list(_scores(), "L1", Selection(within_days=7), 0.10)
+    assert (due["expected_days_to_next_order"] <= 7).all()
+
+
+def test_unknown_sort_is_refused() -> None:
+    with pytest.raises(ValueError, match="sort must be one of"):
+        build_list(_scores(), "L1", Selection(sort="name"), 0.10)
+
+
+def test_xlsx_has_description_sheet_and_keeps_formulas_as_text(tmp_path: Path) -> None:
+    scores = _scores(20)
+    scores.loc[0, "customer_id"] = '=HYPERLINK("http://x")'
+    listed = build_list(scores, "L1", Selection(), 0.10)
+    out = write_xlsx(
+        {"list": listed, "about": description_sheet(listed, {"model_version": "3"})},
+        tmp_path / "l.xlsx",
+    )
+    book = load_workbook(out)
+    assert book.sheetnames == ["list", "about"]
+    about = {row[0].value: row[1].value for row in book["about"].iter_rows(min_row=2)}
+    assert "do not contact" in about["contact"] or "held back" in about["group"]
+    assert about["model_version"] == "3"
+    ids = [c.value for c in book["list"]["E"][1:]]
+    assert '=HYPERLINK("http://x")' in ids
+    assert all(c.data_type == "s" for c in book["list"]["E"][1:])
