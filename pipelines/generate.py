@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import gammaincinv
 
 from pipelines.io import write_table
 
@@ -44,9 +45,11 @@ def simulate(
     start: pd.Timestamp,
     params: GeneratorParams | None = None,
     id_prefix: str = "",
+    campaign: Campaign | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Tables `orders`, `complaints`, `customers` and `truth` for one simulated base.
-    `id_prefix` keeps ids unique when a large base is simulated in chunks."""
+    `id_prefix` keeps ids unique when a large base is simulated in chunks; a `campaign`
+    changes the targeted customers' lives from its date on and nothing before it."""
     p = params or GeneratorParams()
     rng = np.random.default_rng(seed)
     n = n_customers
@@ -57,12 +60,12 @@ def simulate(
     complaint_prob = rng.beta(p.complaint_a, p.complaint_b, n)
     order_value = p.median_order_value * rng.lognormal(0, 0.6, n)
 
-    events = _simulate_orders(rng, p, start, days, acquired, rate, dropout, complaint_prob)
+    events = _simulate_orders(
+        seed, p, start, days, acquired, rate, dropout, complaint_prob, campaign
+    )
     dropped_at, bad = events.pop("dropped_at"), events.pop("bad_complaints")
     ids = _ids("C" + id_prefix, n, 7)
-    orders = _orders_table(
-        rng, start, ids, order_value, events["customer"], events["time"], id_prefix
-    )
+    orders = _orders_table(rng, seed, start, ids, order_value, events, id_prefix)
     complaints = _complaints_table(rng, p, start, days, ids, events, id_prefix)
     customers = pd.DataFrame(
         {
@@ -85,8 +88,36 @@ def simulate(
     return {"orders": orders, "complaints": complaints, "customers": customers, "truth": truth}
 
 
+@dataclass(frozen=True)
+class Campaign:
+    """Contacting `targets` (a mask over customers) at day `at_day` lowers their dropout chance
+    per order by the share `effect` and raises their order rate by the same share."""
+
+    targets: np.ndarray
+    at_day: float
+    effect: float
+
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def keyed_uniform(seed: int, purpose: int, customer: np.ndarray, order_number: int) -> np.ndarray:
+    """Uniforms in (0, 1) fixed by (seed, purpose, customer, order number) - splitmix64.
+
+    Keyed, not streamed: a customer's k-th order sees the same draws whether or not other
+    customers (or a campaign) changed, so a world with a campaign and one without differ only
+    by the campaign: the ground-truth effect is exact, not a comparison of two noisy runs."""
+    key = (seed * 1_000_003 + purpose * 7_919 + order_number * 104_729) & 0xFFFFFFFFFFFFFFFF
+    with np.errstate(over="ignore"):
+        z = customer.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(key)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+
+
 def _simulate_orders(
-    rng: np.random.Generator,
+    seed: int,
     p: GeneratorParams,
     start: pd.Timestamp,
     days: int,
@@ -94,6 +125,7 @@ def _simulate_orders(
     rate: np.ndarray,
     dropout: np.ndarray,
     complaint_prob: np.ndarray,
+    campaign: Campaign | None = None,
 ) -> dict[str, np.ndarray]:
     """Walk all customers forward one order at a time until each drops out or time ends."""
     n = len(rate)
@@ -101,30 +133,50 @@ def _simulate_orders(
     bad = np.zeros(n, dtype=np.int32)
     dropped_at = np.full(n, np.nan)
     active = np.arange(n)
-    keys = ("customer", "time", "k_customer", "k_opened", "k_resolution", "k_severity")
+    keys = ("customer", "time", "number", "k_customer", "k_opened", "k_resolution", "k_severity")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    k = 0
     while active.size:
+
+        def u(purpose: int, who: np.ndarray, k: int = k) -> np.ndarray:
+            return keyed_uniform(seed, purpose, who, k)
+
         now = t[active]
         parts["customer"].append(active)
         parts["time"].append(now)
-        complains = rng.random(active.size) < complaint_prob[active]
+        parts["number"].append(np.full(active.size, k))
+        complains = u(1, active) < complaint_prob[active]
         who = active[complains]
-        severity = rng.integers(1, 6, who.size)
-        unresolved = rng.random(who.size) < p.unresolved_share * (0.5 + severity / 5)
-        resolution = np.where(unresolved, np.inf, rng.exponential(p.mean_resolution_days, who.size))
+        severity = 1 + np.floor(u(2, who) * 5).astype(np.int64)
+        unresolved = u(3, who) < p.unresolved_share * (0.5 + severity / 5)
+        resolution = np.where(unresolved, np.inf, -np.log(u(4, who)) * p.mean_resolution_days)
         parts["k_customer"].append(who)
-        parts["k_opened"].append(now[complains] + rng.exponential(2.0, who.size))
+        parts["k_opened"].append(now[complains] - np.log(u(5, who)) * 2.0)
         parts["k_resolution"].append(resolution)
         parts["k_severity"].append(severity)
         np.add.at(bad, who[resolution > p.slow_resolution_days], 1)
-        keep = (1 - dropout[active]) * p.bad_complaint_keep ** bad[active]
-        drops = rng.random(active.size) >= keep
+        drop_chance = 1 - (1 - dropout[active]) * p.bad_complaint_keep ** bad[active]
+        speed = np.ones(active.size)
+        if campaign is not None:
+            reached = campaign.targets[active] & (now >= campaign.at_day)
+            drop_chance = np.where(reached, drop_chance * (1 - campaign.effect), drop_chance)
+            speed = np.where(reached, 1 + campaign.effect, 1.0)
+        drops = u(6, active) < drop_chance
         dropped_at[active[drops]] = now[drops]
         stay = active[~drops]
-        gap = rng.exponential(1.0, stay.size) / (rate[stay] * _season(p, start, t[stay]))
+        gap = -np.log(u(7, stay)) / (rate[stay] * speed[~drops] * _season(p, start, t[stay]))
+        if campaign is not None:  # a customer waiting at the campaign date is reached then
+            waiting = (
+                campaign.targets[stay]
+                & (t[stay] < campaign.at_day)
+                & (t[stay] + gap > campaign.at_day)
+            )
+            rest = t[stay] + gap - campaign.at_day
+            gap = np.where(waiting, campaign.at_day - t[stay] + rest / (1 + campaign.effect), gap)
         t[stay] += gap
         active = stay[t[stay] < days]
-    events = {k: np.concatenate(v) for k, v in parts.items()}
+        k += 1
+    events = {name: np.concatenate(v) for name, v in parts.items()}
     return {**events, "dropped_at": dropped_at, "bad_complaints": bad}
 
 
@@ -145,23 +197,30 @@ def _stamp(start: pd.Timestamp, t_days: np.ndarray) -> pd.Series:
 
 def _orders_table(
     rng: np.random.Generator,
+    seed: int,
     start: pd.Timestamp,
     ids: np.ndarray,
     order_value: np.ndarray,
-    customer: np.ndarray,
-    time: np.ndarray,
+    events: dict[str, np.ndarray],
     id_prefix: str,
 ) -> pd.DataFrame:
-    order = np.argsort(time, kind="stable")
-    customer, time = customer[order], time[order]
+    """Orders sorted by time. Status and amount are keyed draws (see keyed_uniform), so an
+    order that exists in two worlds has the same status and amount in both."""
+    order = np.argsort(events["time"], kind="stable")
+    customer, time, number = (
+        events["customer"][order],
+        events["time"][order],
+        events["number"][order],
+    )
     m = customer.size
-    status_draw = rng.random(m)
+    status_draw = _keyed_per_order(seed, 8, customer, number)
+    amount_draw = _keyed_per_order(seed, 9, customer, number)
     return pd.DataFrame(
         {
             "order_id": _ids("O" + id_prefix, m, 9),
             "customer_id": ids[customer],
             "ordered_at": _stamp(start, time),
-            "amount": np.round(rng.gamma(4.0, order_value[customer] / 4.0), 2),
+            "amount": np.round(gammaincinv(4.0, amount_draw) * order_value[customer] / 4.0, 2),
             "status": np.select(
                 [status_draw < 0.03, status_draw < 0.045], ["returned", "cancelled"], "completed"
             ),
@@ -171,6 +230,16 @@ def _orders_table(
             ),
         }
     )
+
+
+def _keyed_per_order(
+    seed: int, purpose: int, customer: np.ndarray, number: np.ndarray
+) -> np.ndarray:
+    out = np.empty(customer.size)
+    for k in np.unique(number):
+        at = number == k
+        out[at] = keyed_uniform(seed, purpose, customer[at], int(k))
+    return out
 
 
 def _complaints_table(

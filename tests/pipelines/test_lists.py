@@ -89,3 +89,26 @@ def test_xlsx_has_description_sheet_and_keeps_formulas_as_text(tmp_path: Path) -
     ids = [c.value for c in book["list"]["E"][1:]]
     assert '=HYPERLINK("http://x")' in ids
     assert all(c.data_type == "s" for c in book["list"]["E"][1:])
+
+
+def test_readout_says_when_there_are_too_few_customers() -> None:
+    from pipelines.campaign import readout
+
+    listed = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "group": ["target", "target", "control"],
+            "churn_probability": [0.9, 0.5, 0.7],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "ordered_at": [pd.Timestamp("2024-02-01")],
+            "amount": [10.0],
+            "status": ["completed"],
+        }
+    )
+    report = readout(listed, orders, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01"))
+    assert "too few customers" in report["overall"]["conclusion"]
+    assert "difference" not in report["overall"]["share_ordered"]
