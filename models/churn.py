@@ -111,12 +111,13 @@ class ChurnModel(BaseEstimator):
             "seed": self.random_state,
         }
 
-    def fit(self, frame: pd.DataFrame) -> ChurnModel:
+    def fit(self, frame: pd.DataFrame, encoder: FeatureEncoder | None = None) -> ChurnModel:
+        """`encoder`: a fitted encoder shared with the next-order model (one transform per batch)."""
         labelled = frame[frame["churned"].notna()]
         if labelled["cutoff_at"].nunique() < 2:
             raise ValueError("ChurnModel needs labelled examples at two or more cutoffs")
         train, later = split_latest_cutoff(labelled)
-        self.encoder_ = FeatureEncoder(self.features).fit(train)
+        self.encoder_ = encoder or FeatureEncoder(self.features).fit(train)
         x_later, y_later = self.encoder_.transform(later), later["churned"].to_numpy(dtype=float)
         self.booster_ = train_booster(
             self._params(),
@@ -136,7 +137,10 @@ class ChurnModel(BaseEstimator):
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn) per row."""
-        raw = np.asarray(self.booster_.predict(self.encoder_.transform(frame), raw_score=True))
+        return self.predict_proba_encoded(self.encoder_.transform(frame))
+
+    def predict_proba_encoded(self, x: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster_.predict(x, raw_score=True))
         return np.asarray(self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1], dtype=float)
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:

@@ -75,30 +75,35 @@ class Scorer:
     ) -> pd.DataFrame:
         """Scores table (DESIGN.md section 3) for rows of point-in-time features at `as_of`."""
         frame = self.prepare(features)
-        p = self.churn.predict_proba(frame)
-        timing = self.next_order.predict(frame)
-        expected_value = frame["spend_365d"].to_numpy(dtype=float) * self.horizon_days / 365.0
-        out = pd.DataFrame({"customer_id": frame["customer_id"].astype(str), "as_of": as_of})
-        out["churn_probability"] = p
-        out["risk_tier"] = self.risk_tiers(p)
-        out = pd.concat(
-            [
-                out,
-                timing[
-                    ["expected_days_to_next_order", "next_order_p10_days", "next_order_p90_days"]
-                ],
-            ],
-            axis=1,
+        x = self.churn.encoder_.transform(frame)
+        p = self.churn.predict_proba_encoded(x)
+        if self.next_order.encoder_ is not self.churn.encoder_:
+            x = self.next_order.encoder_.transform(frame)
+        timing = self.next_order.predict_encoded(x, frame.index)
+        spend = frame["spend_365d"].to_numpy(dtype=float)
+        expected_value = spend * self.horizon_days / 365.0
+        days = timing["expected_days_to_next_order"].to_numpy()
+        day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
+        out = pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"].astype(str).to_numpy(),
+                "as_of": as_of,
+                "churn_probability": p,
+                "risk_tier": self.risk_tiers(p),
+                "expected_days_to_next_order": days,
+                "next_order_p10_days": timing["next_order_p10_days"].to_numpy(),
+                "next_order_p90_days": timing["next_order_p90_days"].to_numpy(),
+                "next_order_date": (day + np.round(days).astype("timedelta64[D]")).astype(
+                    "datetime64[ns]"
+                ),
+                "value_tier": self.value_tiers(frame["spend_365d"]),
+                "expected_value": expected_value,
+                "value_at_risk": p * expected_value,
+                "reasons": self.reasons(frame) if with_reasons else "",
+                "model_version": model_version,
+                "scored_at": scored_at,
+            }
         )
-        out["next_order_date"] = (
-            as_of + pd.to_timedelta(out["expected_days_to_next_order"].round(), unit="D")
-        ).dt.normalize()
-        out["value_tier"] = self.value_tiers(frame["spend_365d"])
-        out["expected_value"] = expected_value
-        out["value_at_risk"] = p * expected_value
-        out["reasons"] = self.reasons(frame) if with_reasons else ""
-        out["model_version"] = model_version
-        out["scored_at"] = scored_at
         return out[list(SCORE_COLUMNS)]
 
     def risk_tiers(self, probability: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from features.cutoffs import last_labelled_cutoff, spaced_cutoffs, to_timestamp
 from features.schema import FEATURE_COLUMNS
 from models.baselines import BGNBDBaseline, RecencyBaseline, RFMBaseline
 from models.bgnbd import BGNBD_FEATURES, bgnbd_features
+from models.boosting import FeatureEncoder
 from models.churn import ChurnModel
 from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
 from models.next_order import NextOrderModel, observed_within
@@ -56,9 +57,10 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
         )
     )
     latest = prepared[prepared["cutoff_at"] == prepared["cutoff_at"].max()]
+    encoder = FeatureEncoder(churn.features).fit(prepared)  # vocabularies only, no labels
     return Scorer(
-        churn=churn.fit(prepared),
-        next_order=timing.fit(prepared),
+        churn=churn.fit(prepared, encoder),
+        next_order=timing.fit(prepared, encoder),
         horizon_days=settings.horizon_days,
         high_risk_threshold=settings.high_risk_threshold,
         medium_risk_threshold=settings.medium_risk_threshold,

@@ -52,6 +52,15 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _registry() -> tuple[Settings, Any]:
+    """Settings and the MLflow adapter, pointed at the tracking store."""
+    from models import bundle
+
+    settings = _settings()
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    return settings, bundle
+
+
 def _done(message: str) -> None:
     console.print(f"[bold green]done[/] {message}")
 
@@ -439,10 +448,7 @@ def evaluate(
 @models_app.command("list")
 def models_list() -> None:
     """Registered versions, their validation metrics and which one is champion."""
-    from models import bundle
-
-    settings = _settings()
-    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    settings, bundle = _registry()
     versions = bundle.list_versions(settings.model_name)
     if versions.empty:
         raise InputError(settings.model_name, "no registered versions; run `retain train`")
@@ -454,10 +460,7 @@ def models_promote(
     version: Annotated[str, typer.Argument(help="Version to make champion.")],
 ) -> None:
     """Move the champion alias to VERSION."""
-    from models import bundle
-
-    settings = _settings()
-    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    settings, bundle = _registry()
     bundle.promote(settings.model_name, version)
     _done(f"'{settings.model_name}' version {version} is champion")
 
@@ -465,10 +468,7 @@ def models_promote(
 @models_app.command("rollback")
 def models_rollback() -> None:
     """Give the champion alias back to the previous champion."""
-    from models import bundle
-
-    settings = _settings()
-    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    settings, bundle = _registry()
     previous = bundle.rollback(settings.model_name)
     _done(f"'{settings.model_name}' version {previous} is champion again")
 
@@ -575,6 +575,23 @@ def risk_list_cmd(
     _write_list(out, fmt, selection, control_share, list_id, "risk list")
 
 
+def _with_reasons(listed: Any, settings: Settings) -> Any:
+    """Reasons for listed customers `retain score` did not explain, from the same model version."""
+    import pandas as pd
+
+    from models import bundle
+    from pipelines.score import fill_reasons
+
+    missing = listed.index[listed["reasons"].fillna("") == ""]
+    if len(missing) == 0 or not settings.latest_features_path.exists():
+        return listed
+    bundle.configure(settings.mlflow_tracking_uri, settings.experiment_name)
+    with console.status(f"explaining {len(missing):,} listed customers"):
+        scorer, _ = bundle.load_scorer(settings.model_name, str(listed["model_version"].iloc[0]))
+        features = pd.read_parquet(settings.latest_features_path)
+        return fill_reasons(listed, features, scorer, missing)
+
+
 @app.command("due-list")
 def due_list_cmd(
     out: ListOut,
@@ -627,7 +644,9 @@ def _write_list(
     as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
     version = str(scores["model_version"].iloc[0]) if len(scores) else ""
     chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
-    listed = build_list(scores, chosen_id, selection, settings.control_share)
+    listed = _with_reasons(
+        build_list(scores, chosen_id, selection, settings.control_share), settings
+    )
     target = out.with_suffix(f".{fmt}") if fmt else out
     if target.suffix == ".xlsx":
         facts = {

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     promotion_margin: float = Field(
         0.002, ge=0, description="PR-AUC a new model must gain over the champion to replace it."
     )
+    reasons_top: int = Field(
+        50_000,
+        ge=0,
+        description="`retain score` explains this many customers (most value at risk).",
+    )
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)
     control_share: float = Field(0.10, ge=0, lt=1)
