@@ -12,7 +12,6 @@ from models.churn import ChurnModel
 from models.explain import REASON_TEMPLATES, top_reasons
 from models.next_order import NextOrderModel
 
-VALUE_TIERS = (("platinum", 0.01), ("gold", 0.05), ("silver", 0.20), ("bronze", 1.0))
 SCORE_COLUMNS = (
     "customer_id",
     "as_of",
@@ -31,9 +30,14 @@ SCORE_COLUMNS = (
 )
 
 
-def value_tier_thresholds(spend_365d: pd.Series) -> dict[str, float]:
-    """Lowest trailing-12-month spend of each pyramid tier (top 1 %, next 4 %, next 15 %)."""
-    return {name: float(spend_365d.quantile(1 - share)) for name, share in VALUE_TIERS[:-1]}
+def value_tier_thresholds(spend_365d: pd.Series, tiers: dict[str, float]) -> dict[str, float]:
+    """Lowest trailing-12-month spend of each pyramid tier, best first. `tiers` maps a name to
+    the cumulative share of customers up to it (platinum 0.01, gold 0.05, ..., the last 1.0),
+    so the last tier takes everyone else (threshold minus infinity)."""
+    return {
+        name: float(spend_365d.quantile(1 - share)) if share < 1 else float("-inf")
+        for name, share in tiers.items()
+    }
 
 
 @dataclass
@@ -58,9 +62,9 @@ class Scorer:
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
         """Point-in-time features + the model-derived BG/NBD features the models expect."""
+        if set(BGNBD_FEATURES) <= set(features.columns):
+            return features  # already prepared (batch scoring prepares the whole population once)
         frame = features.reset_index(drop=True)
-        if set(BGNBD_FEATURES) <= set(frame.columns):
-            return frame
         if "cutoff_at" not in frame:
             frame = frame.assign(cutoff_at=frame["as_of"])
         return bgnbd_features(frame, self.horizon_days, self.bgnbd)[0]
@@ -114,8 +118,9 @@ class Scorer:
         )
 
     def value_tiers(self, spend_365d: pd.Series) -> np.ndarray:
+        """Customer-pyramid tier: the first (best) tier whose threshold the spend reaches."""
         spend = spend_365d.to_numpy(dtype=float)
-        names = [name for name, _ in VALUE_TIERS]
+        names = list(self.tier_thresholds)
         conditions = [spend >= self.tier_thresholds[name] for name in names[:-1]]
         return np.select(conditions, names[:-1], names[-1])
 

@@ -64,7 +64,7 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
         horizon_days=settings.horizon_days,
         high_risk_threshold=settings.high_risk_threshold,
         medium_risk_threshold=settings.medium_risk_threshold,
-        tier_thresholds=value_tier_thresholds(latest["spend_365d"]),
+        tier_thresholds=value_tier_thresholds(latest["spend_365d"], settings.value_tiers),
         settings_hash=settings.model_hash(),
         bgnbd=latest_fit,
     )

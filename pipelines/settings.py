@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)
     control_share: float = Field(0.10, ge=0, lt=1)
+    value_tiers: dict[str, float] = Field(
+        default_factory=lambda: {"platinum": 0.01, "gold": 0.05, "silver": 0.20, "bronze": 1.0},
+        description="Customer pyramid by last-12-month spend: name -> cumulative share of "
+        "customers, best first; the last must be 1.0.",
+    )
     drift_share_threshold: float = Field(
         0.5, gt=0, le=1, description="Drift alarm when this share of features drifted."
     )
