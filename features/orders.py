@@ -49,7 +49,7 @@ def order_features(
     """
     return con.sql(
         f"""
-        WITH aged AS (
+        WITH aged AS MATERIALIZED (
             SELECT o.customer_id, o.amount, o.status, o.discount_amount, o.category, o.channel,
                 c.cutoff_at, epoch(c.cutoff_at - o.ordered_at) / {_DAYS} AS age_days
             FROM {cutoffs} c JOIN orders o ON o.ordered_at < c.cutoff_at
