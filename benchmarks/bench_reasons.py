@@ -11,34 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_score import DATA_END
-from data import generated, views
-
-from features.frame import build_frame
-from pipelines.backtest import fit_scorer, training_cutoffs
-from pipelines.db import connect
-from pipelines.settings import Settings
+from bench_score import scorer_and_features
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
-    settings = Settings(training_cutoffs=4)
-    con = connect()
-    views(con, generated(1_000_000))
-    train = build_frame(
-        con,
-        training_cutoffs(pd.Timestamp("2025-09-01"), settings),
-        365,
-        settings.horizon_days,
-        DATA_END,
-    )
-    scorer = fit_scorer(train[train["churned"].notna()], settings)
-    rows = scorer.prepare(build_frame(con, [DATA_END], 365)).head(args.rows)
+    scorer, features = scorer_and_features()
+    rows = features.head(args.rows)
     start = time.perf_counter()
     scorer.churn.predict_proba(rows)
     plain = time.perf_counter() - start

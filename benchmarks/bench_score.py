@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from data import generated, views
 
 from features.frame import build_frame
+from models.scorer import Scorer
 from pipelines.backtest import fit_scorer, training_cutoffs
 from pipelines.db import connect
 from pipelines.settings import Settings
@@ -26,17 +27,22 @@ from pipelines.settings import Settings
 DATA_END = pd.Timestamp("2026-01-01")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+def scorer_and_features() -> tuple[Scorer, pd.DataFrame]:
+    """A scorer trained on the 1M-order benchmark data and the prepared features at its end."""
     settings = Settings(training_cutoffs=4)
     con = connect()
     views(con, generated(1_000_000))
     v = pd.Timestamp("2025-09-01")
     train = build_frame(con, training_cutoffs(v, settings), 365, settings.horizon_days, DATA_END)
     scorer = fit_scorer(train[train["churned"].notna()], settings)
-    features = scorer.prepare(build_frame(con, [DATA_END], 365))
+    return scorer, scorer.prepare(build_frame(con, [DATA_END], 365))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    scorer, features = scorer_and_features()
     rows = pd.concat([features] * (args.rows // len(features) + 1), ignore_index=True).head(
         args.rows
     )

@@ -189,19 +189,9 @@ def _campaign(
     import pandas as pd
 
     from pipelines.generate import Campaign
+    from pipelines.io import read_list
 
-    listed = (
-        pd.read_excel(path)
-        if path.suffix == ".xlsx"
-        else (
-            pd.read_parquet(path)
-            if path.suffix == ".parquet"
-            else pd.read_csv(path, dtype={"customer_id": str})
-        )
-    )
-    for column in ("customer_id", "group"):
-        if column not in listed:
-            raise InputError(str(path), "not a list made by `retain risk-list`", column=column)
+    listed = read_list(path, ("customer_id", "group"))
     when = pd.Timestamp(date) if date else pd.Timestamp(listed["as_of"].iloc[0])
     index = {f"C{i:07d}": i for i in range(customers)}
     targets = np.zeros(customers, dtype=bool)
@@ -687,20 +677,10 @@ def campaign_report(
 
     from features.cutoffs import to_timestamp
     from pipelines.campaign import chart, readout
+    from pipelines.io import read_list
 
     settings = _settings()
-    listed = (
-        pd.read_excel(list_file)
-        if list_file.suffix == ".xlsx"
-        else (
-            pd.read_parquet(list_file)
-            if list_file.suffix == ".parquet"
-            else pd.read_csv(list_file, dtype={"customer_id": str})
-        )
-    )
-    for column in ("customer_id", "group", "churn_probability"):
-        if column not in listed:
-            raise InputError(str(list_file), "not a list made by `retain risk-list`", column=column)
+    listed = read_list(list_file, ("customer_id", "group", "churn_probability"))
     start = to_timestamp(since)
     end = to_timestamp(until) if until else start + pd.Timedelta(days=settings.horizon_days)
     with _warehouse(settings, data) as con:

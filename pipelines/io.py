@@ -296,6 +296,24 @@ def data_end(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
     return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
 
 
+def read_list(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A list written by `retain risk-list` / `due-list` (CSV, XLSX or Parquet), ids as text."""
+    if not path.exists():
+        raise InputError(str(path), "no such file")
+    readers = {
+        ".xlsx": lambda: pd.read_excel(path, sheet_name=0, dtype={"customer_id": str}),
+        ".parquet": lambda: pd.read_parquet(path),
+        ".csv": lambda: pd.read_csv(path, dtype={"customer_id": str}),
+    }
+    if path.suffix not in readers:
+        raise InputError(str(path), f"unknown list format; expected one of {', '.join(readers)}")
+    listed = readers[path.suffix]()
+    for column in required:
+        if column not in listed:
+            raise InputError(str(path), "not a list made by `retain risk-list`", column=column)
+    return listed
+
+
 def write_xlsx(sheets: dict[str, pd.DataFrame], out: Path) -> Path:
     """Workbook with one sheet per frame, atomically. Every text cell is stored as text, so a
     value like '=HYPERLINK(...)' stays data and never becomes a live formula."""
