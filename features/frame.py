@@ -100,4 +100,5 @@ def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     if "churned" in frame:
         frame["churned"] = frame["churned"].astype("Int8")
         frame["next_order_censored"] = frame["next_order_censored"].astype(bool)
+        frame["spend_next_horizon"] = frame["spend_next_horizon"].astype("float64")
     return frame

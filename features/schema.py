@@ -119,4 +119,4 @@ CATEGORICAL_FEATURES: tuple[str, ...] = ("main_channel", "segment", "region")
 FEATURE_COLUMNS: tuple[str, ...] = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
 
 KEY_COLUMNS = ("customer_id", "cutoff_at")
-LABEL_COLUMNS = ("churned", "days_to_next_order", "next_order_censored")
+LABEL_COLUMNS = ("churned", "days_to_next_order", "next_order_censored", "spend_next_horizon")

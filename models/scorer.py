@@ -30,6 +30,31 @@ SCORE_COLUMNS = (
 )
 
 
+VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
+
+
+def expected_value(frame: pd.DataFrame, method: str, horizon_days: int) -> np.ndarray:
+    """Spend expected over the horizon if the customer stays: the last 12 months' rate, or
+    BG/NBD's expected orders times the customer's average order value."""
+    if method == "spend_rate":
+        return frame["spend_365d"].to_numpy(dtype=float) * horizon_days / 365.0
+    orders = frame["bgnbd_expected_orders"].to_numpy(dtype=float)
+    return np.nan_to_num(orders * frame["avg_order_value"].to_numpy(dtype=float))
+
+
+def choose_value_method(frame: pd.DataFrame, horizon_days: int) -> tuple[str, dict[str, float]]:
+    """The method with the lowest mean absolute error against the spend that followed
+    (`spend_next_horizon`), on the customers who kept buying."""
+    stayed = frame[frame["churned"].eq(0).fillna(False) & frame["spend_next_horizon"].notna()]
+    errors = {
+        m: float(
+            np.mean(np.abs(expected_value(stayed, m, horizon_days) - stayed["spend_next_horizon"]))
+        )
+        for m in VALUE_METHODS
+    }
+    return min(errors, key=lambda m: errors[m]), errors
+
+
 def value_tier_thresholds(spend_365d: pd.Series, tiers: dict[str, float]) -> dict[str, float]:
     """Lowest trailing-12-month spend of each pyramid tier, best first. `tiers` maps a name to
     the cumulative share of customers up to it (platinum 0.01, gold 0.05, ..., the last 1.0),
@@ -52,6 +77,7 @@ class Scorer:
     tier_thresholds: dict[str, float]
     settings_hash: str
     bgnbd: BGNBD | None = None  # BG/NBD fit of the latest training cutoff (small batches)
+    value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
     reason_templates: dict[str, tuple[str, str]] = field(
         default_factory=lambda: dict(REASON_TEMPLATES)
     )
@@ -84,8 +110,7 @@ class Scorer:
         if self.next_order.encoder_ is not self.churn.encoder_:
             x = self.next_order.encoder_.transform(frame)
         timing = self.next_order.predict_encoded(x, frame.index)
-        spend = frame["spend_365d"].to_numpy(dtype=float)
-        expected_value = spend * self.horizon_days / 365.0
+        value = expected_value(frame, self.value_method, self.horizon_days)
         days = timing["expected_days_to_next_order"].to_numpy()
         day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
         out = pd.DataFrame(
@@ -101,8 +126,8 @@ class Scorer:
                     "datetime64[ns]"
                 ),
                 "value_tier": self.value_tiers(frame["spend_365d"]),
-                "expected_value": expected_value,
-                "value_at_risk": p * expected_value,
+                "expected_value": value,
+                "value_at_risk": p * value,
                 "reasons": self.reasons(frame) if with_reasons else "",
                 "model_version": model_version,
                 "scored_at": scored_at,

@@ -21,7 +21,7 @@ from models.boosting import FeatureEncoder
 from models.churn import ChurnModel
 from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
 from models.next_order import NextOrderModel, observed_within
-from models.scorer import Scorer, value_tier_thresholds
+from models.scorer import Scorer, choose_value_method, expected_value, value_tier_thresholds
 from pipelines.settings import Settings
 
 MODEL_FEATURES = (*FEATURE_COLUMNS, *BGNBD_FEATURES)
@@ -58,6 +58,7 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
     )
     latest = prepared[prepared["cutoff_at"] == prepared["cutoff_at"].max()]
     encoder = FeatureEncoder(churn.features).fit(prepared)  # vocabularies only, no labels
+    value_method, _ = choose_value_method(latest, settings.horizon_days)
     return Scorer(
         churn=churn.fit(prepared, encoder),
         next_order=timing.fit(prepared, encoder),
@@ -67,6 +68,7 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
         tier_thresholds=value_tier_thresholds(latest["spend_365d"], settings.value_tiers),
         settings_hash=settings.model_hash(),
         bgnbd=latest_fit,
+        value_method=value_method,
     )
 
 
@@ -91,7 +93,18 @@ def model_metrics(scorer: Scorer, test: pd.DataFrame) -> dict[str, float]:
             timing["next_order_p90_days"].to_numpy()[at],
         ),
         "next_order_c_index": _c_index(test, restricted_mean),
+        **_value_error(frame, test, scorer),
     }
+
+
+def _value_error(frame: pd.DataFrame, test: pd.DataFrame, scorer: Scorer) -> dict[str, float]:
+    """MAE of the expected value against the spend that followed, for customers who stayed."""
+    stayed = (test["churned"].eq(0) & test["spend_next_horizon"].notna()).to_numpy()
+    if not stayed.any():
+        return {}
+    predicted = expected_value(frame, scorer.value_method, scorer.horizon_days)[stayed]
+    actual = test["spend_next_horizon"].to_numpy(dtype=float)[stayed]
+    return {"expected_value_mae": float(np.mean(np.abs(predicted - actual)))}
 
 
 def _c_index(test: pd.DataFrame, predicted_days: np.ndarray) -> float:

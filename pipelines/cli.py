@@ -319,6 +319,7 @@ def train(
 def run_training(
     con: Any, settings: Settings, metrics_out: Path | None
 ) -> tuple[Any, str, bool, str]:
+    from features.schema import LABEL_COLUMNS
     from models import bundle
     from pipelines.io import write_table
     from pipelines.train import (
@@ -368,9 +369,7 @@ def run_training(
             "settings_hash": settings.model_hash(),
             **result.counts,
         }
-        example = result.reference.drop(
-            columns=["churned", "days_to_next_order", "next_order_censored"]
-        )
+        example = result.reference.drop(columns=list(LABEL_COLUMNS))
         example = example.rename(columns={"cutoff_at": "as_of"})
         logged = bundle.log_run(
             result.scorer,

@@ -95,3 +95,9 @@ def test_many_cutoffs_in_one_pass_equal_single_cutoffs(tiny_con):
 def test_scoring_frame_has_no_labels(tiny_con):
     got = build_frame(tiny_con, [CUTOFF], 365)
     assert not set(LABEL_COLUMNS) & set(got.columns)
+
+
+def test_spend_in_the_horizon_label(frame):
+    assert frame.loc["c1", "spend_next_horizon"] == 40.0  # o4 at the cutoff itself counts
+    assert frame.loc["c2", "spend_next_horizon"] == 60.0  # o8 on 2024-04-10
+    assert frame.loc["c4", "spend_next_horizon"] == 0.0
