@@ -38,7 +38,11 @@ class FeatureEncoder:
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
         for i, col in enumerate(self.features):
             if col in self.vocabulary_:
-                codes = pd.Categorical(frame[col], categories=self.vocabulary_[col]).codes
+                values = frame[col]
+                if isinstance(values.dtype, pd.CategoricalDtype):  # remap small codes only
+                    codes = values.cat.set_categories(self.vocabulary_[col]).cat.codes.to_numpy()
+                else:
+                    codes = pd.Categorical(values, categories=self.vocabulary_[col]).codes
                 out[:, i] = np.where(codes < 0, np.nan, codes)
             else:
                 out[:, i] = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)

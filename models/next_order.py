@@ -33,7 +33,7 @@ class NextOrderModel(BaseEstimator):
         features: tuple[str, ...],
         horizon_days: int = 90,
         n_estimators: int = 300,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         num_leaves: int = 31,
         random_state: int = 0,
     ) -> None:

@@ -71,4 +71,4 @@ def test_declared_attributes(frame: pd.DataFrame) -> None:
     assert frame.loc["c1", "segment"] == "gold"
     assert frame.loc["c1", "days_since_signup"] == 91.0
     assert math.isnan(frame.loc["c2", "days_since_signup"])  # signs up after the cutoff
-    assert frame.loc["c4", "segment"] is None  # not in the customers table
+    assert pd.isna(frame.loc["c4", "segment"])  # not in the customers table
