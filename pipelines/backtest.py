@@ -72,8 +72,8 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
     )
 
 
-def model_metrics(scorer: Scorer, test: pd.DataFrame) -> dict[str, float]:
-    """Churn and timing metrics of a fitted scorer on a labelled cutoff."""
+def model_metrics(scorer: Scorer, test: pd.DataFrame) -> tuple[dict[str, float | None], np.ndarray]:
+    """Churn and timing metrics of a fitted scorer on a labelled cutoff, and its P(churn)."""
     frame = scorer.prepare(test)
     p = scorer.churn.predict_proba(frame)
     timing = scorer.next_order.predict(frame)
@@ -81,7 +81,7 @@ def model_metrics(scorer: Scorer, test: pd.DataFrame) -> dict[str, float]:
     h = scorer.horizon_days
     # restricted mean time to the next order within the horizon: p h + (1 - p) E[T | T < h]
     restricted_mean = p * h + (1 - p) * timing["expected_days_to_next_order"].to_numpy()
-    return {
+    metrics: dict[str, float | None] = {
         **churn_metrics(test["churned"].to_numpy(dtype=int), p),
         **timing_metrics(
             test["days_to_next_order"].to_numpy()[at],
@@ -95,6 +95,7 @@ def model_metrics(scorer: Scorer, test: pd.DataFrame) -> dict[str, float]:
         "next_order_c_index": _c_index(test, restricted_mean),
         **_value_error(frame, test, scorer),
     }
+    return metrics, p
 
 
 def _value_error(frame: pd.DataFrame, test: pd.DataFrame, scorer: Scorer) -> dict[str, float]:
@@ -117,11 +118,11 @@ def _c_index(test: pd.DataFrame, predicted_days: np.ndarray) -> float:
 
 def baseline_metrics(
     baseline: Any, train: pd.DataFrame, test: pd.DataFrame, horizon_days: int
-) -> dict[str, float | None]:
+) -> tuple[dict[str, float | None], np.ndarray]:
+    """Metrics of a baseline fitted on `train` and scored on `test`, and its P(churn)."""
     baseline.fit(train)
-    out: dict[str, float | None] = dict(
-        churn_metrics(test["churned"].to_numpy(dtype=int), baseline.predict_proba(test))
-    )
+    p = baseline.predict_proba(test)
+    out: dict[str, float | None] = dict(churn_metrics(test["churned"].to_numpy(dtype=int), p))
     days = baseline.predict_days(test)
     seen = test.index.isin(observed_within(test, horizon_days).index)
     if days is None:
@@ -130,7 +131,7 @@ def baseline_metrics(
         out |= timing_metrics(test["days_to_next_order"].to_numpy()[seen], days[seen])
         out["next_order_c_index"] = _c_index(test, days)
     out["next_order_interval_coverage"] = None  # no interval
-    return out
+    return out, p
 
 
 @dataclass
@@ -167,11 +168,9 @@ def backtest(
         preds = test[["customer_id", "churned"]].copy()
         for name, recipe in recipes.items():
             scorer = fit_scorer(train, settings, recipe)
-            results[key][name] = dict(model_metrics(scorer, test))
-            preds[name] = scorer.churn.predict_proba(scorer.prepare(test))
+            results[key][name], preds[name] = model_metrics(scorer, test)
         for name, make in BASELINES.items() if baselines else ():
             baseline: Any = make(h)
-            results[key][name] = baseline_metrics(baseline, train, test, h)
-            preds[name] = baseline.predict_proba(test)
+            results[key][name], preds[name] = baseline_metrics(baseline, train, test, h)
         predictions[key] = preds
     return Backtest(results, predictions)

@@ -188,17 +188,13 @@ def _campaign(
     import numpy as np
     import pandas as pd
 
-    from pipelines.generate import Campaign
+    from pipelines.generate import Campaign, customer_ids
     from pipelines.io import read_list
 
     listed = read_list(path, ("customer_id", "group"))
     when = pd.Timestamp(date) if date else pd.Timestamp(listed["as_of"].iloc[0])
-    index = {f"C{i:07d}": i for i in range(customers)}
-    targets = np.zeros(customers, dtype=bool)
-    chosen = [
-        index[c] for c in listed.loc[listed["group"] == "target", "customer_id"] if c in index
-    ]
-    targets[chosen] = True
+    contacted = listed.loc[listed["group"] == "target", "customer_id"]
+    targets = np.isin(customer_ids(customers), contacted.to_numpy(dtype=str))
     return Campaign(targets, (when - start) / pd.Timedelta(days=1), effect), when
 
 

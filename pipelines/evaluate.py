@@ -56,15 +56,14 @@ def evaluate(
 def _mean_over_cutoffs(
     by_cutoff: dict[str, dict[str, dict[str, float | None]]],
 ) -> dict[str, dict[str, float | None]]:
+    """Per scorer and metric, the mean over the evaluation cutoffs (None where never defined)."""
+    cutoffs = list(by_cutoff.values())
     out: dict[str, dict[str, float | None]] = {}
-    for per_scorer in by_cutoff.values():
-        for scorer, metrics in per_scorer.items():
-            for name in metrics:
-                out.setdefault(scorer, {}).setdefault(name, None)
-    for scorer, metrics in out.items():
+    for scorer, metrics in cutoffs[-1].items():
+        out[scorer] = {}
         for name in metrics:
-            values = [c[scorer][name] for c in by_cutoff.values() if c[scorer][name] is not None]
-            metrics[name] = float(np.mean(values)) if values else None  # type: ignore[arg-type]
+            values = [float(v) for c in cutoffs if (v := c[scorer].get(name)) is not None]
+            out[scorer][name] = float(np.mean(values)) if values else None
     return out
 
 

@@ -64,7 +64,7 @@ def simulate(
         seed, p, start, days, acquired, rate, dropout, complaint_prob, campaign
     )
     dropped_at, bad = events.pop("dropped_at"), events.pop("bad_complaints")
-    ids = _ids("C" + id_prefix, n, 7)
+    ids = customer_ids(n, id_prefix)
     orders = _orders_table(rng, seed, start, ids, order_value, events, id_prefix)
     complaints = _complaints_table(rng, p, start, days, ids, events, id_prefix)
     customers = pd.DataFrame(
@@ -184,6 +184,11 @@ def _season(p: GeneratorParams, start: pd.Timestamp, t_days: np.ndarray) -> np.n
     """Order-rate multiplier over the year, peaking in late autumn."""
     day_of_year = (start.dayofyear + t_days) % 365.25
     return 1 + p.season_amplitude * np.sin(2 * np.pi * (day_of_year - 240) / 365.25)
+
+
+def customer_ids(n: int, id_prefix: str = "") -> np.ndarray:
+    """The ids the generator gives its customers, in simulation order (C0000000, ...)."""
+    return _ids("C" + id_prefix, n, 7)
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from pipelines import postgres
 from pipelines.db import scalar
 from pipelines.errors import InputError
 from pipelines.settings import InputSettings
-from pipelines.validate import RawSource, TableReport, validate_table
+from pipelines.validate import RawSource, TableReport, sql_text, validate_table
 
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 DUCKDB_ENCODINGS = {
@@ -59,10 +59,6 @@ def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     return out
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _csv_options(opts: InputSettings, encoding: str) -> list[str]:
     options = [
         "header = true",
@@ -73,7 +69,7 @@ def _csv_options(opts: InputSettings, encoding: str) -> list[str]:
         f"encoding = '{encoding}'",
     ]
     if opts.delimiter:
-        options.append(f"delim = {_sql_text(opts.delimiter)}")
+        options.append(f"delim = {sql_text(opts.delimiter)}")
     return options
 
 
@@ -117,7 +113,7 @@ def _csv_source(
     columns = [r[0] for r in sniffed]
     mapping = column_mapping(columns, contract, opts)
     types = _csv_types(columns, mapping, contract, opts)
-    type_map = ", ".join(f"{_sql_text(c)}: '{t}'" for c, t in types.items())
+    type_map = ", ".join(f"{sql_text(c)}: '{t}'" for c, t in types.items())
     options += [
         f"types = {{{type_map}}}",
         "store_rejects = true",

@@ -78,7 +78,7 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -95,7 +95,7 @@ def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
     def to_utc(naive: str) -> str:
         if opts.timezone == "UTC":
             return naive
-        return f"timezone('UTC', timezone({_sql_text(opts.timezone)}, {naive}))"
+        return f"timezone('UTC', timezone({sql_text(opts.timezone)}, {naive}))"
 
     if source_type == "TIMESTAMP WITH TIME ZONE":  # UTC microseconds: plain arithmetic
         return f"make_timestamp(epoch_us({raw}))"
@@ -103,7 +103,7 @@ def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
         return to_utc(f"TRY_CAST({raw} AS TIMESTAMP)")
     naive = f"TRY_CAST({raw} AS TIMESTAMP)"
     if opts.timestamp_formats:
-        formats = ", ".join(_sql_text(f) for f in opts.timestamp_formats)
+        formats = ", ".join(sql_text(f) for f in opts.timestamp_formats)
         naive = f"coalesce(try_strptime({raw}, [{formats}]), {naive})"
     return (
         f"CASE WHEN regexp_matches({raw}, '{_OFFSET}') "
@@ -129,7 +129,7 @@ def _normalise_statuses(con: duckdb.DuckDBPyConnection, opts: InputSettings) -> 
     Runs after the scan on the rows whose status is not canonical yet (usually none)."""
     value = "lower(trim(status))"
     cases = " ".join(
-        f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in sorted(opts.statuses().items())
+        f"WHEN {sql_text(k)} THEN {sql_text(v)}" for k, v in sorted(opts.statuses().items())
     )
     canonical = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
     con.execute(
@@ -301,7 +301,7 @@ def _scan(
     check = (
         f"CAST(CASE {first_failing} END AS UTINYINT)" if first_failing else "CAST(NULL AS UTINYINT)"
     )
-    con.execute(f"SET TimeZone = {_sql_text(raw.session_timezone)}")
+    con.execute(f"SET TimeZone = {sql_text(raw.session_timezone)}")
     try:
         con.execute(
             f"CREATE OR REPLACE TABLE {contract.name} AS SELECT *, {check} AS _check FROM ({parsed_sql})"
@@ -411,8 +411,8 @@ def _move_rejects(
     row = f"{table}.rowid + 1"
     if reader_rejected:
         row += f" + (SELECT count(*) FROM _reader_rows r WHERE r.adj <= {table}.rowid + 1)"
-    reasons = "[" + ", ".join(_sql_text(c.reason) for c in checks) + "]"
-    columns = "[" + ", ".join(_sql_text(c.column) for c in checks) + "]"
+    reasons = "[" + ", ".join(sql_text(c.reason) for c in checks) + "]"
+    columns = "[" + ", ".join(sql_text(c.column) for c in checks) + "]"
     values = " ".join(f"WHEN {i} THEN {c.value}" for i, c in enumerate(checks, 1))
     con.execute(REJECTS_DDL)
     con.execute(
