@@ -103,6 +103,9 @@ def order_features(
             days_since_last_order / nullif(
                 CASE WHEN orders_total > 1 THEN (tenure_days - days_since_last_order) / (orders_total - 1) END, 0)
                 AS overdue_ratio,
+            days_since_last_order / nullif(tenure_days, 0) AS silent_share_of_tenure,
+            orders_total * 30 / greatest(tenure_days, 30) AS orders_per_30d_tenure,
+            spend_total * 30 / greatest(tenure_days, 30) AS spend_per_30d_tenure,
             spend_90d / nullif(spend_prev_90d, 0) - 1 AS spend_change_90d,
             (returns_total + cancellations_total) / all_orders_total AS return_cancel_share,
             discount_total / nullif(discount_total + spend_total, 0) AS discount_share

@@ -1,4 +1,5 @@
-"""Calibrated churn probability: LightGBM plus isotonic calibration on a time-later fold."""
+"""Calibrated churn probability: LightGBM, its complexity and calibration chosen on a
+time-later fold."""
 
 from __future__ import annotations
 
@@ -67,6 +68,26 @@ def hash_half(customer_id: str) -> bool:
     return zlib.crc32(customer_id.encode()) % 2 == 1
 
 
+# (num_leaves, min_child_samples), simplest first: the candidates `ChurnModel` chooses from
+COMPLEXITY_GRID: tuple[tuple[int, int], ...] = ((7, 500), (7, 100), (15, 300), (31, 100))
+
+
+def log_loss_per_row(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def one_standard_error_choice(losses: list[np.ndarray]) -> int:
+    """Index of the first (simplest) candidate whose mean held-out loss is within one
+    standard error of the best one's (Breiman's one-SE rule). A gain smaller than the noise
+    does not earn extra complexity; simpler trees also extrapolate more gently to customers
+    older, or longer silent, than any seen in training."""
+    means = [float(np.mean(loss)) for loss in losses]
+    best = int(np.argmin(means))
+    standard_error = float(np.std(losses[best]) / np.sqrt(len(losses[best])))
+    return next(i for i, m in enumerate(means) if m <= means[best] + standard_error)
+
+
 def split_latest_cutoff(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(earlier cutoffs, latest cutoff): the later fold tunes and calibrates, never trains."""
     latest = frame["cutoff_at"].max()
@@ -78,9 +99,10 @@ class ChurnModel(BaseEstimator):
     """P(no completed order within the horizon) from point-in-time features.
 
     `fit` takes a multi-cutoff frame with `cutoff_at` and `churned`. The boosted model
-    learns on all cutoffs but the latest; the latest fold picks the number of trees and
-    fits the map from raw score to probability (Platt or isotonic, chosen by held-out Brier),
-    so that 0.3 means 30 %.
+    learns on all cutoffs but the latest; the latest fold picks the number of trees (early
+    stopping), the tree complexity among `complexity` (one-SE rule on its log loss) and fits
+    the map from raw score to probability (Platt or isotonic, chosen by held-out Brier), so
+    that 0.3 means 30 %.
     """
 
     def __init__(
@@ -88,23 +110,21 @@ class ChurnModel(BaseEstimator):
         features: tuple[str, ...],
         n_estimators: int = 500,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 100,
+        complexity: tuple[tuple[int, int], ...] = COMPLEXITY_GRID,
         random_state: int = 0,
     ) -> None:
         self.features = features
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
+        self.complexity = complexity
         self.random_state = random_state
 
-    def _params(self) -> dict[str, object]:
+    def _params(self, num_leaves: int, min_child_samples: int) -> dict[str, object]:
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
+            "num_leaves": num_leaves,
+            "min_child_samples": min_child_samples,
             "feature_fraction": 0.9,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
@@ -119,14 +139,22 @@ class ChurnModel(BaseEstimator):
         train, later = split_latest_cutoff(labelled)
         self.encoder_ = encoder or FeatureEncoder(self.features).fit(train)
         x_later, y_later = self.encoder_.transform(later), later["churned"].to_numpy(dtype=float)
-        self.booster_ = train_booster(
-            self._params(),
-            self.encoder_.transform(train),
-            train["churned"].to_numpy(dtype=float),
-            self.encoder_,
-            self.n_estimators,
-            valid=(x_later, y_later),
-        )
+        x_train, y_train = self.encoder_.transform(train), train["churned"].to_numpy(dtype=float)
+        boosters = [
+            train_booster(
+                self._params(leaves, min_child),
+                x_train,
+                y_train,
+                self.encoder_,
+                self.n_estimators,
+                valid=(x_later, y_later),
+            )
+            for leaves, min_child in self.complexity
+        ]
+        losses = [log_loss_per_row(y_later, np.asarray(b.predict(x_later))) for b in boosters]
+        chosen = one_standard_error_choice(losses)
+        self.booster_, self.complexity_ = boosters[chosen], self.complexity[chosen]
+        self.complexity_losses_ = [float(np.mean(loss)) for loss in losses]
         inputs = np.asarray(self.booster_.predict(x_later, raw_score=True)).reshape(-1, 1)
         self.calibration_, self.calibration_scores_ = choose_calibration(
             inputs, y_later, later["customer_id"].to_numpy(dtype=str)

@@ -20,6 +20,12 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
         "{overdue_ratio:.1f}x past their usual {mean_days_between_orders:.0f}-day gap",
         "only one order so far, no purchase cycle yet",
     ),
+    "silent_share_of_tenure": (
+        "silent for {silent_share_of_tenure:.0%} of their {tenure_days:.0f} days as a customer",
+        "",
+    ),
+    "orders_per_30d_tenure": ("{orders_per_30d_tenure:.1f} orders a month since joining", ""),
+    "spend_per_30d_tenure": ("spends {spend_per_30d_tenure:,.0f} a month since joining", ""),
     "mean_days_between_orders": (
         "orders only every {mean_days_between_orders:.0f} days",
         "only one order so far, no purchase cycle yet",

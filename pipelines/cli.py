@@ -362,6 +362,8 @@ def run_training(
             "churn_max_trees": settings.churn_max_trees,
             "evaluation_cutoff": result.evaluation_cutoff.date().isoformat(),
             "churn_trees": result.scorer.churn.n_trees_,
+            "churn_num_leaves": result.scorer.churn.complexity_[0],
+            "churn_min_child_samples": result.scorer.churn.complexity_[1],
             "settings_hash": settings.model_hash(),
             **result.counts,
         }

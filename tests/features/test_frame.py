@@ -44,6 +44,14 @@ def test_windows_and_cycle(frame):
     assert c1["overdue_ratio"] == pytest.approx(9 / 25.5)
 
 
+def test_rates_over_tenure(frame):
+    c1, c2 = frame.loc["c1"], frame.loc["c2"]
+    assert c1["silent_share_of_tenure"] == pytest.approx(9 / 60)
+    assert c1["orders_per_30d_tenure"] == pytest.approx(3 * 30 / 60)
+    assert c1["spend_per_30d_tenure"] == pytest.approx(60 * 30 / 60)
+    assert c2["silent_share_of_tenure"] == 1.0  # one order: silent since it
+
+
 def test_returned_orders_do_not_count_and_single_order_has_no_cycle(frame):
     c2 = frame.loc["c2"]
     assert c2["orders_total"] == 1
