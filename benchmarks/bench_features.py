@@ -1,11 +1,15 @@
 """The full feature catalogue at one cutoff vs the floor and vs lifetimes, on generated data.
 
 - floor: a bare DuckDB query computing only recency, order count and spend per customer on
-  the same Parquet (target: the catalogue within 3x of it);
+  the same Parquet, into a DuckDB table (target: the catalogue within 3x of it);
+- catalogue: every feature of docs/FEATURES.md for the population at the cutoff, into a
+  DuckDB table as well (`feature_relation`, what `retain features` writes); the pandas frame
+  the models train on (`build_frame`) is timed apart;
 - lifetimes: `summary_data_from_transaction_data` (frequency, recency, T, monetary value) on
   the same orders in pandas (target: the catalogue at least 10x faster).
 
 Run: .venv/bin/python benchmarks/bench_features.py --orders 1000000 10000000 50000000
+     .venv/bin/python benchmarks/bench_features.py --base 50000000   (50M customers, ~500M orders)
 (each size runs in its own process, so peak memory is per size).
 """
 
@@ -20,13 +24,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from data import generated, views
+from data import DATA, generated, generated_base, views
 
-from features.frame import build_frame
-from pipelines.db import connect
+from features.frame import build_frame, feature_relation
+from pipelines.db import connect, scalar
 
 CUTOFF = pd.Timestamp("2025-12-01")
 
@@ -50,11 +55,22 @@ def floor(folder: Path) -> int:
     return int(con.execute("SELECT count(*) FROM f").fetchall()[0][0])
 
 
-def catalogue(folder: Path) -> int:
+def _catalogue_connection(folder: Path) -> duckdb.DuckDBPyConnection:
     con = connect()
     con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET temp_directory = '{DATA / 'spill'}'")  # the 500M-order base spills
     views(con, folder)
-    return len(build_frame(con, [CUTOFF], 365))
+    return con
+
+
+def catalogue(folder: Path) -> int:
+    con = _catalogue_connection(folder)
+    feature_relation(con, [CUTOFF], 365)  # materialises temp table `population`
+    return int(scalar(con, "SELECT count(*) FROM population"))
+
+
+def catalogue_pandas(folder: Path) -> int:
+    return len(build_frame(_catalogue_connection(folder), [CUTOFF], 365))
 
 
 def lifetimes_seconds(folder: Path) -> float:
@@ -77,47 +93,63 @@ def lifetimes_seconds(folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def one_size(n_orders: int, with_lifetimes: bool) -> dict[str, float]:
-    folder = generated(n_orders)
-    result: dict[str, float] = {"orders_requested": n_orders}
+def one_size(folder: Path, with_lifetimes: bool, with_pandas: bool) -> dict[str, float]:
+    result: dict[str, float] = {"orders": orders_in(folder)}
     result["floor_s"], result["floor_rows"] = timed(lambda: floor(folder))
     result["catalogue_s"], result["catalogue_rows"] = timed(lambda: catalogue(folder))
+    if with_pandas:
+        result["pandas_s"], _ = timed(lambda: catalogue_pandas(folder))
     if with_lifetimes:
         result["lifetimes_s"] = lifetimes_seconds(folder)
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     return result
 
 
+def orders_in(folder: Path) -> int:
+    return int(scalar(connect(), f"SELECT count(*) FROM read_parquet('{folder}/orders/*.parquet')"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--orders", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    parser.add_argument(
+        "--base", type=int, nargs="*", default=[], help="customers (10 orders each)"
+    )
     parser.add_argument("--lifetimes-up-to", type=int, default=10_000_000)
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--pandas-up-to", type=int, default=50_000_000)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.one <= args.lifetimes_up_to)))
+        kind, size = args.one.split(":")
+        folder = generated(int(size)) if kind == "orders" else generated_base(int(size))
+        n = int(size) if kind == "orders" else int(size) * 10
+        print(json.dumps(one_size(folder, n <= args.lifetimes_up_to, n <= args.pandas_up_to)))
         return
     print(
-        f"{'orders':>12} {'floor s':>8} {'catalogue s':>12} {'x floor':>8} {'lifetimes s':>12} {'lifetimes/cat':>13} {'peak GB':>8}"
+        f"{'orders':>12} {'customers':>11} {'floor s':>8} {'catalogue s':>12} {'x floor':>8} "
+        f"{'+pandas s':>10} {'lifetimes s':>12} {'lifetimes/cat':>13} {'peak GB':>8}"
     )
-    for n in args.orders:
+    for one in [f"orders:{n}" for n in args.orders] + [f"base:{n}" for n in args.base]:
         cmd = [
             sys.executable,
             __file__,
             "--one",
-            str(n),
+            one,
             "--lifetimes-up-to",
             str(args.lifetimes_up_to),
         ]
+        cmd += ["--pandas-up-to", str(args.pandas_up_to)]
         r = json.loads(
             subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
         )
-        life = r.get("lifetimes_s")
+        life, pandas_s = r.get("lifetimes_s"), r.get("pandas_s")
         speedup = f"{life / r['catalogue_s']:.1f}x" if life else "-"
-        life_s = f"{life:.1f}" if life else "-"
         print(
-            f"{n:>12,} {r['floor_s']:>8.2f} {r['catalogue_s']:>12.2f} {r['catalogue_s'] / r['floor_s']:>8.2f} "
-            f"{life_s:>12} {speedup:>13} {r['peak_rss_gb']:>8.1f}"
+            f"{r['orders']:>12,} {r['catalogue_rows']:>11,} {r['floor_s']:>8.2f} "
+            f"{r['catalogue_s']:>12.2f} {r['catalogue_s'] / r['floor_s']:>8.2f} "
+            f"{f'{pandas_s:.2f}' if pandas_s else '-':>10} {f'{life:.1f}' if life else '-':>12} "
+            f"{speedup:>13} {r['peak_rss_gb']:>8.1f}",
+            flush=True,
         )
 
 

@@ -7,9 +7,11 @@ written as Parquet parts, so memory stays flat at any size.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+from rich.progress import track
 
 from pipelines.generate import GeneratorParams, simulate
 from pipelines.io import write_table
@@ -23,14 +25,28 @@ DAYS = 730
 BUSY_COMPLAINTS = GeneratorParams(complaint_a=1.0, complaint_b=9.0)
 
 
+# 50 million customers with about ten orders each (500M orders): faster buyers who drop out
+# less often than the defaults.
+LOYAL_BASE = replace(BUSY_COMPLAINTS, mean_days_between_orders=15.0, dropout_b=20.0)
+
+
 def generated(n_orders: int, params: GeneratorParams = BUSY_COMPLAINTS) -> Path:
     """A folder with orders/, complaints/, customers/ Parquet parts of about `n_orders` orders."""
-    folder = DATA / f"parts-{n_orders}"
+    return _parts(DATA / f"parts-{n_orders}", int(n_orders / ORDERS_PER_CUSTOMER), params)
+
+
+def generated_base(n_customers: int) -> Path:
+    """`n_customers` customers with about ten orders each (LOYAL_BASE)."""
+    return _parts(DATA / f"base-{n_customers}", n_customers, LOYAL_BASE)
+
+
+def _parts(folder: Path, customers: int, params: GeneratorParams) -> Path:
+    """Simulate in chunks of customers, one Parquet part per table and chunk (cached)."""
     done = folder / "generation.json"
     if done.exists():
         return folder
-    customers = int(n_orders / ORDERS_PER_CUSTOMER)
-    for chunk, first in enumerate(range(0, customers, CHUNK_CUSTOMERS)):
+    chunks = range(0, customers, CHUNK_CUSTOMERS)
+    for chunk, first in enumerate(track(chunks, description=f"generating {folder.name}")):
         size = min(CHUNK_CUSTOMERS, customers - first)
         tables = simulate(size, DAYS, chunk, START, params, id_prefix=f"{chunk:03d}")
         for name in ("orders", "complaints", "customers"):

@@ -8,7 +8,7 @@ import pandas as pd
 from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
 from features.labels import labels
-from features.orders import order_features, order_gaps
+from features.orders import order_features
 from features.schema import (
     CATEGORICAL_FEATURES,
     COMPLAINT_COUNTS,
@@ -39,6 +39,52 @@ def _complaint_columns() -> str:
     return ", ".join([*counts, *rest, per_order])
 
 
+def feature_relation(
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: list[pd.Timestamp],
+    activity_window_days: int,
+    horizon_days: int | None = None,
+    data_end: pd.Timestamp | None = None,
+) -> duckdb.DuckDBPyRelation:
+    """Features for the scored population at each cutoff; labels too when `data_end` is given.
+
+    In: connection holding validated `orders`, `complaints` and `customers` tables.
+    Out: a relation with one row per (customer_id, cutoff_at), columns KEY + FEATURE
+    (+ LABEL, then sorted so a fit is reproducible), over temp table `population`; numeric
+    features are DOUBLE. It stays in DuckDB: `retain features` writes it without pandas.
+    Population (DESIGN.md section 2): at least one completed order before the cutoff and
+    the last one within `activity_window_days`; lapsed customers are not scored as churn.
+    All cutoffs are computed together: events are joined to the cutoffs table once.
+    """
+    _set_cutoffs(con, cutoffs)
+    order_features(con).create_view("_order_features", replace=True)
+    complaint_features(con).create_view("_complaint_features", replace=True)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE population AS
+        SELECT {_feature_columns()} FROM (
+            SELECT o.*, {_complaint_columns()}, u.segment, u.region,
+                CASE WHEN u.signed_up_at < o.cutoff_at
+                     THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
+            FROM _order_features o
+            LEFT JOIN _complaint_features k USING (customer_id, cutoff_at)
+            LEFT JOIN customers u USING (customer_id)
+            WHERE o.days_since_last_order <= {activity_window_days}
+        ) p
+        """
+    )
+    if data_end is None:
+        return con.table("population")
+    if horizon_days is None:
+        raise ValueError("labels need horizon_days together with data_end")
+    labels(con, data_end, horizon_days).create_view("_labels", replace=True)
+    return con.sql(
+        f"SELECT p.*, {', '.join('l.' + c for c in LABEL_COLUMNS)} "
+        "FROM population p JOIN _labels l USING (customer_id, cutoff_at) "
+        "ORDER BY cutoff_at, customer_id"
+    )
+
+
 def build_frame(
     con: duckdb.DuckDBPyConnection,
     cutoffs: list[pd.Timestamp],
@@ -46,55 +92,29 @@ def build_frame(
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Features for the scored population at each cutoff; labels too when `data_end` is given.
-
-    In: connection holding validated `orders`, `complaints` and `customers` tables.
-    Out: one row per (customer_id, cutoff_at), columns KEY + FEATURE (+ LABEL), sorted.
-    Population (DESIGN.md section 2): at least one completed order before the cutoff and
-    the last one within `activity_window_days`; lapsed customers are not scored as churn.
-    All cutoffs are computed together: events are joined to the cutoffs table once.
-    """
-    _set_cutoffs(con, cutoffs)
-    order_gaps(con)
-    order_features(con).create_view("_order_features", replace=True)
-    complaint_features(con).create_view("_complaint_features", replace=True)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE population AS
-        SELECT o.*, {_complaint_columns()}, u.segment, u.region,
-            CASE WHEN u.signed_up_at < o.cutoff_at
-                 THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
-        FROM _order_features o
-        LEFT JOIN _complaint_features k USING (customer_id, cutoff_at)
-        LEFT JOIN customers u USING (customer_id)
-        WHERE o.days_since_last_order <= {activity_window_days}
-        """
+    """`feature_relation` as a pandas frame (for the models)."""
+    rel = feature_relation(con, cutoffs, activity_window_days, horizon_days, data_end)
+    # Through Arrow, one block per column: pandas' own consolidation of ~50 float columns
+    # into one 2-D block costs more than the whole conversion.
+    frame = rel.to_arrow_table().to_pandas(
+        split_blocks=True, self_destruct=True, categories=list(CATEGORICAL_FEATURES)
     )
-    columns = [*KEY_COLUMNS, *FEATURE_COLUMNS]
-    if data_end is None:
-        rel = con.table("population").select(", ".join(columns))
-    else:
-        if horizon_days is None:
-            raise ValueError("labels need horizon_days together with data_end")
-        labels(con, data_end, horizon_days).create_view("_labels", replace=True)
-        rel = con.sql(
-            f"SELECT {', '.join('p.' + c for c in columns)}, "
-            f"{', '.join('l.' + c for c in LABEL_COLUMNS)} "
-            "FROM population p JOIN _labels l USING (customer_id, cutoff_at)"
-        )
-    # Training frames are sorted so a fit is reproducible; a scoring frame needs no order.
-    frame = (rel.order("cutoff_at, customer_id") if data_end is not None else rel).df()
-    return _with_dtypes(frame)
+    return _with_label_dtypes(frame)
 
 
-def _with_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stable dtypes: float features (NaN = not defined), categories (NaN = unknown)."""
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    frame["cutoff_at"] = pd.to_datetime(frame["cutoff_at"])
-    for col in NUMERIC_FEATURES:
-        frame[col] = frame[col].astype("float64")
-    for col in CATEGORICAL_FEATURES:  # pandas categories: light, and cheap to encode
-        frame[col] = frame[col].astype("category")
+def _feature_columns() -> str:
+    """Key and feature columns, numeric ones as DOUBLE: models take float64 anyway, and
+    DuckDB converts nullable BIGINT columns to pandas about 5x slower."""
+    numeric = set(NUMERIC_FEATURES)
+    return ", ".join(
+        f"CAST({c} AS DOUBLE) AS {c}" if c in numeric else c
+        for c in (*KEY_COLUMNS, *FEATURE_COLUMNS)
+    )
+
+
+def _with_label_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Features arrive typed (float64 with NaN = not defined; categories with NaN = unknown,
+    light and cheap to encode); labels get nullable and boolean dtypes."""
     if "churned" in frame:
         frame["churned"] = frame["churned"].astype("Int8")
         frame["next_order_censored"] = frame["next_order_censored"].astype(bool)

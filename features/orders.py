@@ -4,35 +4,77 @@ from __future__ import annotations
 
 import duckdb
 
-from features.schema import ORDER_WINDOWS_DAYS
+from features.schema import COMPLETED_STATUS, ORDER_WINDOWS_DAYS
 
 _DAYS = "86400.0"
-_DONE = "status = 'completed'"
 
 
-def order_gaps(con: duckdb.DuckDBPyConnection) -> None:
-    """Table `_order_gaps`: each completed order's `gap_days` since the customer's previous one.
-
-    A gap is fixed once its order exists, whatever the cutoff: the gaps of the orders before a
-    cutoff are exactly that customer's gaps at the cutoff, so they are computed once.
-    """
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _order_gaps AS
-        SELECT customer_id, ordered_at,
-            epoch(ordered_at - lag(ordered_at) OVER (PARTITION BY customer_id ORDER BY ordered_at))
-                / {_DAYS} AS gap_days
-        FROM orders WHERE {_DONE}"""
-    )
+# Up to this many distinct categories are counted with a 64-bit mask per customer, and up to
+# this many channels with one counter each: plain aggregates, far cheaper than DISTINCT / mode.
+MASKED_CATEGORIES = 64
+COUNTED_CHANNELS = 16
 
 
 def _window_columns() -> str:
     parts = []
     for w in ORDER_WINDOWS_DAYS:
-        parts.append(f"count(*) FILTER (WHERE {_DONE} AND age_days <= {w}) AS orders_{w}d")
+        parts.append(f"count(*) FILTER (WHERE done AND age_days <= {w}) AS orders_{w}d")
         parts.append(
-            f"coalesce(sum(amount) FILTER (WHERE {_DONE} AND age_days <= {w}), 0) AS spend_{w}d"
+            f"coalesce(sum(amount) FILTER (WHERE done AND age_days <= {w}), 0) AS spend_{w}d"
         )
     return ",\n            ".join(parts)
+
+
+def _domain(con: duckdb.DuckDBPyConnection, column: str, limit: int) -> list[str] | None:
+    """The distinct non-null values of `orders.column`, or None when there are more than `limit`."""
+    values = con.execute(
+        f"SELECT DISTINCT {column} FROM orders WHERE {column} IS NOT NULL ORDER BY 1 LIMIT ?",
+        [limit + 1],
+    ).fetchall()
+    return None if len(values) > limit else [str(v[0]) for v in values]
+
+
+def _mix(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
+    """(aggregates, final columns, join) for categories_total, channels_total, main_channel."""
+    aggregates, final, join = [], [], ""
+    categories = _domain(con, "category", MASKED_CATEGORIES)
+    if categories is None:
+        aggregates.append("count(DISTINCT category) FILTER (WHERE done) AS categories_total")
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _category_bits AS SELECT unnest(?::VARCHAR[]) AS "
+            "category, 1::UBIGINT << (generate_subscripts(?::VARCHAR[], 1) - 1) AS bit",
+            [categories, categories],
+        )
+        aggregates.append(
+            "coalesce(bit_count(bit_or(bit) FILTER (WHERE done)), 0) AS categories_total"
+        )
+        join = "LEFT JOIN _category_bits b ON b.category = o.category"
+    final.append("categories_total")
+    channels = _domain(con, "channel", COUNTED_CHANNELS)
+    if channels is None:
+        aggregates.append("count(DISTINCT channel) FILTER (WHERE done) AS channels_total")
+        aggregates.append("mode(channel) FILTER (WHERE done) AS main_channel")
+        final += ["channels_total", "main_channel"]
+    elif not channels:
+        final += ["0 AS channels_total", "CAST(NULL AS VARCHAR) AS main_channel"]
+    else:
+        counts = [f"_channel_{i}" for i in range(len(channels))]
+        aggregates += [
+            f"count(*) FILTER (WHERE done AND channel = {_text(v)}) AS {n}"
+            for v, n in zip(channels, counts, strict=True)
+        ]
+        top = f"greatest({', '.join(counts)})"
+        final.append(f"{' + '.join(f'({n} > 0)::INT' for n in counts)} AS channels_total")
+        cases = " ".join(
+            f"WHEN {n} = {top} THEN {_text(v)}" for v, n in zip(channels, counts, strict=True)
+        )
+        final.append(f"CASE WHEN {top} > 0 THEN CASE {cases} END END AS main_channel")
+    return ",\n            ".join(aggregates), ", ".join(final), join
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def order_features(
@@ -40,64 +82,56 @@ def order_features(
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): order features from orders placed before the cutoff.
 
-    In: `orders`, `_order_gaps` (see `order_gaps`) and `cutoffs`. A window of w days covers
-    [cutoff - w, cutoff); `age_days` is an order's age at the cutoff, so `age_days <= w` is
-    that window. Orders at or after the cutoff never enter. Counts and spend are over
-    completed orders; returns and cancellations are counted apart. Only customers with at
-    least one completed order before the cutoff get a row. Gap statistics and the channel
-    and category mix are separate hash aggregations joined back (cheaper than holistic ones).
+    In: `orders` and `cutoffs`. A window of w days covers [cutoff - w, cutoff); `age_days` is
+    an order's age at the cutoff, so `age_days <= w` is that window. Orders at or after the
+    cutoff never enter. Counts and spend are over completed orders; returns and cancellations
+    are counted apart. Only customers with at least one completed order before the cutoff get
+    a row. Everything is one hash aggregation over the orders joined to the cutoffs: gaps come
+    from the list of order ages (sorted per customer, not a window over all orders), category
+    breadth from a bit mask, the main channel from one counter per channel.
     """
+    mix_aggregates, mix_columns, mix_join = _mix(con)
+    gap = "list_transform(range(1, len(ages)), lambda i: ages[i + 1] - ages[i])"
     return con.sql(
         f"""
-        WITH aged AS MATERIALIZED (
-            SELECT o.customer_id, o.amount, o.status, o.discount_amount, o.category, o.channel,
-                c.cutoff_at, epoch(c.cutoff_at - o.ordered_at) / {_DAYS} AS age_days
-            FROM {cutoffs} c JOIN orders o ON o.ordered_at < c.cutoff_at
-        ), per AS (
+        WITH per AS (
             SELECT customer_id, cutoff_at,
-            min(age_days) FILTER (WHERE {_DONE}) AS days_since_last_order,
+            min(age_days) FILTER (WHERE done) AS days_since_last_order,
             {_window_columns()},
-            count(*) FILTER (WHERE {_DONE}) AS orders_total,
-            coalesce(sum(amount) FILTER (WHERE {_DONE}), 0) AS spend_total,
-            max(age_days) FILTER (WHERE {_DONE}) AS tenure_days,
-            max(amount) FILTER (WHERE {_DONE}) AS max_order_value,
-            avg(amount) FILTER (WHERE {_DONE} AND age_days <= 90) AS avg_order_value_90d,
-            coalesce(sum(amount) FILTER (WHERE {_DONE} AND age_days > 90 AND age_days <= 180), 0)
+            count(*) FILTER (WHERE done) AS orders_total,
+            coalesce(sum(amount) FILTER (WHERE done), 0) AS spend_total,
+            max(age_days) FILTER (WHERE done) AS tenure_days,
+            max(amount) FILTER (WHERE done) AS max_order_value,
+            avg(amount) FILTER (WHERE done AND age_days <= 90) AS avg_order_value_90d,
+            coalesce(sum(amount) FILTER (WHERE done AND age_days > 90 AND age_days <= 180), 0)
                 AS spend_prev_90d,
             count(*) FILTER (WHERE status = 'returned') AS returns_total,
             count(*) FILTER (WHERE status = 'cancelled') AS cancellations_total,
             coalesce(sum(amount) FILTER (WHERE status = 'returned'), 0) AS returned_value_total,
-            sum(discount_amount) FILTER (WHERE {_DONE}) AS discount_total,
-            count(*) AS all_orders_total
-            FROM aged
+            sum(discount_amount) FILTER (WHERE done) AS discount_total,
+            count(*) AS all_orders_total,
+            list_sort(list(age_days) FILTER (WHERE done)) AS ages,
+            {mix_aggregates}
+            FROM (
+                SELECT o.customer_id, c.cutoff_at, o.amount, o.status, o.discount_amount,
+                    o.channel, {"b.bit" if mix_join else "o.category"},
+                    o.status = '{COMPLETED_STATUS}' AS done,
+                    epoch(c.cutoff_at - o.ordered_at) / {_DAYS} AS age_days
+                FROM {cutoffs} c JOIN orders o ON o.ordered_at < c.cutoff_at {mix_join}
+            )
             GROUP BY customer_id, cutoff_at
         ), gaps AS (
-            SELECT g.customer_id, c.cutoff_at,
-                median(g.gap_days) AS median_days_between_orders,
-                stddev_samp(g.gap_days) AS std_days_between_orders,
-                arg_max(g.gap_days, g.ordered_at) AS last_gap_days
-            FROM {cutoffs} c JOIN _order_gaps g ON g.ordered_at < c.cutoff_at
-            GROUP BY g.customer_id, c.cutoff_at
-        ), by_mix AS (
-            SELECT customer_id, cutoff_at, channel, category, count(*) AS n FROM aged
-            WHERE {_DONE} AND (channel IS NOT NULL OR category IS NOT NULL) GROUP BY ALL
-        ), by_channel AS (
-            SELECT customer_id, cutoff_at, channel, sum(n) AS n FROM by_mix
-            WHERE channel IS NOT NULL GROUP BY ALL
-        ), mix AS (
-            SELECT customer_id, cutoff_at, count(DISTINCT category) AS categories_total
-            FROM by_mix GROUP BY ALL
-        ), channels AS (
-            SELECT customer_id, cutoff_at, count(*) AS channels_total,
-                arg_max(channel, n) AS main_channel
-            FROM by_channel GROUP BY ALL
+            SELECT *, {gap} AS gaps FROM per WHERE orders_total > 0
         )
-        SELECT per.* EXCLUDE (all_orders_total, discount_total),
+        SELECT customer_id, cutoff_at, days_since_last_order,
+            {", ".join(f"orders_{w}d, spend_{w}d" for w in ORDER_WINDOWS_DAYS)},
+            orders_total, spend_total, tenure_days, max_order_value, avg_order_value_90d,
+            spend_prev_90d, returns_total, cancellations_total, returned_value_total,
             spend_total / orders_total AS avg_order_value,
-            gaps.median_days_between_orders, gaps.std_days_between_orders, gaps.last_gap_days,
-            coalesce(mix.categories_total, 0) AS categories_total,
-            coalesce(channels.channels_total, 0) AS channels_total,
-            channels.main_channel,
+            list_median(gaps) AS median_days_between_orders,
+            list_stddev_samp(gaps) AS std_days_between_orders,
+            ages[2] - ages[1] AS last_gap_days,
+            {mix_columns},
             CASE WHEN orders_total > 1 THEN (tenure_days - days_since_last_order) / (orders_total - 1) END
                 AS mean_days_between_orders,
             days_since_last_order / nullif(
@@ -109,10 +143,6 @@ def order_features(
             spend_90d / nullif(spend_prev_90d, 0) - 1 AS spend_change_90d,
             (returns_total + cancellations_total) / all_orders_total AS return_cancel_share,
             discount_total / nullif(discount_total + spend_total, 0) AS discount_share
-        FROM per
-        LEFT JOIN gaps USING (customer_id, cutoff_at)
-        LEFT JOIN channels USING (customer_id, cutoff_at)
-        LEFT JOIN mix USING (customer_id, cutoff_at)
-        WHERE orders_total > 0
+        FROM gaps
         """
     )

@@ -273,15 +273,18 @@ def features(
     as_of: AsOfOpt = None,
 ) -> None:
     """Point-in-time features for every customer in the population at the cutoff."""
-    from features.frame import build_frame
-    from pipelines.io import write_table
+    from features.frame import feature_relation
+    from pipelines.db import scalar
+    from pipelines.io import write_relation
 
     settings = _settings()
     with _warehouse(settings, data) as con:
         cutoff = _as_of(con, as_of)
-        frame = build_frame(con, [cutoff], settings.activity_window_days)
-    write_table(frame, out)
-    _done(f"wrote features of {len(frame):,} customers at {cutoff.date()} to {out}")
+        with console.status("computing features"):
+            rel = feature_relation(con, [cutoff], settings.activity_window_days)
+            write_relation(rel.order("customer_id"), out)
+            customers = int(scalar(con, "SELECT count(*) FROM population"))
+    _done(f"wrote features of {customers:,} customers at {cutoff.date()} to {out}")
 
 
 @app.command()

@@ -351,6 +351,17 @@ def _atomic(out: Path, write: Callable[[str], object]) -> Path:
     return out
 
 
+def write_relation(rel: duckdb.DuckDBPyRelation, out: Path) -> Path:
+    """Write a DuckDB relation by extension, atomically. Parquet and CSV are written by
+    DuckDB itself (no pandas copy: memory stays flat at any size); JSON and Excel via pandas."""
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        return _atomic(out, lambda p: rel.write_parquet(p))
+    if suffix == ".csv":
+        return _atomic(out, lambda p: rel.write_csv(p, header=True))
+    return write_table(rel.df(), out)
+
+
 def write_table(frame: pd.DataFrame, out: Path) -> Path:
     """Write by extension (.csv, .parquet, .json, .xlsx) atomically: temp file, then rename."""
     suffix = out.suffix.lower()
