@@ -96,15 +96,9 @@ def order_features(
         f"""
         WITH per AS (
             SELECT customer_id, cutoff_at,
-            min(age_days) FILTER (WHERE done) AS days_since_last_order,
             {_window_columns()},
-            count(*) FILTER (WHERE done) AS orders_total,
             coalesce(sum(amount) FILTER (WHERE done), 0) AS spend_total,
-            max(age_days) FILTER (WHERE done) AS tenure_days,
             max(amount) FILTER (WHERE done) AS max_order_value,
-            avg(amount) FILTER (WHERE done AND age_days <= 90) AS avg_order_value_90d,
-            coalesce(sum(amount) FILTER (WHERE done AND age_days > 90 AND age_days <= 180), 0)
-                AS spend_prev_90d,
             count(*) FILTER (WHERE status = 'returned') AS returns_total,
             count(*) FILTER (WHERE status = 'cancelled') AS cancellations_total,
             coalesce(sum(amount) FILTER (WHERE status = 'returned'), 0) AS returned_value_total,
@@ -120,13 +114,16 @@ def order_features(
                 FROM {cutoffs} c JOIN orders o ON o.ordered_at < c.cutoff_at {mix_join}
             )
             GROUP BY customer_id, cutoff_at
-        ), gaps AS (
-            SELECT *, {gap} AS gaps FROM per WHERE orders_total > 0
+        ), gaps AS (  -- recency, tenure and count are the ends and length of the sorted ages
+            SELECT *, ages[1] AS days_since_last_order, ages[-1] AS tenure_days,
+                len(ages) AS orders_total, {gap} AS gaps
+            FROM per WHERE ages IS NOT NULL
         )
         SELECT customer_id, cutoff_at, days_since_last_order,
             {", ".join(f"orders_{w}d, spend_{w}d" for w in ORDER_WINDOWS_DAYS)},
-            orders_total, spend_total, tenure_days, max_order_value, avg_order_value_90d,
-            spend_prev_90d, returns_total, cancellations_total, returned_value_total,
+            orders_total, spend_total, tenure_days, max_order_value,
+            spend_90d / nullif(orders_90d, 0) AS avg_order_value_90d,
+            spend_180d - spend_90d AS spend_prev_90d, returns_total, cancellations_total, returned_value_total,
             spend_total / orders_total AS avg_order_value,
             list_median(gaps) AS median_days_between_orders,
             list_stddev_samp(gaps) AS std_days_between_orders,
