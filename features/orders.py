@@ -96,6 +96,7 @@ def order_features(
         f"""
         WITH per AS (
             SELECT customer_id, cutoff_at,
+            min(age_days) FILTER (WHERE done) AS days_since_last_order,
             {_window_columns()},
             coalesce(sum(amount) FILTER (WHERE done), 0) AS spend_total,
             max(amount) FILTER (WHERE done) AS max_order_value,
@@ -114,10 +115,9 @@ def order_features(
                 FROM {cutoffs} c JOIN orders o ON o.ordered_at < c.cutoff_at {mix_join}
             )
             GROUP BY customer_id, cutoff_at
-        ), gaps AS (  -- recency, tenure and count are the ends and length of the sorted ages
-            SELECT *, ages[1] AS days_since_last_order, ages[-1] AS tenure_days,
-                len(ages) AS orders_total, {gap} AS gaps
-            FROM per WHERE ages IS NOT NULL
+        ), gaps AS (  -- tenure and count are the end and length of the sorted ages
+            SELECT *, ages[-1] AS tenure_days, len(ages) AS orders_total, {gap} AS gaps
+            FROM per WHERE days_since_last_order IS NOT NULL
         )
         SELECT customer_id, cutoff_at, days_since_last_order,
             {", ".join(f"orders_{w}d, spend_{w}d" for w in ORDER_WINDOWS_DAYS)},
