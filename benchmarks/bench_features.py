@@ -127,7 +127,7 @@ def main() -> None:
         return
     print(
         f"{'orders':>12} {'customers':>11} {'floor s':>8} {'catalogue s':>12} {'x floor':>8} "
-        f"{'+pandas s':>10} {'lifetimes s':>12} {'lifetimes/cat':>13} {'peak GB':>8}"
+        f"{'frame s':>10} {'lifetimes s':>12} {'lifetimes/cat':>13} {'peak GB':>8}"
     )
     for one in [f"orders:{n}" for n in args.orders] + [f"base:{n}" for n in args.base]:
         cmd = [
