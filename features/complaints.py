@@ -9,7 +9,7 @@ _RESOLVED = "k.resolved_at < c.cutoff_at"  # a resolution is known only once it 
 
 
 def complaint_features(
-    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs"
+    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs", complaints: str = "complaints"
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): complaints opened before the cutoff.
 
@@ -32,7 +32,7 @@ def complaint_features(
             avg(k.severity) AS mean_severity,
             avg(k.satisfaction) FILTER (WHERE {_RESOLVED}) AS mean_satisfaction
         FROM {cutoffs} c
-        JOIN complaints k ON k.opened_at < c.cutoff_at
+        JOIN {complaints} k ON k.opened_at < c.cutoff_at
         GROUP BY k.customer_id, c.cutoff_at
         """
     )

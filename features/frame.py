@@ -39,12 +39,23 @@ def _complaint_columns() -> str:
     return ", ".join([*counts, *rest, per_order])
 
 
+# Orders x cutoffs aggregated in one pass: about 10 GB at the peak for 50M (docs/BENCHMARKS.md).
+ROWS_PER_PASS = 60_000_000
+
+
+def _passes(con: duckdb.DuckDBPyConnection, n_cutoffs: int, rows_per_pass: int) -> int:
+    """How many passes keep orders x cutoffs per pass within `rows_per_pass`."""
+    (orders,) = con.execute("SELECT count(*) FROM orders").fetchall()[0]
+    return max(1, -(-int(orders) * n_cutoffs // rows_per_pass))
+
+
 def feature_relation(
     con: duckdb.DuckDBPyConnection,
     cutoffs: list[pd.Timestamp],
     activity_window_days: int,
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
+    rows_per_pass: int = ROWS_PER_PASS,
 ) -> duckdb.DuckDBPyRelation:
     """Features for the scored population at each cutoff; labels too when `data_end` is given.
 
@@ -54,25 +65,40 @@ def feature_relation(
     features are DOUBLE. It stays in DuckDB: `retain features` writes it without pandas.
     Population (DESIGN.md section 2): at least one completed order before the cutoff and
     the last one within `activity_window_days`; lapsed customers are not scored as churn.
-    All cutoffs are computed together: events are joined to the cutoffs table once.
+    All cutoffs are computed together: events are joined to the cutoffs table once. When
+    orders x cutoffs exceed `rows_per_pass`, customers are split by a hash of their id into
+    passes that each fit in memory (each pass scans the orders again; nothing spills).
     """
     _set_cutoffs(con, cutoffs)
-    order_features(con).create_view("_order_features", replace=True)
-    complaint_features(con).create_view("_complaint_features", replace=True)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE population AS
-        SELECT {_feature_columns()} FROM (
-            SELECT o.*, {_complaint_columns()}, u.segment, u.region,
-                CASE WHEN u.signed_up_at < o.cutoff_at
-                     THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
-            FROM _order_features o
-            LEFT JOIN _complaint_features k USING (customer_id, cutoff_at)
-            LEFT JOIN customers u USING (customer_id)
-            WHERE o.days_since_last_order <= {activity_window_days}
-        ) p
-        """
-    )
+    passes = _passes(con, len(cutoffs), rows_per_pass)
+    for k in range(passes):
+        orders, complaints = "orders", "complaints"
+        if passes > 1:  # one share of the customers per pass: memory stays bounded
+            share = f"hash(customer_id) % {passes} = {k}"
+            con.execute(f"CREATE OR REPLACE TEMP VIEW _orders_pass AS FROM orders WHERE {share}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _complaints_pass AS FROM complaints WHERE {share}"
+            )
+            orders, complaints = "_orders_pass", "_complaints_pass"
+        order_features(con, orders=orders).create_view("_order_features", replace=True)
+        complaint_features(con, complaints=complaints).create_view(
+            "_complaint_features", replace=True
+        )
+        into = "CREATE OR REPLACE TEMP TABLE population AS" if k == 0 else "INSERT INTO population"
+        con.execute(
+            f"""
+            {into}
+            SELECT {_feature_columns()} FROM (
+                SELECT o.*, {_complaint_columns()}, u.segment, u.region,
+                    CASE WHEN u.signed_up_at < o.cutoff_at
+                         THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
+                FROM _order_features o
+                LEFT JOIN _complaint_features k USING (customer_id, cutoff_at)
+                LEFT JOIN customers u USING (customer_id)
+                WHERE o.days_since_last_order <= {activity_window_days}
+            ) p
+            """
+        )
     if data_end is None:
         return con.table("population")
     if horizon_days is None:
@@ -91,9 +117,12 @@ def build_frame(
     activity_window_days: int,
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
+    rows_per_pass: int = ROWS_PER_PASS,
 ) -> pd.DataFrame:
     """`feature_relation` as a pandas frame (for the models)."""
-    rel = feature_relation(con, cutoffs, activity_window_days, horizon_days, data_end)
+    rel = feature_relation(
+        con, cutoffs, activity_window_days, horizon_days, data_end, rows_per_pass
+    )
     # Through Arrow, one block per column: pandas' own consolidation of ~50 float columns
     # into one 2-D block costs more than the whole conversion.
     frame = rel.to_arrow_table().to_pandas(

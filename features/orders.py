@@ -78,11 +78,12 @@ def _text(value: str) -> str:
 
 
 def order_features(
-    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs"
+    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs", orders: str = "orders"
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): order features from orders placed before the cutoff.
 
-    In: `orders` and `cutoffs`. A window of w days covers [cutoff - w, cutoff); `age_days` is
+    In: `orders` (a table or view of the orders table: one pass of customers) and `cutoffs`;
+    category and channel vocabularies come from the whole `orders` table. A window of w days covers [cutoff - w, cutoff); `age_days` is
     an order's age at the cutoff, so `age_days <= w` is that window. Orders at or after the
     cutoff never enter. Counts and spend are over completed orders; returns and cancellations
     are counted apart. Only customers with at least one completed order before the cutoff get
@@ -112,7 +113,7 @@ def order_features(
                     o.channel, {"b.bit" if mix_join else "o.category"},
                     o.status = '{COMPLETED_STATUS}' AS done,
                     epoch(c.cutoff_at - o.ordered_at) / {_DAYS} AS age_days
-                FROM {cutoffs} c JOIN orders o ON o.ordered_at < c.cutoff_at {mix_join}
+                FROM {cutoffs} c JOIN {orders} o ON o.ordered_at < c.cutoff_at {mix_join}
             )
             GROUP BY customer_id, cutoff_at
         ), gaps AS (  -- tenure and count are the end and length of the sorted ages

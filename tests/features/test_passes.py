@@ -1,0 +1,23 @@
+"""Large bases are computed in passes over shares of the customers: the result is the same."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.frame import build_frame
+from pipelines.db import connect
+from pipelines.io import load_frames
+from tests.conftest import CUTOFF, DATA_END, tiny_tables
+from tests.features.test_mix import random_orders
+
+
+def test_passes_give_the_same_frame() -> None:
+    con = connect()
+    tiny = tiny_tables()
+    complaints = tiny.complaints.assign(customer_id=["c01", "c01", "c02"])
+    load_frames(con, {"orders": random_orders(5, 3), "complaints": complaints})
+    cutoffs = [CUTOFF - pd.DateOffset(months=2), CUTOFF]
+    one = build_frame(con, cutoffs, 365, 90, DATA_END)
+    many = build_frame(con, cutoffs, 365, 90, DATA_END, rows_per_pass=50)  # 12 passes
+    pd.testing.assert_frame_equal(one, many)
+    assert len(one) > 40 and one["complaints_total"].sum() > 0
