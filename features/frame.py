@@ -8,7 +8,7 @@ import pandas as pd
 from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
 from features.labels import labels
-from features.orders import order_features
+from features.orders import mix_sql, order_features
 from features.schema import (
     CATEGORICAL_FEATURES,
     COMPLAINT_COUNTS,
@@ -70,7 +70,7 @@ def feature_relation(
     passes that each fit in memory (each pass scans the orders again; nothing spills).
     """
     _set_cutoffs(con, cutoffs)
-    passes = _passes(con, len(cutoffs), rows_per_pass)
+    passes, mix = _passes(con, len(cutoffs), rows_per_pass), mix_sql(con)
     for k in range(passes):
         orders, complaints = "orders", "complaints"
         if passes > 1:  # one share of the customers per pass: memory stays bounded
@@ -80,7 +80,7 @@ def feature_relation(
                 f"CREATE OR REPLACE TEMP VIEW _complaints_pass AS FROM complaints WHERE {share}"
             )
             orders, complaints = "_orders_pass", "_complaints_pass"
-        order_features(con, orders=orders).create_view("_order_features", replace=True)
+        order_features(con, orders=orders, mix=mix).create_view("_order_features", replace=True)
         complaint_features(con, complaints=complaints).create_view(
             "_complaint_features", replace=True
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from features.schema import COMPLETED_STATUS, ORDER_WINDOWS_DAYS
+from features.sql import sql_text
 
 _DAYS = "86400.0"
 
@@ -34,8 +35,9 @@ def _domain(con: duckdb.DuckDBPyConnection, column: str, limit: int) -> list[str
     return None if len(values) > limit else [str(v[0]) for v in values]
 
 
-def _mix(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
-    """(aggregates, final columns, join) for categories_total, channels_total, main_channel."""
+def mix_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
+    """(aggregates, final columns, join) for categories_total, channels_total, main_channel,
+    from the vocabularies of the whole `orders` table (read once, whatever the passes)."""
     aggregates, final, join = [], [], ""
     categories = _domain(con, "category", MASKED_CATEGORIES)
     if categories is None:
@@ -61,29 +63,28 @@ def _mix(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
     else:
         counts = [f"_channel_{i}" for i in range(len(channels))]
         aggregates += [
-            f"count(*) FILTER (WHERE done AND channel = {_text(v)}) AS {n}"
+            f"count(*) FILTER (WHERE done AND channel = {sql_text(v)}) AS {n}"
             for v, n in zip(channels, counts, strict=True)
         ]
         top = f"greatest({', '.join(counts)})"
         final.append(f"{' + '.join(f'({n} > 0)::INT' for n in counts)} AS channels_total")
         cases = " ".join(
-            f"WHEN {n} = {top} THEN {_text(v)}" for v, n in zip(channels, counts, strict=True)
+            f"WHEN {n} = {top} THEN {sql_text(v)}" for v, n in zip(channels, counts, strict=True)
         )
         final.append(f"CASE WHEN {top} > 0 THEN CASE {cases} END END AS main_channel")
     return ",\n            ".join(aggregates), ", ".join(final), join
 
 
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def order_features(
-    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs", orders: str = "orders"
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: str = "cutoffs",
+    orders: str = "orders",
+    mix: tuple[str, str, str] | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): order features from orders placed before the cutoff.
 
-    In: `orders` (a table or view of the orders table: one pass of customers) and `cutoffs`;
-    category and channel vocabularies come from the whole `orders` table. A window of w days covers [cutoff - w, cutoff); `age_days` is
+    In: `orders` (a table or view of the orders table: one pass of customers), `cutoffs` and
+    `mix` (see `mix_sql`; computed when not given). A window of w days covers [cutoff - w, cutoff); `age_days` is
     an order's age at the cutoff, so `age_days <= w` is that window. Orders at or after the
     cutoff never enter. Counts and spend are over completed orders; returns and cancellations
     are counted apart. Only customers with at least one completed order before the cutoff get
@@ -91,7 +92,7 @@ def order_features(
     from the list of order ages (sorted per customer, not a window over all orders), category
     breadth from a bit mask, the main channel from one counter per channel.
     """
-    mix_aggregates, mix_columns, mix_join = _mix(con)
+    mix_aggregates, mix_columns, mix_join = mix or mix_sql(con)
     gap = "list_transform(range(1, len(ages)), lambda i: ages[i + 1] - ages[i])"
     return con.sql(
         f"""

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from features.schema import CONTRACTS, REQUIRED_TABLES, TableContract
+from features.sql import sql_text
 from pipelines import postgres
 from pipelines.db import scalar
 from pipelines.errors import InputError
 from pipelines.settings import InputSettings
-from pipelines.validate import RawSource, TableReport, sql_text, validate_table
+from pipelines.validate import RawSource, TableReport, validate_table
 
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 DUCKDB_ENCODINGS = {

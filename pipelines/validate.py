@@ -14,6 +14,7 @@ from typing import NamedTuple
 import duckdb
 
 from features.schema import COMPLETED_STATUS, TableContract
+from features.sql import sql_text
 from pipelines.db import first_row, scalar
 from pipelines.errors import InputError
 from pipelines.settings import InputSettings
@@ -76,10 +77,6 @@ class TableReport:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _raw(col: str, source_type: str, trimmed: bool) -> str:
