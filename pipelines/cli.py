@@ -282,7 +282,7 @@ def features(
         cutoff = _as_of(con, as_of)
         with console.status("computing features"):
             rel = feature_relation(con, [cutoff], settings.activity_window_days)
-            write_relation(rel.order("customer_id"), out)
+            write_relation(rel, out)
             customers = int(scalar(con, "SELECT count(*) FROM population"))
     _done(f"wrote features of {customers:,} customers at {cutoff.date()} to {out}")
 
