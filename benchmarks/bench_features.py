@@ -55,9 +55,14 @@ def floor(folder: Path) -> int:
     return int(con.execute("SELECT count(*) FROM f").fetchall()[0][0])
 
 
+MEMORY_LIMIT: str | None = None  # --memory-limit: DuckDB's, to watch it spill
+
+
 def _catalogue_connection(folder: Path) -> duckdb.DuckDBPyConnection:
     con = connect()
     con.execute("SET preserve_insertion_order = false")
+    if MEMORY_LIMIT:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = '{DATA / 'spill'}'")  # the 500M-order base spills
     views(con, folder)
     return con
@@ -117,8 +122,11 @@ def main() -> None:
     )
     parser.add_argument("--lifetimes-up-to", type=int, default=10_000_000)
     parser.add_argument("--pandas-up-to", type=int, default=50_000_000)
+    parser.add_argument("--memory-limit", help="DuckDB memory limit for the catalogue, e.g. 3GB")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global MEMORY_LIMIT
+    MEMORY_LIMIT = args.memory_limit
     if args.one:
         kind, size = args.one.split(":")
         folder = generated(int(size)) if kind == "orders" else generated_base(int(size))
@@ -139,6 +147,7 @@ def main() -> None:
             str(args.lifetimes_up_to),
         ]
         cmd += ["--pandas-up-to", str(args.pandas_up_to)]
+        cmd += ["--memory-limit", args.memory_limit] if args.memory_limit else []
         r = json.loads(
             subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
         )
