@@ -39,7 +39,7 @@ def _complaint_columns() -> str:
     return ", ".join([*counts, *rest, per_order])
 
 
-# Orders x cutoffs aggregated in one pass: about 10 GB at the peak for 50M (docs/BENCHMARKS.md).
+# Orders x cutoffs aggregated in one pass: 47.6M took 6.7 GB at the peak (docs/BENCHMARKS.md).
 ROWS_PER_PASS = 60_000_000
 
 

@@ -154,7 +154,6 @@ class ChurnModel(BaseEstimator):
         losses = [log_loss_per_row(y_later, np.asarray(b.predict(x_later))) for b in boosters]
         chosen = one_standard_error_choice(losses)
         self.booster_, self.complexity_ = boosters[chosen], self.complexity[chosen]
-        self.complexity_losses_ = [float(np.mean(loss)) for loss in losses]
         inputs = np.asarray(self.booster_.predict(x_later, raw_score=True)).reshape(-1, 1)
         self.calibration_, self.calibration_scores_ = choose_calibration(
             inputs, y_later, later["customer_id"].to_numpy(dtype=str)

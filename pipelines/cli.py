@@ -274,7 +274,6 @@ def features(
 ) -> None:
     """Point-in-time features for every customer in the population at the cutoff."""
     from features.frame import feature_relation
-    from pipelines.db import scalar
     from pipelines.io import write_relation
 
     settings = _settings()
@@ -283,7 +282,7 @@ def features(
         with console.status("computing features"):
             rel = feature_relation(con, [cutoff], settings.activity_window_days)
             write_relation(rel, out)
-            customers = int(scalar(con, "SELECT count(*) FROM population"))
+            customers = rel.shape[0]
     _done(f"wrote features of {customers:,} customers at {cutoff.date()} to {out}")
 
 

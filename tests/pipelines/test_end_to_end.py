@@ -112,10 +112,17 @@ def test_unusable_input_exits_2_with_file_and_column(tmp_path: Path, monkeypatch
 def test_features_command_writes_the_population(workspace: Path) -> None:
     out = workspace / "features.csv"
     _run("features", "--as-of", "2025-06-01", "--out", str(out))
-    frame = pd.read_csv(out)
+    frame = pd.read_csv(out, dtype={"customer_id": str})
     assert frame["customer_id"].is_unique
     assert (frame["days_since_last_order"] <= 365).all()
     assert frame["cutoff_at"].str.startswith("2025-06-01").all()
+    parquet = workspace / "features.parquet"  # written by DuckDB too: same rows and values
+    _run("features", "--as-of", "2025-06-01", "--out", str(parquet))
+    same = pd.read_parquet(parquet).set_index("customer_id").sort_index()
+    assert list(same.columns) == list(frame.columns[1:])
+    pd.testing.assert_series_equal(
+        same["spend_365d"], frame.set_index("customer_id").sort_index()["spend_365d"]
+    )
 
 
 def test_validate_report_json(tmp_path: Path) -> None:
