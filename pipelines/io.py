@@ -78,14 +78,14 @@ def _csv_types(
     columns: list[str], mapping: dict[str, str], contract: TableContract, opts: InputSettings
 ) -> dict[str, str]:
     """Types the CSV reader parses each column to: never sniffed (ids like 00017 stay text).
-    Timestamps and numbers are parsed by the reader unless custom formats or a decimal
-    comma (with '.' thousands: 1.234,50) are set; then as text, parsed in validation."""
+    Numbers are parsed by the reader unless a decimal comma (with '.' thousands: 1.234,50) is
+    set. Timestamps are read as text and parsed in validation: the common naive shape by a
+    plain cast, values with an offset or zone name by the zone-aware one (which costs ~20 %
+    of the whole read if applied to every value, docs/BENCHMARKS.md)."""
     types = {}
     for col in columns:
         kind = contract.columns.get(mapping.get(col, col), "text")
-        if kind == "timestamp" and not opts.timestamp_formats:
-            types[col] = "TIMESTAMP WITH TIME ZONE"
-        elif kind in ("number", "integer") and opts.decimal == ".":
+        if kind in ("number", "integer") and opts.decimal == ".":
             types[col] = "DOUBLE"
         else:
             types[col] = "VARCHAR"

@@ -26,8 +26,9 @@ _EXPECTED = {
     "number": "a number such as 12.50",
     "integer": "a whole number",
 }
-# A time of day followed by a UTC offset or Z: such values carry their own time zone.
-_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
+# A time of day followed by a UTC offset, Z or a zone name (Europe/Paris): such values carry
+# their own time zone (a plain TIMESTAMP cast would silently drop it).
+_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([+-]\d{2}(:?\d{2})?|[A-Za-z][A-Za-z_/]*([+-]\d+)?)\s*$"
 REJECTS_DDL = (
     "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
     "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
@@ -80,10 +81,17 @@ def _quote(name: str) -> str:
 
 
 def _raw(col: str, source_type: str, trimmed: bool) -> str:
-    """The value as read; ids and text to be parsed are trimmed, with '' as NULL."""
+    """The value as read; ids are trimmed, with '' as NULL (casts ignore spaces themselves).
+    Only values holding a space are trimmed: trim() copies every string it sees."""
+    name = _quote(col)
     if source_type == "VARCHAR" and trimmed:
-        return f"nullif(trim({_quote(col)}), '')"
-    return _quote(col)
+        return f"CASE WHEN contains({name}, ' ') OR {name} = '' THEN nullif(trim({name}), '') ELSE {name} END"
+    return name
+
+
+# A naive timestamp as 2024-03-01 10:15:00 (any 19 characters with ':' at 14 and 17) can
+# never match _OFFSET, spaces around or not: the common case skips the regular expression.
+_NAIVE_SHAPE = "_____________:__:__"
 
 
 def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
@@ -101,10 +109,12 @@ def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
     naive = f"TRY_CAST({raw} AS TIMESTAMP)"
     if opts.timestamp_formats:
         formats = ", ".join(sql_text(f) for f in opts.timestamp_formats)
-        naive = f"coalesce(try_strptime({raw}, [{formats}]), {naive})"
+        naive = f"coalesce(try_strptime(trim({raw}), [{formats}]), {naive})"
+    zoned = f"timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ))"  # an offset or a zone name
     return (
-        f"CASE WHEN regexp_matches({raw}, '{_OFFSET}') "
-        f"THEN timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ)) ELSE {to_utc(naive)} END"
+        f"CASE WHEN {raw} LIKE '{_NAIVE_SHAPE}' THEN {to_utc(naive)} "
+        f"WHEN regexp_matches({raw}, '{_OFFSET}') THEN {zoned} "
+        f"ELSE coalesce({to_utc(naive)}, {zoned}) END"
     )
 
 
@@ -121,35 +131,34 @@ def _parse(raw: str, kind: str, source_type: str, opts: InputSettings) -> str:
     return f"TRY_CAST(TRY_CAST({number} AS DOUBLE) AS INTEGER)"
 
 
-def _normalise_statuses(con: duckdb.DuckDBPyConnection, opts: InputSettings) -> None:
-    """Empty status -> completed; synonyms ('paid', 'canceled', ...) -> canonical values.
-    Runs after the scan on the rows whose status is not canonical yet (usually none)."""
-    value = "lower(trim(status))"
+def _status(value: str, opts: InputSettings) -> str:
+    """Canonical values pass as they are (usually all rows); empty -> completed; synonyms
+    ('paid', 'canceled', ...) -> canonical values; anything else stays, to be set aside."""
+    canonical = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
+    text = f"lower(trim({value}))"
     cases = " ".join(
         f"WHEN {sql_text(k)} THEN {sql_text(v)}" for k, v in sorted(opts.statuses().items())
     )
-    canonical = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
-    con.execute(
-        f"UPDATE orders SET status = CASE WHEN nullif({value}, '') IS NULL THEN '{COMPLETED_STATUS}' "
-        f"ELSE CASE {value} {cases} ELSE {value} END END "
-        f"WHERE status IS NULL OR status NOT IN ({canonical})"
+    return (
+        f"CASE WHEN {value} IN ({canonical}) THEN {value} "
+        f"WHEN nullif({text}, '') IS NULL THEN '{COMPLETED_STATUS}' "
+        f"ELSE CASE {text} {cases} ELSE {text} END END"
     )
 
 
 class Check(NamedTuple):
-    """A row condition that sets the row aside, the column it names and the value shown.
-    `after_scan` checks need the normalised status, so they run as updates after the scan."""
+    """A row condition that sets the row aside, the column it names and the value shown."""
 
     condition: str
     column: str
     reason: str
     value: str
-    after_scan: bool = False
 
 
-def _ref(col: str, raw_cols: set[str]) -> str:
-    """The value as read: the kept text for columns parsed from text, else the column."""
-    return f"_raw_{col}" if col in raw_cols else col
+def _shown(col: str, raw_cols: set[str]) -> str:
+    """The value a reject shows: the text as read when it did not parse, else the value."""
+    value = f"CAST({col} AS VARCHAR)"
+    return f"coalesce(_raw_{col}, {value})" if col in raw_cols else value
 
 
 def _checks(contract: TableContract, present: set[str], raw_cols: set[str]) -> list[Check]:
@@ -157,20 +166,21 @@ def _checks(contract: TableContract, present: set[str], raw_cols: set[str]) -> l
     checks: list[Check] = []
 
     def add(condition: str, col: str, reason: str) -> None:
-        value = f"CAST({_ref(col, raw_cols)} AS VARCHAR)"
-        checks.append(Check(condition, col, reason, value, after_scan="status" in condition))
+        value = _shown(col, raw_cols)
+        checks.append(Check(condition, col, reason, value))
 
     for col, kind in contract.columns.items():
         if col not in present:
             continue
+        unparsed = f"_raw_{col} IS NOT NULL"  # text that did not parse (see _parsed_sql)
         if col in contract.required:
-            add(f"{_ref(col, raw_cols)} IS NULL", col, f"empty {col}")
-        if col in raw_cols:
             add(
-                f"_raw_{col} IS NOT NULL AND {col} IS NULL",
+                f"{col} IS NULL" + (f" AND NOT {unparsed}" if col in raw_cols else ""),
                 col,
-                f"unparseable {col}: expected {_EXPECTED[kind]}",
+                f"empty {col}",
             )
+        if col in raw_cols:
+            add(unparsed, col, f"unparseable {col}: expected {_EXPECTED[kind]}")
     if contract.name == "orders":
         allowed = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
         add(
@@ -209,12 +219,8 @@ def _require_some_parse(
 ) -> None:
     """A required column parsed from text where no value parses has the wrong type as a whole."""
     for col in sorted(raw_cols & set(contract.required)):
-        bad, total = first_row(
-            con,
-            f"SELECT count(*) FILTER (WHERE {col} IS NULL AND _raw_{col} IS NOT NULL), "
-            f"count(_raw_{col}) FROM {contract.name}",
-        )
-        if total > 0 and bad >= total:
+        bad, parsed = first_row(con, f"SELECT count(_raw_{col}), count({col}) FROM {contract.name}")
+        if bad > 0 and parsed == 0:
             sample = scalar(
                 con,
                 f"SELECT _raw_{col} FROM {contract.name} WHERE _raw_{col} IS NOT NULL LIMIT 1",
@@ -243,7 +249,6 @@ def validate_table(
     for orders) and a report. Rejects carry table, source, row, column, value and reason.
     """
     types = {raw.mapping.get(c, c): t for c, t in raw.types.items()}
-    source_of = {raw.mapping.get(c, c): c for c in raw.types}
     _require_columns(contract, list(types), raw.source)
     present = [
         c for c in contract.columns if c in types or (c == "status" and contract.name == "orders")
@@ -251,36 +256,59 @@ def validate_table(
     raw_cols = {
         c for c in present if types.get(c) == "VARCHAR" and contract.columns[c] not in ("text",)
     } - {"status"}
-    select = []
-    for col in present:
-        if col not in types:  # orders without a status column: all completed
-            select.append(f"'{COMPLETED_STATUS}' AS status")
-            continue
-        kind = contract.columns[col]
-        trimmed = col in (contract.key, "customer_id") or col in raw_cols
-        value = _raw(source_of[col], types[col], trimmed)
-        parsed = value if col == "status" else _parse(value, kind, types[col], opts)
-        select.append(f"{parsed} AS {col}")
-        if col in raw_cols:
-            select.append(f"{value} AS _raw_{col}")
     checks = _checks(contract, set(present), raw_cols)
-    _scan(con, raw, contract, f"SELECT {', '.join(select)} FROM {raw.from_sql}", checks)
-    if contract.name == "orders":
-        _normalise_statuses(con, opts)
-    for number, check in enumerate(checks, 1):
-        if check.after_scan:
-            con.execute(
-                f"UPDATE {contract.name} SET _check = {number} "
-                f"WHERE _check IS NULL AND ({check.condition})"
-            )
+    parsed_sql = _parsed_sql(raw, contract, opts, present, raw_cols)
+    _scan(con, raw, contract, parsed_sql, checks)
     reader_rejected = _reader_rejects(con, raw, contract) if raw.reader_rejects else 0
     loaded = int(scalar(con, f"SELECT count(*) FROM {contract.name}"))
     _require_some_parse(con, contract, raw_cols, raw.source)
     _mark_duplicates(con, contract, present, len(checks))
     all_checks = checks + _duplicate_checks(contract)
     _move_rejects(con, contract, raw.source, all_checks, raw_cols, reader_rejected)
-    _complete_columns(con, contract, present)
     return _report(con, contract.name, raw.source, loaded + reader_rejected)
+
+
+def _parsed_sql(
+    raw: RawSource,
+    contract: TableContract,
+    opts: InputSettings,
+    present: list[str],
+    raw_cols: set[str],
+) -> str:
+    """SELECT of the contract's columns, parsed, from the raw source. Absent optional columns
+    are typed NULLs. A column parsed from text keeps `_raw_<col>`: the text of values that
+    did not parse (NULL otherwise, so the table does not carry a second copy of the column)."""
+    types = {raw.mapping.get(c, c): t for c, t in raw.types.items()}
+    source_of = {raw.mapping.get(c, c): c for c in raw.types}
+    inner, kept = [], []
+    for col in contract.columns:
+        if col == "status" and contract.name == "orders" and col not in types:
+            inner.append(f"'{COMPLETED_STATUS}' AS status")  # no status column: all completed
+        elif col not in present:
+            inner.append(f"CAST(NULL AS {contract.sql_type(col)}) AS {col}")
+        else:
+            trimmed = col in (contract.key, "customer_id")  # casts ignore spaces themselves
+            value = _raw(source_of[col], types[col], trimmed)
+            kind = contract.columns[col]
+            if col == "status":
+                parsed = _status(
+                    value if types[col] == "VARCHAR" else f"CAST({value} AS VARCHAR)", opts
+                )
+            else:
+                parsed = _parse(value, kind, types[col], opts)
+            inner.append(f"{parsed} AS {col}")
+            if col in raw_cols:
+                inner.append(f"{value} AS _text_{col}")
+                kept.append(
+                    f"CASE WHEN {col} IS NULL THEN nullif(trim(_text_{col}), '') END AS _raw_{col}"
+                )
+    if not kept:
+        return f"SELECT {', '.join(inner)} FROM {raw.from_sql}"
+    texts = ", ".join(f"_text_{c}" for c in sorted(raw_cols))
+    return (
+        f"SELECT * EXCLUDE ({texts}), {', '.join(kept)} "
+        f"FROM (SELECT {', '.join(inner)} FROM {raw.from_sql})"
+    )
 
 
 def _scan(
@@ -292,9 +320,7 @@ def _scan(
 ) -> None:
     """One pass: read, parse and store the number of each row's first failing check in
     `_check` (NULL = usable). Reasons and values are looked up later, for rejects only."""
-    first_failing = " ".join(
-        f"WHEN {c.condition} THEN {i}" for i, c in enumerate(checks, 1) if not c.after_scan
-    )
+    first_failing = " ".join(f"WHEN {c.condition} THEN {i}" for i, c in enumerate(checks, 1))
     check = (
         f"CAST(CASE {first_failing} END AS UTINYINT)" if first_failing else "CAST(NULL AS UTINYINT)"
     )
@@ -372,8 +398,11 @@ def _mark_duplicates(
 ) -> None:
     """Duplicate ids among usable rows: all versions of an id with different content are set
     aside (none can be trusted); of exact copies the first is kept. Only keys seen more than
-    once are examined, so the common case is one hash aggregation."""
+    once are examined, so the common case is one hash aggregation, or none at all when the
+    ids are in strictly monotonic order (exports by primary key)."""
     key, table = contract.key, contract.name
+    if _strictly_monotonic(con, table, key):
+        return
     conflict, copy = n_checks + 1, n_checks + 2
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dupes AS
@@ -393,6 +422,17 @@ def _mark_duplicates(
         f"UPDATE {table} SET _check = d.dup_check FROM _dupes d "
         f"WHERE {table}.rowid = d.rid AND d.dup_check IS NOT NULL"
     )
+
+
+def _strictly_monotonic(con: duckdb.DuckDBPyConnection, table: str, key: str) -> bool:
+    """Whether the usable rows' keys, in the order scanned, strictly increase or strictly
+    decrease: either proves them distinct, whatever that order is, in one streaming pass."""
+    rising, falling = first_row(
+        con,
+        f"SELECT count(*) FILTER (WHERE prev >= {key}), count(*) FILTER (WHERE prev <= {key}) "
+        f"FROM (SELECT {key}, lag({key}) OVER () AS prev FROM {table} WHERE _check IS NULL)",
+    )
+    return rising == 0 or falling == 0
 
 
 def _move_rejects(
@@ -421,18 +461,6 @@ def _move_rejects(
     con.execute(f"DELETE FROM {table} WHERE _check IS NOT NULL")
     for helper in ("_check", *(f"_raw_{c}" for c in sorted(raw_cols))):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {helper}")
-
-
-def _complete_columns(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, present: list[str]
-) -> None:
-    """Absent optional columns become typed NULL columns, so feature SQL is the same for every
-    source (a source without `discount_amount` simply has no discounts to learn from)."""
-    for col in contract.columns:
-        if col not in present:
-            con.execute(f"ALTER TABLE {contract.name} ADD COLUMN {col} {contract.sql_type(col)}")
-        elif contract.columns[col] == "integer":
-            con.execute(f"ALTER TABLE {contract.name} ALTER {col} TYPE INTEGER")
 
 
 def _report(con: duckdb.DuckDBPyConnection, table: str, source: str, read: int) -> TableReport:

@@ -123,3 +123,80 @@ def test_folder_without_complaints_still_loads(tmp_path):
     reports = load_source(con, tmp_path)
     assert [r.table for r in reports] == ["orders"]
     assert con.execute("SELECT count(*) FROM complaints").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("written", "utc"),
+    [
+        ("2024-01-01 10:00:00", "2024-01-01 10:00"),  # the common naive shape (no regex)
+        ("2024-01-01T10:00:00", "2024-01-01 10:00"),
+        ("2024-01-01", "2024-01-01 00:00"),
+        ("2024-01-01 10:00:00.250", "2024-01-01 10:00:00.250"),
+        ("2024-01-01T10:00:00+02:00", "2024-01-01 08:00"),
+        ("2024-01-01T10:00:00Z", "2024-01-01 10:00"),
+        ("2024-01-01 10:00:00-0500", "2024-01-01 15:00"),
+        ("2024-01-01 10:00:00-05", "2024-01-01 15:00"),
+        ("2024-01-01 10:00:00 Europe/Paris", "2024-01-01 09:00"),  # a zone name is kept too
+        ('" 2024-01-01 10:00:00+02:00 "', "2024-01-01 08:00"),  # spaces around
+    ],
+)
+def test_csv_timestamps_in_every_shape_are_stored_in_utc(tmp_path, written, utc):
+    (tmp_path / "orders.csv").write_text(
+        f"order_id,customer_id,ordered_at,amount\no1,c1,{written},10\n"
+    )
+    con = connect()
+    (report,) = load_source(con, tmp_path)
+    assert report.used == 1
+    assert con.execute("SELECT ordered_at FROM orders").fetchone()[0] == pd.Timestamp(utc)
+
+
+def test_ids_are_trimmed_and_blank_ids_are_empty(tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        'o1, c1 ,2024-01-01,10\n o2,c1,2024-01-02,10\no3,"  ",2024-01-03,10\no4,"",2024-01-04,10\n'
+    )
+    con = connect()
+    (report,) = load_source(con, tmp_path)
+    assert con.execute("SELECT order_id, customer_id FROM orders ORDER BY 1").fetchall() == [
+        ("o1", "c1"),
+        ("o2", "c1"),
+    ]
+    assert report.set_aside_by_reason == {"empty customer_id": 2}
+
+
+ROWS_WITH_DUPLICATES = [
+    ("o1", "c1", "2024-01-01", "10", "completed"),
+    ("o2", "c1", "2024-01-02", "10", "completed"),
+    ("o2", "c1", "2024-01-02", "10", "completed"),  # an exact copy
+    ("o3", "c1", "2024-01-03", "10", "completed"),
+    ("o3", "c1", "2024-01-03", "99", "completed"),  # a conflict
+    ("o4", "c1", "2024-01-04", "10", "completed"),
+]
+
+
+@pytest.mark.parametrize("order", ["sorted", "reversed", "shuffled"])
+def test_duplicates_are_found_whatever_the_order_of_ids(order):
+    """Ids in strictly monotonic order skip the uniqueness aggregation: sorted ids with
+    adjacent repeats must still take it."""
+    rows = {
+        "sorted": ROWS_WITH_DUPLICATES,
+        "reversed": ROWS_WITH_DUPLICATES[::-1],
+        "shuffled": [ROWS_WITH_DUPLICATES[i] for i in (3, 0, 5, 2, 4, 1)],
+    }[order]
+    con, reports, _ = _validate(_orders(rows))
+    assert reports["orders"].set_aside_by_reason == {
+        "duplicate order_id with different content": 2,
+        "exact duplicate": 1,
+    }
+    assert sorted(con.execute("SELECT order_id FROM orders").fetchall()) == [
+        ("o1",),
+        ("o2",),
+        ("o4",),
+    ]
+
+
+@pytest.mark.parametrize("ids", [["o1", "o2", "o3"], ["o3", "o2", "o1"], ["o2", "o3", "o1"]])
+def test_distinct_ids_in_any_order_are_all_used(ids):
+    rows = [(i, "c1", "2024-01-01", "10", "completed") for i in ids]
+    _, reports, _ = _validate(_orders(rows))
+    assert (reports["orders"].used, reports["orders"].set_aside) == (3, 0)
