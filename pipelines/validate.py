@@ -426,13 +426,19 @@ def _mark_duplicates(
 
 def _strictly_monotonic(con: duckdb.DuckDBPyConnection, table: str, key: str) -> bool:
     """Whether the usable rows' keys, in the order scanned, strictly increase or strictly
-    decrease: either proves them distinct, whatever that order is, in one streaming pass."""
-    rising, falling = first_row(
-        con,
-        f"SELECT count(*) FILTER (WHERE prev >= {key}), count(*) FILTER (WHERE prev <= {key}) "
-        f"FROM (SELECT {key}, lag({key}) OVER () AS prev FROM {table} WHERE _check IS NULL)",
-    )
-    return rising == 0 or falling == 0
+    decrease: either proves them distinct, whatever that order is, in one streaming pass.
+    The first rows are tried alone first, so unordered files skip the full pass."""
+
+    def monotonic(rows: str) -> bool:
+        rising, falling = first_row(
+            con,
+            f"SELECT count(*) FILTER (WHERE prev >= {key}), count(*) FILTER (WHERE prev <= {key}) "
+            f"FROM (SELECT {key}, lag({key}) OVER () AS prev FROM {rows})",
+        )
+        return rising == 0 or falling == 0
+
+    usable = f"(SELECT {key} FROM {table} WHERE _check IS NULL)"
+    return monotonic(f"(FROM {usable} LIMIT 10000)") and monotonic(usable)
 
 
 def _move_rejects(
