@@ -250,12 +250,20 @@ def validate(
 def import_cdnow(
     path: Annotated[Path, typer.Argument(help="CDNOW_master.txt (Fader & Hardie format).")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write orders.parquet to.")],
+    merge_same_day: Annotated[
+        bool,
+        typer.Option(
+            "--merge-same-day",
+            help="Sum a customer's lines of one day into one order (the BTYD convention).",
+        ),
+    ] = False,
 ) -> None:
-    """CDNOW master file -> orders.parquet (same-day rows merged into one order)."""
+    """CDNOW master file -> orders.parquet, one order per line (identical lines share an id,
+    so `retain validate` collapses them as exact duplicates)."""
     from pipelines.importers import read_cdnow
     from pipelines.io import write_table
 
-    imported = read_cdnow(path)
+    imported = read_cdnow(path, merge_same_day)
     write_table(imported.orders, out / "orders.parquet")
     if len(imported.skipped):
         write_table(imported.skipped, out / "skipped_lines.csv")

@@ -22,12 +22,15 @@ class Imported:
     skipped: pd.DataFrame  # unusable lines with their line number and reason
 
 
-def read_cdnow(path: Path) -> Imported:
+def read_cdnow(path: Path, merge_same_day: bool = False) -> Imported:
     """CDNOW master (Fader & Hardie) as an `orders` table.
 
     The file is whitespace-separated: customer id, date (YYYYMMDD), CDs, dollars, with or
-    without a header line. Rows of one customer on one day are merged into one order (the
-    BTYD convention: the file has no order ids and same-day rows are parts of one visit).
+    without a header line, and has no order ids. By default every line is an order, as a
+    user would bring it: its id is customer-date-n, n numbering the distinct (CDs, dollars)
+    contents of that customer's day, so identical lines share an id and validation collapses
+    them as exact duplicates (255 in the master file). `merge_same_day` sums one customer's
+    lines of one day into one order instead (the BTYD convention: parts of one visit).
     """
     try:
         raw = pd.read_csv(path, sep=r"\s+", header=None, names=CDNOW_COLUMNS, dtype=str)
@@ -52,12 +55,21 @@ def read_cdnow(path: Path) -> Imported:
     good = pd.DataFrame(
         {"customer_id": body["customer_id"], "ordered_at": ordered, "amount": amount}
     )[~bad]
-    orders = pd.DataFrame(
-        good.groupby(["customer_id", "ordered_at"], as_index=False)["amount"].sum()
-    )
-    orders.insert(
-        0, "order_id", orders["customer_id"] + "-" + orders["ordered_at"].dt.strftime("%Y%m%d")
-    )
+    day_id = good["customer_id"] + "-" + good["ordered_at"].dt.strftime("%Y%m%d")
+    if merge_same_day:
+        orders = pd.DataFrame(
+            good.assign(order_id=day_id)
+            .groupby(["order_id", "customer_id", "ordered_at"], as_index=False)["amount"]
+            .sum()
+        )
+    else:
+        content = (
+            body["number_of_cds"][~bad].str.strip() + "/" + body["dollar_value"][~bad].str.strip()
+        )
+        n = content.groupby(day_id).rank(method="dense").astype(int)
+        orders = good.assign(order_id=day_id + "-" + n.astype(str))[
+            ["order_id", "customer_id", "ordered_at", "amount"]
+        ]
     orders["status"] = "completed"
     return Imported(
         orders=orders.sort_values(["ordered_at", "customer_id"]).reset_index(drop=True),
