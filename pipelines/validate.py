@@ -290,7 +290,7 @@ def _parsed_sql(
             trimmed = col in (contract.key, "customer_id")  # casts ignore spaces themselves
             value = _raw(source_of[col], types[col], trimmed)
             kind = contract.columns[col]
-            if col == "status":
+            if col == "status" and contract.name == "orders":
                 parsed = _status(
                     value if types[col] == "VARCHAR" else f"CAST({value} AS VARCHAR)", opts
                 )
