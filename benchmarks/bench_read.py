@@ -92,7 +92,7 @@ def retain_read(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--shuffled", action="store_true", help="rows in random order")
     args = parser.parse_args()
     path = orders_csv(args.orders, args.shuffled)
