@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import pandas as pd
 
@@ -56,6 +58,7 @@ def feature_relation(
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
     rows_per_pass: int = ROWS_PER_PASS,
+    on_pass: Callable[[int, int], None] | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Features for the scored population at each cutoff; labels too when `data_end` is given.
 
@@ -99,6 +102,8 @@ def feature_relation(
             ) p
             """
         )
+        if on_pass is not None:
+            on_pass(k + 1, passes)
     if data_end is None:
         return con.table("population")
     if horizon_days is None:

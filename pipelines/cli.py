@@ -281,16 +281,24 @@ def features(
     as_of: AsOfOpt = None,
 ) -> None:
     """Point-in-time features for every customer in the population at the cutoff."""
+    from rich.progress import Progress
+
     from features.frame import feature_relation
     from pipelines.io import write_relation
 
     settings = _settings()
-    with _warehouse(settings, data) as con:
+    with _warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
         cutoff = _as_of(con, as_of)
-        with console.status("computing features"):
-            rel = feature_relation(con, [cutoff], settings.activity_window_days)
-            write_relation(rel, out)
-            customers = rel.shape[0]
+        task = bar.add_task("computing features (customer passes)", total=None)
+        rel = feature_relation(
+            con,
+            [cutoff],
+            settings.activity_window_days,
+            on_pass=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+        bar.update(task, description=f"writing {out.name}")
+        write_relation(rel, out)
+        customers = rel.shape[0]
     _done(f"wrote features of {customers:,} customers at {cutoff.date()} to {out}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.frame import build_frame
+from features.frame import build_frame, feature_relation
 from pipelines.db import connect
 from pipelines.io import load_frames
 from tests.conftest import CUTOFF, DATA_END, tiny_tables
@@ -21,3 +21,12 @@ def test_passes_give_the_same_frame() -> None:
     many = build_frame(con, cutoffs, 365, 90, DATA_END, rows_per_pass=50)  # 12 passes
     pd.testing.assert_frame_equal(one, many)
     assert len(one) > 40 and one["complaints_total"].sum() > 0
+
+
+def test_each_pass_is_reported() -> None:
+    con = connect()
+    load_frames(con, {"orders": random_orders(5, 3)})
+    reported: list[tuple[int, int]] = []
+    feature_relation(con, [CUTOFF], 365, rows_per_pass=50, on_pass=lambda *p: reported.append(p))
+    total = reported[0][1]
+    assert total > 1 and reported == [(k, total) for k in range(1, total + 1)]
