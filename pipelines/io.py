@@ -128,7 +128,6 @@ def _csv_source(
         types=types,
         mapping=mapping,
         reader_rejects=True,
-        session_timezone=opts.timezone,
         encoding=opts.encoding,
     )
 

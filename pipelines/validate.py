@@ -28,7 +28,7 @@ _EXPECTED = {
 }
 # A time of day followed by a UTC offset, Z or a zone name (Europe/Paris): such values carry
 # their own time zone (a plain TIMESTAMP cast would silently drop it).
-_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([+-]\d{2}(:?\d{2})?|[A-Za-z][A-Za-z_/]*([+-]\d+)?)\s*$"
+_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([+-]\d{2}(:?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$"
 REJECTS_DDL = (
     "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
     "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
@@ -44,7 +44,6 @@ class RawSource:
     types: dict[str, str]  # source column -> DuckDB type as read
     mapping: dict[str, str] = field(default_factory=dict)  # source column -> canonical
     reader_rejects: bool = False  # a CSV read with store_rejects into _csv_rejects
-    session_timezone: str = "UTC"  # zone the CSV reader assumes for naive timestamps
     encoding: str = "utf-8"  # what the CSV's bytes were expected to be
 
 
@@ -113,8 +112,7 @@ def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
     zoned = f"timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ))"  # an offset or a zone name
     return (
         f"CASE WHEN {raw} LIKE '{_NAIVE_SHAPE}' THEN {to_utc(naive)} "
-        f"WHEN regexp_matches({raw}, '{_OFFSET}') THEN {zoned} "
-        f"ELSE coalesce({to_utc(naive)}, {zoned}) END"
+        f"WHEN regexp_matches({raw}, '{_OFFSET}') THEN {zoned} ELSE {to_utc(naive)} END"
     )
 
 
@@ -324,7 +322,6 @@ def _scan(
     check = (
         f"CAST(CASE {first_failing} END AS UTINYINT)" if first_failing else "CAST(NULL AS UTINYINT)"
     )
-    con.execute(f"SET TimeZone = {sql_text(raw.session_timezone)}")
     try:
         con.execute(
             f"CREATE OR REPLACE TABLE {contract.name} AS SELECT *, {check} AS _check FROM ({parsed_sql})"
@@ -332,8 +329,6 @@ def _scan(
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise InputError(raw.source, f"cannot be read: {first}") from exc
-    finally:
-        con.execute("SET TimeZone = 'UTC'")
 
 
 def _reader_rejects(con: duckdb.DuckDBPyConnection, raw: RawSource, contract: TableContract) -> int:

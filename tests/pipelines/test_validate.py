@@ -138,6 +138,7 @@ def test_folder_without_complaints_still_loads(tmp_path):
         ("2024-01-01 10:00:00-05", "2024-01-01 15:00"),
         ("2024-01-01T10:00+02", "2024-01-01 08:00"),  # 19 characters, yet not the naive shape
         ("2024-01-01 10:00:00 Europe/Paris", "2024-01-01 09:00"),  # a zone name is kept too
+        ("2024-01-01 10:00:00 EST5EDT", "2024-01-01 15:00"),  # digits inside a zone name
         ('" 2024-01-01 10:00:00+02:00 "', "2024-01-01 08:00"),  # spaces around
     ],
 )
