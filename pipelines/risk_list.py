@@ -13,6 +13,15 @@ import numpy as np
 import pandas as pd
 
 SORT_KEYS = ("value_at_risk", "churn_probability")
+# Lists are read by people: figures are rounded once the ranking (on exact values) is done.
+DECIMALS = {
+    "churn_probability": 3,
+    "expected_days_to_next_order": 1,
+    "next_order_p10_days": 1,
+    "next_order_p90_days": 1,
+    "expected_value": 2,
+    "value_at_risk": 2,
+}
 COLUMN_DESCRIPTIONS = {
     "list_id": "Identifier of this list; with customer_id it fixes the group.",
     "rank": "Position in the list (1 = first to contact).",
@@ -105,7 +114,15 @@ def build_list(
             "contact": np.where(control, "no - control group", "yes"),
         }
     )
-    return pd.concat([head, picked], axis=1)
+    return pd.concat([head, _rounded(picked)], axis=1)
+
+
+def _rounded(listed: pd.DataFrame) -> pd.DataFrame:
+    """Probabilities to 0.1 %, days to a tenth, money to cents; scoring time to the second."""
+    listed = listed.round({c: d for c, d in DECIMALS.items() if c in listed})
+    if "scored_at" in listed:
+        listed["scored_at"] = pd.to_datetime(listed["scored_at"]).dt.floor("s")
+    return listed
 
 
 def description_sheet(listed: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:

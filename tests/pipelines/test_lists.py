@@ -49,6 +49,19 @@ def test_group_depends_on_list_and_customer_only() -> None:
     assert (other != full).any()
 
 
+def test_figures_are_rounded_for_people_after_ranking_on_exact_values() -> None:
+    scores = _scores(4)
+    scores["churn_probability"] = [0.30004, 0.30001, 0.29996, 0.5]
+    scores["value_at_risk"] = [10.0, 10.0, 10.0, 10.004]
+    scores["scored_at"] = pd.Timestamp("2026-01-05 03:04:05.678901")
+    listed = build_list(scores, "L1", Selection(sort="churn_probability"), 0.0)
+    assert listed["customer_id"].tolist() == ["C00003", "C00000", "C00001", "C00002"]
+    assert listed["churn_probability"].tolist() == [0.5, 0.3, 0.3, 0.3]
+    assert listed["value_at_risk"].iloc[0] == 10.0
+    assert (listed["expected_days_to_next_order"] * 10).round(9).mod(1).eq(0).all()
+    assert (listed["scored_at"] == pd.Timestamp("2026-01-05 03:04:05")).all()
+
+
 def test_budget_counts_contacts_not_rows() -> None:
     listed = build_list(_scores(), "L1", Selection(budget=300), 0.10)
     assert (listed["group"] == "target").sum() == 300
