@@ -279,27 +279,59 @@ def features(
     out: Annotated[Path, typer.Option("--out", help="Output file (.parquet, .csv, .json, .xlsx).")],
     data: DataOpt = None,
     as_of: AsOfOpt = None,
+    cutoffs: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Cutoffs, the last at --as-of: more than one makes a training frame."
+        ),
+    ] = 1,
+    step_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Days between cutoffs; 0 = month starts at or before --as-of (default: settings).",
+        ),
+    ] = None,
+    with_labels: Annotated[
+        bool,
+        typer.Option(
+            "--labels",
+            help="Add the outcomes after each cutoff (empty where the horizon runs past the data).",
+        ),
+    ] = False,
+    horizon_days: HorizonOpt = None,
 ) -> None:
-    """Point-in-time features for every customer in the population at the cutoff."""
+    """Point-in-time features for every customer in the population at one or more cutoffs,
+    computed in one relational pass; with --labels, the training frame the models learn from."""
     from rich.progress import Progress
 
+    from features.cutoffs import spaced_cutoffs
     from features.frame import feature_relation
-    from pipelines.io import write_relation
+    from pipelines.io import data_end, write_relation
 
-    settings = _settings()
+    settings = _settings(horizon_days=horizon_days)
+    step = settings.cutoff_step_days if step_days is None else step_days
     with _warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
         cutoff = _as_of(con, as_of)
+        chosen = [cutoff] if cutoffs == 1 else spaced_cutoffs(cutoff, cutoffs, step)
         task = bar.add_task("computing features (customer passes)", total=None)
         rel = feature_relation(
             con,
-            [cutoff],
+            chosen,
             settings.activity_window_days,
+            settings.horizon_days if with_labels else None,
+            data_end(con) if with_labels else None,
             on_pass=lambda done, total: bar.update(task, completed=done, total=total),
         )
         bar.update(task, description=f"writing {out.name}")
         write_relation(rel, out)
-        customers = rel.shape[0]
-    _done(f"wrote features of {customers:,} customers at {cutoff.date()} to {out}")
+        rows = rel.shape[0]
+    what = "features and labels" if with_labels else "features"
+    if len(chosen) == 1:
+        _done(f"wrote {what} of {rows:,} customers at {chosen[0].date()} to {out}")
+    else:
+        span = f"{len(chosen)} cutoffs from {chosen[0].date()} to {chosen[-1].date()}"
+        _done(f"wrote {what} of {rows:,} (customer, cutoff) rows at {span} to {out}")
 
 
 @app.command()

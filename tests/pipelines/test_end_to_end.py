@@ -125,6 +125,30 @@ def test_features_command_writes_the_population(workspace: Path) -> None:
     )
 
 
+def test_features_command_writes_a_labelled_frame_over_many_cutoffs(workspace: Path) -> None:
+    """One relational pass over several cutoffs gives, at each, the single-cutoff features;
+    labels are empty exactly where the horizon runs past the end of the data."""
+    orders = pd.read_parquet(workspace / "data" / "orders.parquet")
+    data_end = orders["ordered_at"].max().normalize() + pd.Timedelta(days=1)
+    last = data_end - pd.Timedelta(days=30)  # its 90-day horizon is not over yet
+    frame_path, single_path = workspace / "frame.parquet", workspace / "single.parquet"
+    as_of = str(last.date())
+    _run("features", "--as-of", as_of, "--cutoffs", "3", "--step-days", "60", "--labels",
+         "--out", str(frame_path))  # fmt: skip
+    _run("features", "--as-of", as_of, "--out", str(single_path))
+    frame = pd.read_parquet(frame_path)
+    cutoffs = [last - pd.Timedelta(days=d) for d in (120, 60, 0)]
+    assert sorted(frame["cutoff_at"].unique()) == cutoffs
+    assert not frame.duplicated(["customer_id", "cutoff_at"]).any()
+    labelled = frame["cutoff_at"] + pd.Timedelta(days=90) <= data_end
+    assert frame.loc[labelled, "churned"].notna().all()
+    assert frame.loc[~labelled, "churned"].isna().all() and (~labelled).any()
+    assert frame.loc[~frame["next_order_censored"], "days_to_next_order"].gt(0).all()
+    at_last = frame[frame["cutoff_at"] == last].set_index("customer_id").sort_index()
+    single = pd.read_parquet(single_path).set_index("customer_id").sort_index()
+    pd.testing.assert_frame_equal(at_last[single.columns], single)
+
+
 def test_validate_report_json(tmp_path: Path) -> None:
     (tmp_path / "orders.csv").write_text(
         "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,3\no1,c1,2024-01-01,3\no2,,2024-01-02,4\n"
