@@ -310,11 +310,26 @@ def read_list(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return listed
 
 
+EXCEL_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, less the header
+
+
+def _fits_excel(rows: int, out: Path) -> None:
+    """Refuse before any work: Excel would not open a longer sheet (openpyxl writes it anyway)."""
+    if rows > EXCEL_MAX_ROWS:
+        raise InputError(
+            str(out),
+            f"{rows:,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS:,} at most); "
+            "write .csv or .parquet instead",
+        )
+
+
 def write_xlsx(sheets: dict[str, pd.DataFrame], out: Path) -> Path:
     """Workbook with one sheet per frame, atomically. Every text cell is stored as text, so a
     value like '=HYPERLINK(...)' stays data and never becomes a live formula."""
     from openpyxl import Workbook
 
+    for frame in sheets.values():
+        _fits_excel(len(frame), out)
     book = Workbook()
     book.remove(book.active)
     for name, frame in sheets.items():
@@ -359,6 +374,8 @@ def write_relation(rel: duckdb.DuckDBPyRelation, out: Path) -> Path:
         return _atomic(out, lambda p: rel.write_parquet(p))
     if suffix == ".csv":
         return _atomic(out, lambda p: rel.write_csv(p, header=True))
+    if suffix == ".xlsx":
+        _fits_excel(rel.shape[0], out)
     return write_table(rel.df(), out)
 
 

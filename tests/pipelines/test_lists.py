@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipelines.io import write_xlsx
+from pipelines.db import connect
+from pipelines.errors import InputError
+from pipelines.io import EXCEL_MAX_ROWS, write_relation, write_xlsx
 from pipelines.risk_list import Selection, build_list, description_sheet
 
 
@@ -125,3 +127,12 @@ def test_readout_says_when_there_are_too_few_customers() -> None:
     report = readout(listed, orders, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01"))
     assert "too few customers" in report["overall"]["conclusion"]
     assert "difference" not in report["overall"]["share_ordered"]
+
+
+def test_a_table_longer_than_an_excel_sheet_is_refused_before_writing(tmp_path: Path) -> None:
+    too_long = connect().sql(f"SELECT range AS n FROM range({EXCEL_MAX_ROWS + 1})")
+    with pytest.raises(InputError, match="1,048,576 rows do not fit an Excel sheet"):
+        write_relation(too_long, tmp_path / "big.xlsx")
+    with pytest.raises(InputError, match=r"write \.csv or \.parquet instead"):
+        write_xlsx({"list": too_long.df()}, tmp_path / "big.xlsx")
+    assert not list(tmp_path.iterdir())
