@@ -7,6 +7,7 @@ a missing value, e.g. a customer with a single order has no purchase cycle yet.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -103,14 +104,20 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+# "1 orders" -> "1 order" (also "1 unresolved complaints"); 21, 0.1 or 1.5 stay plural.
+_ONE = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(order|complaint|day|channel)s\b")
+_ONE_CATEGORY = re.compile(r"(?<![\d.,])1 categories\b")
+
+
 def render(feature: str, row: pd.Series, templates: dict[str, tuple[str, str]]) -> str:
     """One reason for one customer, filled with their own values."""
     present, missing = templates.get(feature, (f"{feature} = {{{feature}}}", ""))
     values = {str(k): None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
     try:
-        return present.format(**values)
+        text = present.format(**values)
     except (TypeError, ValueError):  # a value the template needs is missing
         return missing
+    return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))
 
 
 def top_reasons(
