@@ -59,7 +59,7 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
         "irregular buyer (gaps vary by {std_days_between_orders:.0f} days)",
         "too few orders for a rhythm",
     ),
-    "last_gap_days": ("last gap between orders {last_gap_days:.0f} days", "only one order so far"),
+    "last_gap_days": ("last two orders {last_gap_days:.0f} days apart", "only one order so far"),
     "returns_total": ("{returns_total:.0f} returned orders", ""),
     "cancellations_total": ("{cancellations_total:.0f} cancelled orders", ""),
     "returned_value_total": ("returned goods worth {returned_value_total:,.0f}", ""),

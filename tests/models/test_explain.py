@@ -29,6 +29,7 @@ from models.explain import REASON_TEMPLATES, render, top_reasons
             {"bgnbd_expected_orders": 0.1},
             "0.1 orders expected in the horizon",
         ),
+        ("last_gap_days", {"last_gap_days": 1.0}, "last two orders 1 day apart"),
         ("last_gap_days", {"last_gap_days": float("nan")}, "only one order so far"),
     ],
 )
