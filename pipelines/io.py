@@ -43,6 +43,45 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _parquet_parts(folder: Path) -> list[Path]:
+    """The Parquet files of a table written as a folder of parts (orders/part-0.parquet, ...,
+    as Spark, DuckDB or `retain` write large tables), in name order, subfolders included."""
+    return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+
+
+def _parts_source(
+    con: duckdb.DuckDBPyConnection,
+    parts: list[Path],
+    folder: Path,
+    contract: TableContract,
+    opts: InputSettings,
+) -> RawSource:
+    """One source over all parts, read in the listed order (so a row's position tells its file
+    and row there); columns are matched by name across parts, missing ones read as NULL."""
+    files = "[" + ", ".join(sql_text(str(p)) for p in parts) + "]"
+    counts = con.execute(
+        f"SELECT file_name, num_rows FROM parquet_file_metadata({files})"
+    ).fetchall()
+    rows = {str(name): int(n) for name, n in counts}
+    raw = _typed_source(
+        con, f"read_parquet({files}, union_by_name = true)", str(folder), contract, opts
+    )
+    raw.parts = tuple((str(p), rows[str(p)]) for p in parts)
+    return raw
+
+
+def _name_parts(con: duckdb.DuckDBPyConnection, table: str, raw: RawSource) -> None:
+    """Rejects of a table read from parts name their part file and their row in it."""
+    offset = 0
+    for file, rows in raw.parts:
+        con.execute(
+            "UPDATE rejects SET source = ?, row = row - ? "
+            "WHERE table_name = ? AND source = ? AND row > ? AND row <= ?",
+            [file, offset, table, raw.source, offset, offset + rows],
+        )
+        offset += rows
+
+
 def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     """Transcode a file DuckDB cannot read natively, streaming (bytes that do not decode
     become U+FFFD and show up in the values, never a crash)."""
@@ -202,7 +241,8 @@ def load_source(
         if path.is_dir():
             found = _find_file(path, stem)
             if found is None:
-                return None
+                parts = _parquet_parts(path / stem)
+                return _parts_source(con, parts, path / stem, contract, opts) if parts else None
             if found.suffix == ".parquet":
                 return _typed_source(con, f"read_parquet('{found}')", str(found), contract, opts)
             return _csv_source(con, found, contract, opts, workdir)
@@ -273,7 +313,9 @@ def _load_tables(
             if raw is None:
                 if name in REQUIRED_TABLES:
                     stem = opts.table_name(name)
-                    expected = " or ".join(f"{stem}{s}" for s in FILE_SUFFIXES)
+                    expected = " or ".join(
+                        [*(f"{stem}{s}" for s in FILE_SUFFIXES), f"{stem}/*.parquet"]
+                    )
                     raise InputError(
                         origin,
                         f"required table '{stem}' not found (expected {expected} or a table '{stem}')",
@@ -281,6 +323,8 @@ def _load_tables(
                 con.execute(f"CREATE OR REPLACE TABLE {name} ({contract.ddl()})")
                 continue
             reports.append(validate_table(con, raw, contract, opts))
+            if raw.parts:
+                _name_parts(con, name, raw)
     return reports
 
 

@@ -45,6 +45,7 @@ class RawSource:
     mapping: dict[str, str] = field(default_factory=dict)  # source column -> canonical
     reader_rejects: bool = False  # a CSV read with store_rejects into _csv_rejects
     encoding: str = "utf-8"  # what the CSV's bytes were expected to be
+    parts: tuple[tuple[str, int], ...] = ()  # (file, rows) of a table read from several files
 
 
 @dataclass

