@@ -55,3 +55,16 @@ def test_no_purchase_probability_is_a_probability(cdnow) -> None:
         13, np.array([1.0, 8.0]), np.array([30.0, 30.0]), np.array([38.0, 38.0])
     )
     assert many < few
+
+
+def test_a_large_base_is_fitted_on_a_sample_close_to_the_full_fit(cdnow) -> None:
+    """CDNOW repeated 40 times has the same maximum-likelihood parameters; a 20,000-history
+    sample (a fixed draw) lands close to them and gives the same fit every time."""
+    model, data = cdnow
+    big = pd.concat([data] * 40, ignore_index=True)
+    args = (big["frequency"], big["recency"], big["T"])
+    sampled = BGNBD(max_fit_rows=20_000).fit(*args)
+    again = BGNBD(max_fit_rows=20_000).fit(*args)
+    np.testing.assert_array_equal(sampled.params_, again.params_)
+    np.testing.assert_allclose(sampled.params_, model.params_, rtol=0.1)
+    assert len(sampled.p_alive(*args)) == len(big)  # predictions still cover every history
