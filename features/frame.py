@@ -133,7 +133,18 @@ def build_frame(
     frame = rel.to_arrow_table().to_pandas(
         split_blocks=True, self_destruct=True, categories=list(CATEGORICAL_FEATURES)
     )
+    _hand_back_memory(con)
     return _with_label_dtypes(frame)
+
+
+def _hand_back_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Before the pandas half of a job: drop the population table and make DuckDB evict the
+    blocks it keeps cached up to its memory limit (lowering the limit evicts them; the limit
+    is then restored). Scoring 6.6M customers peaked at 22.9 GB without this."""
+    con.execute("DROP TABLE IF EXISTS population")
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    con.execute("SET memory_limit = '64MB'")
+    con.execute("SET memory_limit = ?", [limit])
 
 
 def _feature_columns() -> str:

@@ -96,6 +96,7 @@ def _warehouse(settings: Settings, data: str | None) -> Iterator[Any]:
     from pipelines.db import connect, scalar
 
     con = connect(settings.warehouse_path)
+    con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit.strip()])
     try:
         if data is not None:
             _require_orders(_load(con, data, settings))

@@ -39,12 +39,12 @@ def score_population(
     are computed for the `settings.reasons_top` customers with the most value at risk; lists
     fill in the others they pick (see fill_reasons).
     """
-    features = scorer.prepare(build_frame(con, [as_of], settings.activity_window_days))
     known = scalar(
         con,
         "SELECT count(DISTINCT customer_id) FROM orders WHERE ordered_at < ? AND status = 'completed'",
         [as_of],
     )
+    features = scorer.prepare(build_frame(con, [as_of], settings.activity_window_days))
     parts = []
     for start in range(0, len(features), CHUNK_ROWS):
         chunk = features.iloc[start : start + CHUNK_ROWS]

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     activity_window_days: int = Field(
         365, gt=0, description="Scored population: last order within this window."
     )
+    duckdb_memory_limit: str = Field(
+        "50%",
+        pattern=r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$",
+        description="Most memory the warehouse's DuckDB may hold (it spills beyond): a share "
+        "of RAM ('50%') or a size ('8GB'). The rest is left to the models' pandas frames; "
+        "DuckDB's own default (80%) left too little when scoring millions of customers.",
+    )
     training_cutoffs: int = Field(12, ge=2, description="Cutoffs in a training frame.")
     cutoff_step_days: int = Field(
         0,

