@@ -674,17 +674,20 @@ def _write_list(
             str(settings.latest_scores_path), "no scores yet; run `retain score` first"
         )
     scores = pd.read_parquet(settings.latest_scores_path)
+    segments = None
     if settings.latest_features_path.exists():
         segments = pd.read_parquet(
             settings.latest_features_path, columns=["customer_id", "segment"]
         )
+    if segments is not None and selection.segments:  # a filter: every score needs its segment
         scores = scores.merge(segments, on="customer_id", how="left")
     as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
     version = str(scores["model_version"].iloc[0]) if len(scores) else ""
     chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
-    listed = _with_reasons(
-        build_list(scores, chosen_id, selection, settings.control_share), settings
-    )
+    listed = build_list(scores, chosen_id, selection, settings.control_share)
+    if segments is not None and not selection.segments:  # shown only: the listed rows suffice
+        listed = listed.merge(segments, on="customer_id", how="left")
+    listed = _with_reasons(listed, settings)
     target = out.with_suffix(f".{fmt}") if fmt else out
     if target.suffix == ".xlsx":
         facts = {

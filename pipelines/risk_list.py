@@ -95,14 +95,25 @@ def build_list(
     scores: pd.DataFrame, list_id: str, sel: Selection, control_share: float
 ) -> pd.DataFrame:
     """Ranked list with `group` and `contact`. Ties are broken by customer_id, so two runs
-    give identical files; with a budget, rows are added until the target group fills it."""
+    give identical files; with a budget, rows are added until the target group fills it.
+    Only the head of the ranking that the list can reach is sorted and drawn, so a list from
+    millions of scores costs what the list costs (doubling the head when a budget needs it)."""
     if sel.sort not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
-    picked = _filtered(scores, sel).sort_values([sel.sort, "customer_id"], ascending=[False, True])
-    if sel.top is not None:
-        picked = picked.head(sel.top)
-    picked = picked.reset_index(drop=True)
-    control = control_draw(picked["customer_id"], list_id) < control_share
+    candidates = _filtered(scores, sel)
+    need = sel.top
+    if need is None and sel.budget is not None:
+        need = int(sel.budget / max(1 - control_share, 0.01) * 1.1) + 100
+    while True:
+        picked = _ranked_head(candidates, sel.sort, need)
+        if sel.top is not None:
+            picked = picked.head(sel.top)
+        picked = picked.reset_index(drop=True)
+        control = control_draw(picked["customer_id"], list_id) < control_share
+        complete = len(picked) == len(candidates) or sel.top is not None
+        if sel.budget is None or complete or int((~control).sum()) > sel.budget:
+            break
+        need = 2 * len(picked)  # the budget's targets (and the controls after them) go further
     if sel.budget is not None:
         within = np.cumsum(~control) <= sel.budget
         picked, control = picked[within].reset_index(drop=True), control[within]
@@ -115,6 +126,17 @@ def build_list(
         }
     )
     return pd.concat([head, _rounded(picked)], axis=1)
+
+
+def _ranked_head(rows: pd.DataFrame, key: str, need: int | None) -> pd.DataFrame:
+    """`rows` by `key` descending, ties by customer_id; with `need`, only the first `need` in
+    that order and every row tied with the last of them (the same head a full sort gives)."""
+    if need is not None and 0 < need < len(rows):
+        values = rows[key].to_numpy(dtype=float)
+        cut = -np.partition(-values, need - 1)[need - 1]  # the need-th largest
+        if not np.isnan(cut):
+            rows = rows[values >= cut]
+    return rows.sort_values([key, "customer_id"], ascending=[False, True])
 
 
 def _rounded(listed: pd.DataFrame) -> pd.DataFrame:

@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from pipelines.db import connect
 from pipelines.errors import InputError
 from pipelines.io import EXCEL_MAX_ROWS, write_relation, write_xlsx
-from pipelines.risk_list import Selection, build_list, description_sheet
+from pipelines.risk_list import Selection, build_list, control_draw, description_sheet
 
 
 def _scores(n: int = 2000) -> pd.DataFrame:
@@ -136,3 +138,39 @@ def test_a_table_longer_than_an_excel_sheet_is_refused_before_writing(tmp_path: 
     with pytest.raises(InputError, match=r"write \.csv or \.parquet instead"):
         write_xlsx({"list": too_long.df()}, tmp_path / "big.xlsx")
     assert not list(tmp_path.iterdir())
+
+
+def _full_sort_list(scores: pd.DataFrame, sel: Selection, share: float) -> pd.DataFrame:
+    """The obvious way: sort everything, draw everyone, then cut."""
+    ranked = scores.sort_values([sel.sort, "customer_id"], ascending=[False, True])
+    ranked = (ranked.head(sel.top) if sel.top is not None else ranked).reset_index(drop=True)
+    control = control_draw(ranked["customer_id"], "L") < share
+    if sel.budget is not None:
+        ranked = ranked[np.cumsum(~control) <= sel.budget]
+    return ranked
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.sampled_from([0.0, 1.0, 2.0, 2.0, 3.5, float("nan")]), min_size=1, max_size=120
+    ),
+    cut=st.sampled_from(["top", "budget", "none"]),
+    size=st.integers(1, 130),
+    share=st.sampled_from([0.0, 0.1, 0.5, 0.9]),
+)
+def test_ranking_only_the_head_gives_the_full_sort_list(
+    values: list[float], cut: str, size: int, share: float
+) -> None:
+    scores = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(len(values))][::-1],
+            "value_at_risk": values,
+            "churn_probability": 0.5,
+        }
+    )
+    sel = Selection(top=size if cut == "top" else None, budget=size if cut == "budget" else None)
+    got = build_list(scores, "L", sel, share)
+    assert (
+        got["customer_id"].tolist() == _full_sort_list(scores, sel, share)["customer_id"].tolist()
+    )
