@@ -45,10 +45,25 @@ def _complaint_columns() -> str:
 ROWS_PER_PASS = 60_000_000
 
 
-def _passes(con: duckdb.DuckDBPyConnection, n_cutoffs: int, rows_per_pass: int) -> int:
+def _passes(
+    con: duckdb.DuckDBPyConnection, n_cutoffs: int, rows_per_pass: int, customer_share: float
+) -> int:
     """How many passes keep orders x cutoffs per pass within `rows_per_pass`."""
     (orders,) = con.execute("SELECT count(*) FROM orders").fetchall()[0]
-    return max(1, -(-int(orders) * n_cutoffs // rows_per_pass))
+    return max(1, -(-int(int(orders) * customer_share) * n_cutoffs // rows_per_pass))
+
+
+def _customers_of(passes: int, k: int, customer_share: float) -> str | None:
+    """Which customers pass `k` covers: a hash share per pass, within a fixed sample (salted
+    apart, so the sample and the passes are independent) when `customer_share` < 1."""
+    conditions = []
+    if passes > 1:
+        conditions.append(f"hash(customer_id) % {passes} = {k}")
+    if customer_share < 1:
+        conditions.append(
+            f"hash(customer_id || '#sample') % 1000000 < {round(customer_share * 1_000_000)}"
+        )
+    return " AND ".join(conditions) or None
 
 
 def feature_relation(
@@ -59,6 +74,7 @@ def feature_relation(
     data_end: pd.Timestamp | None = None,
     rows_per_pass: int = ROWS_PER_PASS,
     on_pass: Callable[[int, int], None] | None = None,
+    customer_share: float = 1.0,
 ) -> duckdb.DuckDBPyRelation:
     """Features for the scored population at each cutoff; labels too when `data_end` is given.
 
@@ -71,13 +87,16 @@ def feature_relation(
     All cutoffs are computed together: events are joined to the cutoffs table once. When
     orders x cutoffs exceed `rows_per_pass`, customers are split by a hash of their id into
     passes that each fit in memory (each pass scans the orders again; nothing spills).
+    `customer_share` < 1 keeps a fixed sample of the customers, chosen by a hash of their id,
+    so the same customers appear at every cutoff (training frames of very large bases).
     """
     _set_cutoffs(con, cutoffs)
-    passes, mix = _passes(con, len(cutoffs), rows_per_pass), mix_sql(con)
+    passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
+    mix = mix_sql(con)
     for k in range(passes):
         orders, complaints = "orders", "complaints"
-        if passes > 1:  # one share of the customers per pass: memory stays bounded
-            share = f"hash(customer_id) % {passes} = {k}"
+        share = _customers_of(passes, k, customer_share)
+        if share is not None:  # one share of the customers per pass: memory stays bounded
             con.execute(f"CREATE OR REPLACE TEMP VIEW _orders_pass AS FROM orders WHERE {share}")
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _complaints_pass AS FROM complaints WHERE {share}"
@@ -123,10 +142,17 @@ def build_frame(
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
     rows_per_pass: int = ROWS_PER_PASS,
+    customer_share: float = 1.0,
 ) -> pd.DataFrame:
     """`feature_relation` as a pandas frame (for the models)."""
     rel = feature_relation(
-        con, cutoffs, activity_window_days, horizon_days, data_end, rows_per_pass
+        con,
+        cutoffs,
+        activity_window_days,
+        horizon_days,
+        data_end,
+        rows_per_pass,
+        customer_share=customer_share,
     )
     # Through Arrow, one block per column: pandas' own consolidation of ~50 float columns
     # into one 2-D block costs more than the whole conversion.

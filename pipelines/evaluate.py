@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from features.cutoffs import to_timestamp
-from features.frame import build_frame
 from pipelines import plots
 from pipelines.backtest import backtest, training_cutoffs
 from pipelines.errors import InputError
 from pipelines.io import data_end as find_data_end
 from pipelines.settings import Settings
+from pipelines.train import labelled_frame
 
 
 def evaluation_cutoffs(as_of: pd.Timestamp, earlier: int) -> list[pd.Timestamp]:
@@ -38,7 +38,7 @@ def evaluate(
         )
     evals = evaluation_cutoffs(as_of, earlier)
     cutoffs = sorted({c for v in evals for c in training_cutoffs(v, settings)} | set(evals))
-    frame = build_frame(con, cutoffs, settings.activity_window_days, settings.horizon_days, end)
+    frame, _ = labelled_frame(con, cutoffs, end, settings)
     bt = backtest(frame, evals, settings, {"model": None})
     key = as_of.date().isoformat()
     report = {

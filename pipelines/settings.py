@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         "DuckDB's own default (80%) left too little when scoring millions of customers.",
     )
     training_cutoffs: int = Field(12, ge=2, description="Cutoffs in a training frame.")
+    training_max_customers: int = Field(
+        1_000_000,
+        ge=1_000,
+        description="Training and evaluation frames of a larger base use a fixed sample of this "
+        "many customers (by a hash of their id, the same at every cutoff); scoring covers all.",
+    )
     cutoff_step_days: int = Field(
         0,
         ge=0,

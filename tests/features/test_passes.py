@@ -30,3 +30,17 @@ def test_each_pass_is_reported() -> None:
     feature_relation(con, [CUTOFF], 365, rows_per_pass=50, on_pass=lambda *p: reported.append(p))
     total = reported[0][1]
     assert total > 1 and reported == [(k, total) for k in range(1, total + 1)]
+
+
+def test_a_customer_sample_is_the_same_customers_at_every_cutoff_with_unchanged_rows() -> None:
+    con = connect()
+    load_frames(con, {"orders": random_orders(5, 3)})
+    cutoffs = [CUTOFF - pd.DateOffset(months=2), CUTOFF]
+    full = build_frame(con, cutoffs, 365, 90, DATA_END)
+    half = build_frame(con, cutoffs, 365, 90, DATA_END, customer_share=0.5)
+    sampled = set(half["customer_id"])
+    assert 0.25 < len(sampled) / full["customer_id"].nunique() < 0.75
+    in_sample = full[full["customer_id"].isin(sampled)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(half.reset_index(drop=True), in_sample)  # every cutoff kept
+    again = build_frame(con, cutoffs, 365, 90, DATA_END, rows_per_pass=50, customer_share=0.5)
+    pd.testing.assert_frame_equal(again, half)  # the sample does not depend on the passes
