@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     )
     training_cutoffs: int = Field(12, ge=2, description="Cutoffs in a training frame.")
     training_max_customers: int = Field(
-        1_000_000,
+        500_000,
         ge=1_000,
         description="Training and evaluation frames of a larger base use a fixed sample of this "
         "many customers (by a hash of their id, the same at every cutoff); scoring covers all.",
