@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import duckdb
@@ -50,7 +51,7 @@ def _passes(
 ) -> int:
     """How many passes keep orders x cutoffs per pass within `rows_per_pass`."""
     (orders,) = con.execute("SELECT count(*) FROM orders").fetchall()[0]
-    return max(1, -(-int(int(orders) * customer_share) * n_cutoffs // rows_per_pass))
+    return max(1, math.ceil(int(orders) * customer_share * n_cutoffs / rows_per_pass))
 
 
 def _customers_of(passes: int, k: int, customer_share: float) -> str | None:
@@ -159,18 +160,8 @@ def build_frame(
     frame = rel.to_arrow_table().to_pandas(
         split_blocks=True, self_destruct=True, categories=list(CATEGORICAL_FEATURES)
     )
-    _hand_back_memory(con)
+    con.execute("DROP TABLE IF EXISTS population")  # the frame holds it now
     return _with_label_dtypes(frame)
-
-
-def _hand_back_memory(con: duckdb.DuckDBPyConnection) -> None:
-    """Before the pandas half of a job: drop the population table and make DuckDB evict the
-    blocks it keeps cached up to its memory limit (lowering the limit evicts them; the limit
-    is then restored). Scoring 6.6M customers peaked at 22.9 GB without this."""
-    con.execute("DROP TABLE IF EXISTS population")
-    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
-    con.execute("SET memory_limit = '64MB'")
-    con.execute("SET memory_limit = ?", [limit])
 
 
 def _feature_columns() -> str:

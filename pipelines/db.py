@@ -29,3 +29,11 @@ def first_row(
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
     row = first_row(con, sql, params)
     return row[0] if row else None
+
+
+def hand_back_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+    """Before the pandas half of a job, make DuckDB evict the blocks it keeps cached up to its
+    memory limit: lowering the limit evicts them, then `limit` (the configured value; the
+    displayed one is rounded) is set again. Scoring 6.6M customers peaked at 22.9 GB without."""
+    con.execute("SET memory_limit = '64MB'")
+    con.execute("SET memory_limit = ?", [limit])

@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.frame import build_frame
 from models.scorer import SCORE_COLUMNS, Scorer
-from pipelines.db import scalar
+from pipelines.db import hand_back_memory, scalar
 from pipelines.io import write_table
 from pipelines.settings import Settings
 
@@ -44,7 +44,9 @@ def score_population(
         "SELECT count(DISTINCT customer_id) FROM orders WHERE ordered_at < ? AND status = 'completed'",
         [as_of],
     )
-    features = scorer.prepare(build_frame(con, [as_of], settings.activity_window_days))
+    frame = build_frame(con, [as_of], settings.activity_window_days)
+    hand_back_memory(con, settings.duckdb_memory_limit)
+    features = scorer.prepare(frame)
     parts = []
     for start in range(0, len(features), CHUNK_ROWS):
         chunk = features.iloc[start : start + CHUNK_ROWS]

@@ -21,7 +21,7 @@ from features.cutoffs import last_labelled_cutoff, spaced_cutoffs
 from features.frame import build_frame
 from models.scorer import Scorer
 from pipelines.backtest import backtest, fit_scorer, training_cutoffs
-from pipelines.db import scalar
+from pipelines.db import hand_back_memory, scalar
 from pipelines.io import data_end as find_data_end
 from pipelines.settings import Settings
 
@@ -59,6 +59,7 @@ def labelled_frame(
         end,
         customer_share=share,
     )
+    hand_back_memory(con, settings.duckdb_memory_limit)
     return frame, share
 
 

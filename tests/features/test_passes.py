@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from features.frame import build_frame, feature_relation
-from pipelines.db import connect
+from pipelines.db import connect, hand_back_memory
 from pipelines.io import load_frames
 from tests.conftest import CUTOFF, DATA_END, tiny_tables
 from tests.features.test_mix import random_orders
@@ -44,3 +44,19 @@ def test_a_customer_sample_is_the_same_customers_at_every_cutoff_with_unchanged_
     pd.testing.assert_frame_equal(half.reset_index(drop=True), in_sample)  # every cutoff kept
     again = build_frame(con, cutoffs, 365, 90, DATA_END, rows_per_pass=50, customer_share=0.5)
     pd.testing.assert_frame_equal(again, half)  # the sample does not depend on the passes
+
+
+def test_the_frame_drops_its_population_table() -> None:
+    con = connect()
+    load_frames(con, {"orders": random_orders(5, 3)})
+    build_frame(con, [CUTOFF], 365)
+    assert not con.execute("FROM duckdb_tables() WHERE table_name = 'population'").fetchall()
+
+
+def test_handing_memory_back_restores_the_configured_limit_exactly() -> None:
+    con = connect()
+    con.execute("SET memory_limit = '3GB'")
+    hand_back_memory(con, "3GB")
+    hand_back_memory(con, "3GB")  # the displayed '2.7 GiB' would shrink it each time
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit == "2.7 GiB"
