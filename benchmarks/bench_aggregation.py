@@ -26,7 +26,7 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).parent))
 from data import generated_base
 
-from pipelines.db import connect
+from pipelines.warehouse import connect
 
 CUTOFF = "TIMESTAMP '2025-12-01'"
 AGE_DAYS = f"epoch({CUTOFF} - ordered_at) / 86400.0"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from data import DATA, generated, generated_base, views
 
 from features.frame import build_frame, feature_relation
-from pipelines.db import connect, scalar
+from pipelines.warehouse import connect, scalar
 
 CUTOFF = pd.Timestamp("2025-12-01")
 
@@ -70,8 +70,8 @@ def _catalogue_connection(folder: Path) -> duckdb.DuckDBPyConnection:
 
 def catalogue(folder: Path) -> int:
     con = _catalogue_connection(folder)
-    feature_relation(con, [CUTOFF], 365)  # materialises temp table `population`
-    return int(scalar(con, "SELECT count(*) FROM population"))
+    rel = feature_relation(con, [CUTOFF], 365)  # materialises the population's temp table
+    return int(rel.shape[0])
 
 
 def catalogue_pandas(folder: Path) -> int:

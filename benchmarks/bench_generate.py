@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.generate import GeneratorParams, generation_meta, simulate, write_dataset
+from pipelines.synthetic.generate import GeneratorParams, generation_meta, simulate, write_dataset
 
 BUDGET_SECONDS = 60.0
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.db import connect
-from pipelines.generate import simulate
-from pipelines.io import load_source
+from pipelines.ingest.sources import load_source
+from pipelines.synthetic.generate import simulate
+from pipelines.warehouse import connect
 
 DATA = Path(__file__).parent / ".data"
 ORDERS_PER_CUSTOMER = 5.64  # what the generator gives over two years (benchmarks/bench_generate.py)

@@ -20,9 +20,9 @@ from data import generated, views
 
 from features.frame import build_frame
 from models.scorer import Scorer
-from pipelines.backtest import fit_scorer, training_cutoffs
-from pipelines.db import connect
 from pipelines.settings import Settings
+from pipelines.training.backtest import fit_scorer, training_cutoffs
+from pipelines.warehouse import connect
 
 DATA_END = pd.Timestamp("2026-01-01")
 

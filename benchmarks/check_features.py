@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from pipelines.db import connect
+from pipelines.warehouse import connect
 from tests.features.oracle import CORE, oracle_features
 
 MUST = tuple(c for c in CORE if c != "median_days_between_orders")  # the list

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 from rich.progress import track
 
-from pipelines.generate import GeneratorParams, simulate
-from pipelines.io import write_table
+from pipelines.files import write_table
+from pipelines.synthetic.generate import GeneratorParams, simulate
 
 DATA = Path(__file__).parent / ".data"
 ORDERS_PER_CUSTOMER = 5.64  # what the generator's defaults give over two years

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import duckdb
 
-_DAYS = "86400.0"
+from features.schema import COMPLAINT_WINDOWS_DAYS
+from features.sql import SECONDS_PER_DAY
+
+_DAYS = SECONDS_PER_DAY
 _RESOLVED = "k.resolved_at < c.cutoff_at"  # a resolution is known only once it happened
 
 
+def _window_counts() -> str:
+    """complaints_{w}d: complaints opened in [cutoff - w days, cutoff)."""
+    return ",\n            ".join(
+        f"count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL {w} DAY) AS complaints_{w}d"
+        for w in COMPLAINT_WINDOWS_DAYS
+    )
+
+
 def complaint_features(
-    con: duckdb.DuckDBPyConnection, cutoffs: str = "cutoffs", complaints: str = "complaints"
+    con: duckdb.DuckDBPyConnection, cutoffs: str, complaints: str = "complaints"
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): complaints opened before the cutoff.
 
@@ -20,9 +31,7 @@ def complaint_features(
     return con.sql(
         f"""
         SELECT k.customer_id, c.cutoff_at,
-            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 30 DAY) AS complaints_30d,
-            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 90 DAY) AS complaints_90d,
-            count(*) FILTER (WHERE k.opened_at >= c.cutoff_at - INTERVAL 365 DAY) AS complaints_365d,
+            {_window_counts()},
             count(*) AS complaints_total,
             count(*) FILTER (WHERE NOT coalesce({_RESOLVED}, false)) AS open_complaints,
             min(epoch(c.cutoff_at - k.opened_at)) / {_DAYS} AS days_since_last_complaint,

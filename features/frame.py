@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 
 import duckdb
 import pandas as pd
 
+from features.sql import SECONDS_PER_DAY
+
 from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
+from features.hashing import stable_unit_sql
 from features.labels import labels
 from features.orders import mix_sql, order_features
 from features.schema import (
@@ -22,13 +26,27 @@ from features.schema import (
     NUMERIC_FEATURES,
 )
 
-_DAYS = "86400.0"
+_DAYS = SECONDS_PER_DAY
 
 
-def _set_cutoffs(con: duckdb.DuckDBPyConnection, cutoffs: list[pd.Timestamp]) -> None:
-    con.register("_cutoffs_df", cutoffs_frame(cutoffs))
-    con.execute("CREATE OR REPLACE TEMP TABLE cutoffs AS SELECT cutoff_at FROM _cutoffs_df")
-    con.unregister("_cutoffs_df")
+class _Names:
+    """Names of the temporary objects of one call, unique per call: a second call never
+    replaces a table or view the caller still reads from the first."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:12]
+        self.cutoffs, self.population = f"_cutoffs_{tag}", f"_population_{tag}"
+        self.orders, self.complaints = f"_orders_pass_{tag}", f"_complaints_pass_{tag}"
+        self.order_features = f"_order_features_{tag}"
+        self.complaint_features = f"_complaint_features_{tag}"
+        self.labels, self.categories = f"_labels_{tag}", f"_category_bits_{tag}"
+
+
+def _set_cutoffs(con: duckdb.DuckDBPyConnection, cutoffs: list[pd.Timestamp], name: str) -> None:
+    frame = cutoffs_frame(cutoffs)
+    con.register(f"{name}_df", frame)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT cutoff_at FROM {name}_df")
+    con.unregister(f"{name}_df")
 
 
 def _complaint_columns() -> str:
@@ -55,15 +73,15 @@ def _passes(
 
 
 def _customers_of(passes: int, k: int, customer_share: float) -> str | None:
-    """Which customers pass `k` covers: a hash share per pass, within a fixed sample (salted
-    apart, so the sample and the passes are independent) when `customer_share` < 1."""
+    """Which customers pass `k` covers: a hash share per pass (any hash splits; results do
+    not depend on it), within a fixed sample chosen by the stable hash (salted apart, so the
+    sample and the passes are independent) when `customer_share` < 1."""
     conditions = []
     if passes > 1:
         conditions.append(f"hash(customer_id) % {passes} = {k}")
     if customer_share < 1:
-        conditions.append(
-            f"hash(customer_id || '#sample') % 1000000 < {round(customer_share * 1_000_000)}"
-        )
+        sample_key = stable_unit_sql("customer_id || '#sample'")
+        conditions.append(f"{sample_key} < {customer_share!r}")
     return " AND ".join(conditions) or None
 
 
@@ -81,7 +99,7 @@ def feature_relation(
 
     In: connection holding validated `orders`, `complaints` and `customers` tables.
     Out: a relation with one row per (customer_id, cutoff_at), columns KEY + FEATURE
-    (+ LABEL, then sorted so a fit is reproducible), over temp table `population`; numeric
+    (+ LABEL, then sorted so a fit is reproducible), over a temp table named for this call; numeric
     features are DOUBLE. It stays in DuckDB: `retain features` writes it without pandas.
     Population (DESIGN.md section 2): at least one completed order before the cutoff and
     the last one within `activity_window_days`; lapsed customers are not scored as churn.
@@ -91,23 +109,53 @@ def feature_relation(
     `customer_share` < 1 keeps a fixed sample of the customers, chosen by a hash of their id,
     so the same customers appear at every cutoff (training frames of very large bases).
     """
-    _set_cutoffs(con, cutoffs)
+    return _relation(
+        con,
+        cutoffs,
+        activity_window_days,
+        horizon_days,
+        data_end,
+        rows_per_pass,
+        on_pass,
+        customer_share,
+    )[0]
+
+
+def _relation(
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: list[pd.Timestamp],
+    activity_window_days: int,
+    horizon_days: int | None,
+    data_end: pd.Timestamp | None,
+    rows_per_pass: int,
+    on_pass: Callable[[int, int], None] | None,
+    customer_share: float,
+) -> tuple[duckdb.DuckDBPyRelation, _Names]:
+    """`feature_relation` and the names of the temporary objects it stands on."""
+    names = _Names()
+    _set_cutoffs(con, cutoffs, names.cutoffs)
     passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
-    mix = mix_sql(con)
+    mix = mix_sql(con, names.categories)
     for k in range(passes):
         orders, complaints = "orders", "complaints"
         share = _customers_of(passes, k, customer_share)
         if share is not None:  # one share of the customers per pass: memory stays bounded
-            con.execute(f"CREATE OR REPLACE TEMP VIEW _orders_pass AS FROM orders WHERE {share}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {names.orders} AS FROM orders WHERE {share}")
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _complaints_pass AS FROM complaints WHERE {share}"
+                f"CREATE OR REPLACE TEMP VIEW {names.complaints} AS FROM complaints WHERE {share}"
             )
-            orders, complaints = "_orders_pass", "_complaints_pass"
-        order_features(con, orders=orders, mix=mix).create_view("_order_features", replace=True)
-        complaint_features(con, complaints=complaints).create_view(
-            "_complaint_features", replace=True
+            orders, complaints = names.orders, names.complaints
+        order_features(con, names.cutoffs, orders, mix).create_view(
+            names.order_features, replace=True
         )
-        into = "CREATE OR REPLACE TEMP TABLE population AS" if k == 0 else "INSERT INTO population"
+        complaint_features(con, names.cutoffs, complaints).create_view(
+            names.complaint_features, replace=True
+        )
+        into = (
+            f"CREATE TEMP TABLE {names.population} AS"
+            if k == 0
+            else f"INSERT INTO {names.population}"
+        )
         con.execute(
             f"""
             {into}
@@ -115,8 +163,8 @@ def feature_relation(
                 SELECT o.*, {_complaint_columns()}, u.segment, u.region,
                     CASE WHEN u.signed_up_at < o.cutoff_at
                          THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
-                FROM _order_features o
-                LEFT JOIN _complaint_features k USING (customer_id, cutoff_at)
+                FROM {names.order_features} o
+                LEFT JOIN {names.complaint_features} k USING (customer_id, cutoff_at)
                 LEFT JOIN customers u USING (customer_id)
                 WHERE o.days_since_last_order <= {activity_window_days}
             ) p
@@ -125,15 +173,16 @@ def feature_relation(
         if on_pass is not None:
             on_pass(k + 1, passes)
     if data_end is None:
-        return con.table("population")
+        return con.table(names.population), names
     if horizon_days is None:
         raise ValueError("labels need horizon_days together with data_end")
-    labels(con, data_end, horizon_days).create_view("_labels", replace=True)
-    return con.sql(
+    labels(con, data_end, horizon_days, names.population).create_view(names.labels)
+    rel = con.sql(
         f"SELECT p.*, {', '.join('l.' + c for c in LABEL_COLUMNS)} "
-        "FROM population p JOIN _labels l USING (customer_id, cutoff_at) "
+        f"FROM {names.population} p JOIN {names.labels} l USING (customer_id, cutoff_at) "
         "ORDER BY cutoff_at, customer_id"
     )
+    return rel, names
 
 
 def build_frame(
@@ -146,22 +195,33 @@ def build_frame(
     customer_share: float = 1.0,
 ) -> pd.DataFrame:
     """`feature_relation` as a pandas frame (for the models)."""
-    rel = feature_relation(
+    rel, names = _relation(
         con,
         cutoffs,
         activity_window_days,
         horizon_days,
         data_end,
         rows_per_pass,
-        customer_share=customer_share,
+        None,
+        customer_share,
     )
     # Through Arrow, one block per column: pandas' own consolidation of ~50 float columns
     # into one 2-D block costs more than the whole conversion.
     frame = rel.to_arrow_table().to_pandas(
         split_blocks=True, self_destruct=True, categories=list(CATEGORICAL_FEATURES)
     )
-    con.execute("DROP TABLE IF EXISTS population")  # the frame holds it now
+    _drop(con, names)  # the frame holds it all now
     return _with_label_dtypes(frame)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, names: _Names) -> None:
+    """Drop the temporary tables and views one call made."""
+    for view in (names.labels, names.order_features, names.complaint_features):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+    for view in (names.orders, names.complaints):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+    for table in (names.population, names.cutoffs, names.categories):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _feature_columns() -> str:

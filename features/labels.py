@@ -5,14 +5,17 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-_DAYS = "86400.0"
+from features.schema import COMPLETED_STATUS
+from features.sql import SECONDS_PER_DAY
+
+_DAYS = SECONDS_PER_DAY
 
 
 def labels(
     con: duckdb.DuckDBPyConnection,
     data_end: pd.Timestamp,
     horizon_days: int,
-    population: str = "population",
+    population: str,
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at) of `population`: churned, days_to_next_order, censoring.
 
@@ -35,7 +38,7 @@ def labels(
               ON o.customer_id = p.customer_id
              AND o.ordered_at >= p.cutoff_at
              AND o.ordered_at < TIMESTAMP '{end}'
-             AND o.status = 'completed'
+             AND o.status = '{COMPLETED_STATUS}'
             GROUP BY p.customer_id, p.cutoff_at
         )
         SELECT customer_id, cutoff_at,
@@ -49,3 +52,19 @@ def labels(
         FROM nxt
         """
     )
+
+
+def window_outcomes(
+    orders: pd.DataFrame, customer_ids: pd.Series, since: pd.Timestamp, until: pd.Timestamp
+) -> pd.DataFrame:
+    """Per customer: ordered (a completed order in [since, until)) and revenue in that window."""
+    window = orders[
+        (orders["status"] == COMPLETED_STATUS)
+        & (orders["ordered_at"] >= since)
+        & (orders["ordered_at"] < until)
+    ]
+    revenue = window.groupby("customer_id")["amount"].sum()
+    out = pd.DataFrame({"customer_id": customer_ids.astype(str).to_numpy()})
+    out["revenue"] = out["customer_id"].map(revenue).fillna(0.0)
+    out["ordered"] = out["customer_id"].isin(revenue.index)
+    return out

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import duckdb
 
-from features.schema import COMPLETED_STATUS, ORDER_WINDOWS_DAYS
-from features.sql import sql_text
+from features.schema import (
+    CANCELLED_STATUS,
+    COMPLETED_STATUS,
+    ORDER_WINDOWS_DAYS,
+    RETURNED_STATUS,
+)
+from features.sql import SECONDS_PER_DAY, sql_text
 
-_DAYS = "86400.0"
+_DAYS = SECONDS_PER_DAY
 
 
 # Up to this many distinct categories are counted with a 64-bit mask per customer, and up to
@@ -35,23 +40,26 @@ def _domain(con: duckdb.DuckDBPyConnection, column: str, limit: int) -> list[str
     return None if len(values) > limit else [str(v[0]) for v in values]
 
 
-def mix_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
+def mix_sql(
+    con: duckdb.DuckDBPyConnection, bits_table: str = "_category_bits"
+) -> tuple[str, str, str]:
     """(aggregates, final columns, join) for categories_total, channels_total, main_channel,
-    from the vocabularies of the whole `orders` table (read once, whatever the passes)."""
+    from the vocabularies of the whole `orders` table (read once, whatever the passes).
+    Category bits go into the temporary table `bits_table` (the caller names it uniquely)."""
     aggregates, final, join = [], [], ""
     categories = _domain(con, "category", MASKED_CATEGORIES)
     if categories is None:
         aggregates.append("count(DISTINCT category) FILTER (WHERE done) AS categories_total")
     else:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _category_bits AS SELECT unnest(?::VARCHAR[]) AS "
+            f"CREATE OR REPLACE TEMP TABLE {bits_table} AS SELECT unnest(?::VARCHAR[]) AS "
             "category, 1::UBIGINT << (generate_subscripts(?::VARCHAR[], 1) - 1) AS bit",
             [categories, categories],
         )
         aggregates.append(
             "coalesce(bit_count(bit_or(bit) FILTER (WHERE done)), 0) AS categories_total"
         )
-        join = "LEFT JOIN _category_bits b ON b.category = o.category"
+        join = f"LEFT JOIN {bits_table} b ON b.category = o.category"
     final.append("categories_total")
     channels = _domain(con, "channel", COUNTED_CHANNELS)
     if channels is None:
@@ -77,7 +85,7 @@ def mix_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
 
 def order_features(
     con: duckdb.DuckDBPyConnection,
-    cutoffs: str = "cutoffs",
+    cutoffs: str,
     orders: str = "orders",
     mix: tuple[str, str, str] | None = None,
 ) -> duckdb.DuckDBPyRelation:
@@ -102,9 +110,9 @@ def order_features(
             {_window_columns()},
             coalesce(sum(amount) FILTER (WHERE done), 0) AS spend_total,
             max(amount) FILTER (WHERE done) AS max_order_value,
-            count(*) FILTER (WHERE status = 'returned') AS returns_total,
-            count(*) FILTER (WHERE status = 'cancelled') AS cancellations_total,
-            coalesce(sum(amount) FILTER (WHERE status = 'returned'), 0) AS returned_value_total,
+            count(*) FILTER (WHERE status = '{RETURNED_STATUS}') AS returns_total,
+            count(*) FILTER (WHERE status = '{CANCELLED_STATUS}') AS cancellations_total,
+            coalesce(sum(amount) FILTER (WHERE status = '{RETURNED_STATUS}'), 0) AS returned_value_total,
             sum(discount_amount) FILTER (WHERE done) AS discount_total,
             count(*) AS all_orders_total,
             list_sort(list(age_days) FILTER (WHERE done)) AS ages,

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 
-from models.bgnbd import BGNBD
+from models.bgnbd import BGNBD, bgnbd_inputs
 from models.next_order import observed_within
 
 
@@ -76,15 +76,6 @@ class RFMBaseline(BaseEstimator):
 
     def predict_days(self, frame: pd.DataFrame) -> None:
         return None
-
-
-def bgnbd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x repeat orders, t_x days from first to last order, T days since first order) at the
-    cutoff, from point-in-time features: nothing after the cutoff enters."""
-    tenure = frame["tenure_days"].to_numpy(dtype=float)
-    x = frame["orders_total"].to_numpy(dtype=float) - 1
-    t_x = tenure - frame["days_since_last_order"].to_numpy(dtype=float)
-    return x, t_x, tenure
 
 
 class BGNBDBaseline(BaseEstimator):

@@ -104,6 +104,15 @@ class BGNBD(BaseEstimator):
         return head * body / (1 + self._odds_dropped(x, t_x, T))
 
 
+def bgnbd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x repeat orders, t_x days from first to last order, T days since first order) at the
+    cutoff, from point-in-time features: nothing after the cutoff enters."""
+    tenure = frame["tenure_days"].to_numpy(dtype=float)
+    x = frame["orders_total"].to_numpy(dtype=float) - 1
+    t_x = tenure - frame["days_since_last_order"].to_numpy(dtype=float)
+    return x, t_x, tenure
+
+
 BGNBD_FEATURES = ("bgnbd_p_alive", "bgnbd_expected_orders")
 MIN_ROWS_TO_FIT = 500  # fewer histories than this: use the fit kept from training
 
@@ -114,8 +123,6 @@ def bgnbd_features(
     """P(alive) and expected orders within the horizon per row, from BG/NBD fitted on the
     histories at each cutoff (no labels: what production would see). Returns the frame with
     the two columns and the fit of the latest cutoff (kept for small scoring batches)."""
-    from models.baselines import bgnbd_inputs
-
     parts, latest = [], fallback
     for _, rows in frame.groupby("cutoff_at", sort=True):
         x, t_x, T = bgnbd_inputs(rows)

@@ -3,8 +3,6 @@ time-later fold."""
 
 from __future__ import annotations
 
-import zlib
-
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -12,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from features.hashing import stable_unit
 from models.boosting import FeatureEncoder, train_booster
 
 
@@ -64,8 +63,8 @@ def choose_calibration(
 
 
 def hash_half(customer_id: str) -> bool:
-    """A stable coin per customer (not Python's salted hash)."""
-    return zlib.crc32(customer_id.encode()) % 2 == 1
+    """A stable coin per customer (features.hashing: not Python's salted hash)."""
+    return stable_unit(customer_id) >= 0.5
 
 
 # (num_leaves, min_child_samples), simplest first: the candidates `ChurnModel` chooses from

@@ -104,20 +104,36 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+REASONS_SEPARATOR = "; "  # reasons of one customer in one table cell
+
+
+def join_reasons(texts: list[str]) -> str:
+    """Reasons of one customer as one table cell."""
+    return REASONS_SEPARATOR.join(texts)
+
+
+def split_reasons(cell: str | None) -> list[str]:
+    """A table cell of reasons back into the list (empty or missing cell: none)."""
+    return [r for r in str(cell or "").split(REASONS_SEPARATOR) if r]
+
+
 # "1 orders" -> "1 order" (also "1 unresolved complaints"); 21, 0.1 or 1.5 stay plural.
 _ONE = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(order|complaint|day|channel)s\b")
 _ONE_CATEGORY = re.compile(r"(?<![\d.,])1 categories\b")
 
 
 def render(feature: str, row: pd.Series, templates: dict[str, tuple[str, str]]) -> str:
-    """One reason for one customer, filled with their own values."""
-    present, missing = templates.get(feature, (f"{feature} = {{{feature}}}", ""))
+    """One reason for one customer, filled with their own values: the first template whose
+    values are all known (the variant for a missing value is a template too), else none."""
+    variants = templates.get(feature, (f"{feature} = {{{feature}}}", ""))
     values = {str(k): None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-    try:
-        text = present.format(**values)
-    except (TypeError, ValueError):  # a value the template needs is missing
-        return missing
-    return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))
+    for template in variants:
+        try:
+            text = template.format(**values)
+        except (TypeError, ValueError, KeyError):  # a value the template needs is missing
+            continue
+        return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))
+    return ""
 
 
 def top_reasons(

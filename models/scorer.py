@@ -9,7 +9,7 @@ import pandas as pd
 
 from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_features
 from models.churn import ChurnModel
-from models.explain import REASON_TEMPLATES, top_reasons
+from models.explain import REASON_TEMPLATES, join_reasons, top_reasons
 from models.next_order import NextOrderModel
 
 SCORE_COLUMNS = (
@@ -30,6 +30,7 @@ SCORE_COLUMNS = (
 )
 
 
+RISK_TIERS = ("high", "medium", "low")  # highest first
 VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
 
 
@@ -138,8 +139,8 @@ class Scorer:
     def risk_tiers(self, probability: np.ndarray) -> np.ndarray:
         return np.select(
             [probability >= self.high_risk_threshold, probability >= self.medium_risk_threshold],
-            ["high", "medium"],
-            "low",
+            list(RISK_TIERS[:2]),
+            RISK_TIERS[2],
         )
 
     def value_tiers(self, spend_365d: pd.Series) -> np.ndarray:
@@ -150,7 +151,19 @@ class Scorer:
         return np.select(conditions, names[:-1], names[-1])
 
     def reasons(self, frame: pd.DataFrame) -> list[str]:
-        """Up to three reasons per row, joined with '; ' for tables."""
+        """Up to three reasons per row, joined into one cell (see models.explain)."""
         contributions = self.churn.contributions(frame)
         texts = top_reasons(contributions, frame, self.features, self.reason_templates)
-        return ["; ".join(t) for t in texts]
+        return [join_reasons(t) for t in texts]
+
+    def fill_reasons(
+        self, scores: pd.DataFrame, features: pd.DataFrame, rows: pd.Index
+    ) -> pd.DataFrame:
+        """`scores` with reasons for the given rows (matched to `features` by customer_id)."""
+        if len(rows) == 0:
+            return scores
+        wanted = scores.loc[rows, "customer_id"]
+        found = features.set_index("customer_id").loc[wanted].reset_index()
+        out = scores.copy()
+        out.loc[rows, "reasons"] = self.reasons(self.prepare(found))
+        return out

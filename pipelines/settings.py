@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -20,20 +20,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from features.schema import DEFAULT_STATUS_SYNONYMS
+
+if TYPE_CHECKING:
+    from models.registry import Registry
+
 DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
-
-
-DEFAULT_STATUS_MAP = {
-    "complete": "completed",
-    "paid": "completed",
-    "shipped": "completed",
-    "delivered": "completed",
-    "return": "returned",
-    "refunded": "returned",
-    "canceled": "cancelled",
-    "cancel": "cancelled",
-    "void": "cancelled",
-}
 
 
 class InputSettings(BaseModel):
@@ -67,7 +59,7 @@ class InputSettings(BaseModel):
         return self.tables.get(table, table)
 
     def statuses(self) -> dict[str, str]:
-        return {**DEFAULT_STATUS_MAP, **{k.lower(): v for k, v in self.status_map.items()}}
+        return {**DEFAULT_STATUS_SYNONYMS, **{k.lower(): v for k, v in self.status_map.items()}}
 
 
 class Settings(BaseSettings):
@@ -159,6 +151,12 @@ class Settings(BaseSettings):
     @property
     def reference_path(self) -> Path:
         return self.home / "reference.parquet"
+
+    def registry(self) -> Registry:
+        """The registered model of these settings in their MLflow tracking store."""
+        from models.registry import Registry
+
+        return Registry(self.mlflow_tracking_uri, self.experiment_name, self.model_name)
 
     def model_hash(self) -> str:
         """Short hash of the settings that change what a model means."""

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from pipelines.db import connect
-from pipelines.io import load_frames
+from pipelines.ingest.sources import load_frames
+from pipelines.warehouse import connect
 
 # CI replays a fixed set of examples (a red build must be reproducible); locally they vary.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from features.frame import build_frame
-from pipelines.db import connect
-from pipelines.io import load_frames
+from pipelines.ingest.sources import load_frames
+from pipelines.warehouse import connect
 from tests.conftest import CUTOFF, tiny_tables
 
 

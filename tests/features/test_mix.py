@@ -9,8 +9,8 @@ import pytest
 
 import features.orders as orders_sql
 from features.frame import build_frame
-from pipelines.db import connect
-from pipelines.io import load_frames
+from pipelines.ingest.sources import load_frames
+from pipelines.warehouse import connect
 from tests.conftest import CUTOFF
 
 

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from features.frame import build_frame
-from pipelines.db import connect
-from pipelines.generate import simulate
-from pipelines.io import load_frames
+from pipelines.ingest.sources import load_frames
+from pipelines.synthetic.generate import simulate
+from pipelines.warehouse import connect
 from tests.features.oracle import CORE, oracle_features
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from features.frame import build_frame, feature_relation
-from pipelines.db import connect, hand_back_memory
-from pipelines.io import load_frames
+from pipelines.ingest.sources import load_frames
+from pipelines.warehouse import connect, hand_back_memory
 from tests.conftest import CUTOFF, DATA_END, tiny_tables
 from tests.features.test_mix import random_orders
 
@@ -46,11 +46,31 @@ def test_a_customer_sample_is_the_same_customers_at_every_cutoff_with_unchanged_
     pd.testing.assert_frame_equal(again, half)  # the sample does not depend on the passes
 
 
-def test_the_frame_drops_its_population_table() -> None:
+def _temporary_objects(con) -> list[str]:
+    tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    views = con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal")
+    return sorted(n for (n,) in [*tables, *views.fetchall()])
+
+
+def test_the_frame_drops_every_temporary_object_it_made() -> None:
     con = connect()
     load_frames(con, {"orders": random_orders(5, 3)})
-    build_frame(con, [CUTOFF], 365)
-    assert not con.execute("FROM duckdb_tables() WHERE table_name = 'population'").fetchall()
+    before = _temporary_objects(con)
+    build_frame(con, [CUTOFF], 365, 90, DATA_END, rows_per_pass=5)
+    assert _temporary_objects(con) == before
+
+
+def test_a_second_call_never_replaces_what_the_first_returned() -> None:
+    """Feature relations name their temporary objects uniquely: the caller's first relation
+    still reads its own cutoff after a second call at another cutoff."""
+    con = connect()
+    load_frames(con, {"orders": random_orders(20, 4)})
+    first = feature_relation(con, [CUTOFF], 365)
+    expected = first.df().sort_values("customer_id").reset_index(drop=True)
+    feature_relation(con, [CUTOFF - pd.Timedelta(days=40)], 365, 90, DATA_END)
+    again = first.df().sort_values("customer_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, expected)
+    assert set(again["cutoff_at"]) == {CUTOFF}
 
 
 def test_handing_memory_back_restores_the_configured_limit_exactly() -> None:

@@ -1,0 +1,248 @@
+"""The registry: the MLflow adapter for runs, registered versions and the champion alias.
+
+One registered model version wraps one pickled `Scorer` (both LightGBM models, the
+calibration, the ordered feature list, reason texts and the settings hash), so one
+version number names one consistent scorer for batch, HTTP and Spark.
+All MLflow calls live here; MLflow is imported lazily so `retain --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.scorer import Scorer
+
+CHAMPION = "champion"
+
+
+def _mlflow() -> Any:
+    import logging
+    import warnings
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+    return mlflow
+
+
+def artifact_root(tracking_uri: str) -> str | None:
+    """Artifacts beside a local sqlite store (mlflow/artifacts), never in ./mlruns."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    return (db.parent.resolve() / "artifacts").as_uri()
+
+
+def configure(tracking_uri: str, experiment: str) -> str:
+    """Point MLflow at the store (creating a local one if needed); return the experiment id."""
+    mlflow = _mlflow()
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(tracking_uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    exp_id = (
+        found.experiment_id
+        if found
+        else mlflow.create_experiment(experiment, artifact_location=artifact_root(tracking_uri))
+    )
+    mlflow.set_experiment(experiment_id=exp_id)
+    return str(exp_id)
+
+
+def _pyfunc_class() -> type:
+    mlflow = _mlflow()
+
+    class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
+        """pyfunc face of a Scorer: features in, scores table out (Spark UDF, serving)."""
+
+        def load_context(self, context: Any) -> None:
+            with open(context.artifacts["scorer"], "rb") as fh:
+                self.scorer = pickle.load(fh)
+
+        def predict(
+            self, context: Any, model_input: pd.DataFrame, params: dict | None = None
+        ) -> pd.DataFrame:
+            as_of = (
+                pd.Timestamp(model_input["as_of"].iloc[0]) if len(model_input) else pd.Timestamp(0)
+            )
+            version_label = (params or {}).get("model_version", "")
+            scores = self.scorer.score(model_input, as_of, as_of, version_label, with_reasons=False)
+            return scores.drop(columns=["scored_at"])
+
+    return RetainModel
+
+
+@dataclass
+class LoggedModel:
+    run_id: str
+    version: str
+
+
+class RegistryError(Exception):
+    """A registry request that cannot be met (the message says which and why)."""
+
+
+class UnknownVersion(RegistryError):
+    """The version asked for is not registered."""
+
+
+class NoChampion(RegistryError):
+    """No version holds the champion alias yet."""
+
+
+class NoEarlierChampion(RegistryError):
+    """Rollback asked for, but no earlier champion is remembered."""
+
+
+HISTORY_TAG = "champion_history"
+
+
+class Registry:
+    """One registered model in one tracking store; the store is configured once, here."""
+
+    def __init__(self, tracking_uri: str, experiment: str, model_name: str) -> None:
+        self.model_name = model_name
+        self.experiment_id = configure(tracking_uri, experiment)
+        self.client = _mlflow().MlflowClient()
+
+    def champion_version(self) -> str | None:
+        """The version holding the champion alias, or None before the first promotion."""
+        try:
+            return str(self.client.get_model_version_by_alias(self.model_name, CHAMPION).version)
+        except _mlflow().exceptions.MlflowException:
+            return None
+
+    def champion_history(self) -> list[str]:
+        """Versions that held the champion alias, oldest first."""
+        try:
+            tags = self.client.get_registered_model(self.model_name).tags
+        except _mlflow().exceptions.MlflowException:
+            return []
+        return [v for v in tags.get(HISTORY_TAG, "").split(",") if v]
+
+    def require_version(self, model_version: str) -> Any:
+        """The registered version, or UnknownVersion naming what is registered."""
+        try:
+            return self.client.get_model_version(self.model_name, model_version)
+        except _mlflow().exceptions.MlflowException:
+            known = sorted(int(mv.version) for mv in self._versions())
+            listed = ", ".join(map(str, known)) or "none yet"
+            raise UnknownVersion(
+                f"model '{self.model_name}' has no version '{model_version}' (registered: {listed})"
+            ) from None
+
+    def promote(self, model_version: str) -> None:
+        """Move the champion alias to `model_version` and remember it for rollback."""
+        self.require_version(model_version)
+        self.client.set_registered_model_alias(self.model_name, CHAMPION, model_version)
+        history = [*self.champion_history(), model_version]
+        self.client.set_registered_model_tag(self.model_name, HISTORY_TAG, ",".join(history[-50:]))
+
+    def rollback(self) -> str:
+        """Give the champion alias back to the previous champion; returns that version."""
+        history = self.champion_history()
+        if len(history) < 2:
+            raise NoEarlierChampion(f"'{self.model_name}' has no earlier champion to roll back to")
+        previous = history[-2]
+        self.client.set_registered_model_alias(self.model_name, CHAMPION, previous)
+        self.client.set_registered_model_tag(self.model_name, HISTORY_TAG, ",".join(history[:-1]))
+        return previous
+
+    def tag_version(self, model_version: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.model_name, model_version, key, value[:5000])
+
+    def load_scorer(self, model_version: str | None = None) -> tuple[Scorer, str]:
+        """The Scorer of a version (default: the champion) and its version number."""
+        chosen = model_version or self.champion_version()
+        if chosen is None:
+            raise NoChampion(
+                f"no '{CHAMPION}' version of model '{self.model_name}': run `retain train` first"
+            )
+        self.require_version(chosen)
+        model = _mlflow().pyfunc.load_model(f"models:/{self.model_name}/{chosen}")
+        return model.unwrap_python_model().scorer, chosen
+
+    def _versions(self) -> list[Any]:
+        return list(self.client.search_model_versions(f"name = '{self.model_name}'"))
+
+    def list_versions(self) -> pd.DataFrame:
+        """Registered versions with their run metrics, newest first."""
+        champion = self.champion_version()
+        rows = []
+        for mv in self._versions():
+            metrics = self.client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+            rows.append(
+                {
+                    "version": int(mv.version),
+                    "champion": str(mv.version) == champion,
+                    "created_at": pd.Timestamp(mv.creation_timestamp, unit="ms"),
+                    "churn_roc_auc": metrics.get("model.churn_roc_auc"),
+                    "churn_pr_auc": metrics.get("model.churn_pr_auc"),
+                    "churn_brier": metrics.get("model.churn_brier"),
+                    "decision": mv.tags.get("promotion", ""),
+                    "run_id": mv.run_id,
+                }
+            )
+        frame = pd.DataFrame(rows)
+        return frame.sort_values("version", ascending=False) if rows else frame
+
+    def log_run(
+        self,
+        scorer: Scorer,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        artifacts: dict[str, Path],
+        example: pd.DataFrame,
+    ) -> LoggedModel:
+        """One MLflow run: params, flat metrics, files, and the registered pyfunc model."""
+        mlflow = _mlflow()
+        from mlflow.models import infer_signature
+
+        with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            for path in artifacts.values():
+                mlflow.log_artifact(str(path))
+            scorer_path = Path(tmp) / "scorer.pkl"
+            scorer_path.write_bytes(pickle.dumps(scorer))
+            model_input = example.head(5).copy()
+            output = scorer.score(
+                model_input,
+                pd.Timestamp(model_input["as_of"].iloc[0]),
+                pd.Timestamp(0),
+                "",
+                with_reasons=False,
+            )
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=_pyfunc_class()(),
+                artifacts={"scorer": str(scorer_path)},
+                signature=infer_signature(model_input, output.drop(columns=["scored_at"])),
+                registered_model_name=self.model_name,
+                pip_requirements=[
+                    f"{p}=={version(p)}" for p in ("lightgbm", "scikit-learn", "pandas", "numpy")
+                ],
+            )
+            return LoggedModel(run_id=run.info.run_id, version=str(info.registered_model_version))
+
+    def log_evaluation(
+        self, name: str, params: dict[str, Any], metrics: dict[str, float], files: list[Path]
+    ) -> str:
+        """An evaluation run (no model): parameters, flat metrics and the report files."""
+        mlflow = _mlflow()
+        with mlflow.start_run(run_name=name) as run:
+            mlflow.set_tag("kind", "evaluation")
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            for path in files:
+                mlflow.log_artifact(str(path))
+            return str(run.info.run_id)

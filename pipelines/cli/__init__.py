@@ -1,0 +1,54 @@
+"""The `retain` command line: thin Typer sub-apps per group (data, model, lists, operations).
+
+A command parses options, builds the settings once, calls one function of its stage and
+prints the result. Heavy libraries are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from pydantic import ValidationError
+
+from pipelines.cli import data, lists, model, operations
+from pipelines.cli.common import console
+from pipelines.errors import InputError, ProblemFound
+
+app = typer.Typer(
+    help="retain: churn risk and next-purchase timing for CRM teams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+for group in (data, model, lists, operations):
+    app.add_typer(group.app)
+
+
+def main() -> None:
+    """Console-script entry: exit 2 for unusable input or usage, 1 for a problem found."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as finished:
+        sys.exit(finished.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except (InputError, ValidationError) as exc:
+        console.print(f"[bold red]error[/] {_one_line(exc)}")
+        sys.exit(2)
+    except ProblemFound as exc:
+        console.print(f"[bold yellow]problem[/] {exc}")
+        sys.exit(1)
+
+
+def _one_line(exc: Exception) -> str:
+    """An input error as is; invalid settings as 'field: what is allowed' per field."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    fields = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )
+    return f"invalid settings: {fields}"

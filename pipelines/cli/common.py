@@ -1,0 +1,99 @@
+"""What every command shares: the console, common options, settings, the warehouse."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.errors import InputError
+from pipelines.settings import Settings
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from pipelines.ingest.load import Loaded
+
+console = Console()
+
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="Folder of orders/complaints/customers (.parquet/.csv), a DuckDB file or a "
+        "postgresql:// URL. Default: the data last loaded into the warehouse.",
+    ),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Cutoff date (default: the day after the last order).")
+]
+HorizonOpt = Annotated[
+    int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")
+]
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """The one settings object: options given here override environment and retain.toml."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def done(message: str) -> None:
+    """The last line of every command: what it wrote where."""
+    console.print(f"[bold green]done[/] {message}")
+
+
+def show_load(loaded: Loaded) -> None:
+    """`rows read = used + set aside` per table, the reasons, and where the rejects are."""
+    for report in loaded.reports:
+        console.print(f"  {report.line()}")
+        for reason, n in report.set_aside_by_reason.items():
+            console.print(f"    {n:,} x {reason}")
+    if loaded.rejects_path is not None:
+        console.print(
+            f"  [yellow]{loaded.rejects:,} rows set aside, with reasons:[/] {loaded.rejects_path}"
+        )
+
+
+@contextlib.contextmanager
+def warehouse(settings: Settings, data: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB warehouse, (re)loaded from `data` when given."""
+    from pipelines.ingest.load import load, require_orders
+    from pipelines.warehouse import has_table, open_warehouse
+
+    con = open_warehouse(settings.warehouse_path, settings.duckdb_memory_limit)
+    try:
+        if data is not None:
+            with console.status(f"reading and validating {data}"):
+                loaded = load(con, data, settings)
+            show_load(loaded)
+            require_orders(loaded.reports)
+        elif not has_table(con, "orders"):
+            raise InputError(str(settings.warehouse_path), "no data loaded yet; pass --data SRC")
+        yield con
+    finally:
+        con.close()
+
+
+def as_of_or_end(con: duckdb.DuckDBPyConnection, as_of: str | None) -> pd.Timestamp:
+    """The given cutoff, or the day after the last order."""
+    from features.cutoffs import to_timestamp
+    from pipelines.warehouse import data_end
+
+    return to_timestamp(as_of) if as_of else data_end(con)
+
+
+def print_metrics(metrics: dict[str, dict[str, Any]], title: str) -> None:
+    """Scorers side by side, one metric per row."""
+    table = Table(title=title)
+    table.add_column("metric")
+    for who in metrics:
+        table.add_column(who, justify="right")
+    for name in next(iter(metrics.values())):
+        cells = (values.get(name) for values in metrics.values())
+        table.add_row(name, *("-" if v is None else f"{v:.4f}" for v in cells))
+    console.print(table)

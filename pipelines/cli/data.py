@@ -1,0 +1,197 @@
+"""Data commands: generate, validate, import, features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    HorizonOpt,
+    as_of_or_end,
+    console,
+    done,
+    settings_with,
+    show_load,
+    warehouse,
+)
+
+app = typer.Typer()
+import_app = typer.Typer(
+    help="Convert public datasets into the data contract.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import", rich_help_panel="data")
+PANEL = "data"
+
+ListOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--campaign-list", help="A list made by risk-list: its target group is contacted."
+    ),
+]
+EffectOpt = Annotated[
+    float,
+    typer.Option(
+        "--campaign-effect", help="Share by which contact lowers dropout (and raises order rate)."
+    ),
+]
+DateOpt = Annotated[
+    str | None, typer.Option("--campaign-date", help="Contact date (default: the list's as_of).")
+]
+ReadoutOpt = Annotated[int, typer.Option("--readout-days", help="Window of the true effect.")]
+
+
+@app.command(rich_help_panel=PANEL)
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")],
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 730,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same tables.")] = 0,
+    start: Annotated[str, typer.Option(help="First day of the history.")] = "2024-01-01",
+    csv: Annotated[bool, typer.Option("--csv", help="Also write CSV files.")] = False,
+    campaign_list: ListOpt = None,
+    campaign_effect: EffectOpt = 0.3,
+    campaign_date: DateOpt = None,
+    readout_days: ReadoutOpt = 90,
+) -> None:
+    """Write synthetic orders, complaints and customers (Parquet), with the ground truth.
+    With --campaign-list, the list's target customers are contacted on the campaign date and
+    campaign_truth.json records the exact effect (same seed, world without the campaign)."""
+    from pipelines.synthetic.campaign import CampaignPlan, generate_dataset
+
+    plan = None
+    if campaign_list is not None:
+        plan = CampaignPlan(campaign_list, campaign_effect, campaign_date, readout_days)
+    with console.status(f"simulating {customers:,} customers over {days} days"):
+        made = generate_dataset(out, customers, days, seed, start, csv, plan)
+    if made.truth is not None:
+        t = made.truth
+        console.print(
+            f"  campaign on {t['target_customers']:,} target customers: true effect on ordering "
+            f"share {t['true_effect_share_ordered']:+.1%} by {t['readout_until']}"
+        )
+    counts = ", ".join(f"{n:,} {k}" for k, n in made.counts.items())
+    done(f"wrote {counts} (+ truth.parquet, generation.json) to {out}")
+
+
+@app.command(rich_help_panel=PANEL)
+def validate(
+    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or postgresql:// URL.")],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the report as JSON (and HTML beside it).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="'Now' for the future-date check (default: today)."),
+    ] = None,
+) -> None:
+    """Check a source against the data contract and profile it. Unusable rows are set aside
+    with reasons; exit 2 when a table cannot be used at all."""
+    import pandas as pd
+
+    from pipelines.ingest.load import load, quality_report, require_orders
+    from pipelines.warehouse import connect
+
+    settings = settings_with()
+    con = connect()
+    with console.status(f"reading and validating {data}"):
+        loaded = load(con, data, settings)
+    show_load(loaded)
+    now = pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    profile = quality_report(con, loaded.reports, now, report)
+    _show_profile(profile)
+    require_orders(loaded.reports)
+    written = f"; report in {report} and {report.with_suffix('.html')}" if report else ""
+    done(f"validated {data}{written}")
+
+
+def _show_profile(profile: dict) -> None:
+    orders = profile["orders"]
+    console.print(
+        f"  {orders['customers']:,} customers, {orders['orders_per_customer']} orders each, "
+        f"{orders['repeat_customer_share']:.0%} repeat buyers, "
+        f"{orders['first_ordered_at']} to {orders['last_ordered_at']}"
+        if orders["customers"]
+        else "  no completed orders"
+    )
+    for warning in profile["warnings"]:
+        console.print(f"  [yellow]suspicious:[/] {warning}")
+
+
+@import_app.command("cdnow")
+def import_cdnow(
+    path: Annotated[Path, typer.Argument(help="CDNOW_master.txt (Fader & Hardie format).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write orders.parquet to.")],
+    merge_same_day: Annotated[
+        bool,
+        typer.Option(
+            "--merge-same-day",
+            help="Sum a customer's lines of one day into one order (the BTYD convention).",
+        ),
+    ] = False,
+) -> None:
+    """CDNOW master file -> orders.parquet, one order per line (identical lines share an id,
+    so `retain validate` collapses them as exact duplicates)."""
+    from pipelines.ingest.importers import import_cdnow as run_import
+
+    imported = run_import(path, out, merge_same_day)
+    console.print(
+        f"  lines read {imported.lines_read:,} = orders {len(imported.orders):,} "
+        f"+ merged same-day {imported.merged_same_day:,} + skipped {len(imported.skipped):,}"
+    )
+    done(f"wrote {out / 'orders.parquet'} (no complaints table: CDNOW has none)")
+
+
+CutoffsOpt = Annotated[
+    int,
+    typer.Option(min=1, help="Cutoffs, the last at --as-of: more than one makes a training frame."),
+]
+StepOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="Days between cutoffs; 0 = month starts at or before --as-of (default: settings).",
+    ),
+]
+LabelsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--labels",
+        help="Add the outcomes after each cutoff (empty where the horizon runs past the data).",
+    ),
+]
+
+
+@app.command(rich_help_panel=PANEL)
+def features(
+    out: Annotated[Path, typer.Option("--out", help="Output file (.parquet, .csv, .json, .xlsx).")],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    cutoffs: CutoffsOpt = 1,
+    step_days: StepOpt = None,
+    with_labels: LabelsOpt = False,
+    horizon_days: HorizonOpt = None,
+) -> None:
+    """Point-in-time features for every customer in the population at one or more cutoffs,
+    computed in one relational pass; with --labels, the training frame the models learn from."""
+    from rich.progress import Progress
+
+    from pipelines.training.frames import write_feature_file
+
+    settings = settings_with(horizon_days=horizon_days, cutoff_step_days=step_days)
+    with warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
+        task = bar.add_task("computing features (customer passes)", total=None)
+        written = write_feature_file(
+            con,
+            settings,
+            as_of_or_end(con, as_of),
+            cutoffs,
+            with_labels,
+            out,
+            on_pass=lambda k, total: bar.update(task, completed=k, total=total),
+        )
+    what = "features and labels" if with_labels else "features"
+    done(f"wrote {what} of {written.rows:,} {written.unit} at {written.span} to {out}")

@@ -1,0 +1,129 @@
+"""List commands for marketing: risk-list, due-list, campaign-report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipelines.cli.common import DataOpt, console, done, settings_with, warehouse
+
+if TYPE_CHECKING:
+    from pipelines.marketing.lists import Selection
+
+app = typer.Typer()
+PANEL = "lists"
+
+ListOut = Annotated[Path, typer.Option("--out", help="Output file; its extension is the format.")]
+ListFormat = Annotated[
+    str | None, typer.Option("--format", help="csv, xlsx or parquet (default: from --out).")
+]
+ListId = Annotated[
+    str | None, typer.Option("--list-id", help="Default: the date and a short hash.")
+]
+ControlShare = Annotated[
+    float | None, typer.Option("--control-share", help="Held back (default 0.10).")
+]
+Sort = Annotated[str, typer.Option("--sort", help="value_at_risk or churn_probability.")]
+Top = Annotated[int | None, typer.Option("--top", help="Keep the first N rows.")]
+Budget = Annotated[int | None, typer.Option("--budget", help="Contacts to fill (target group).")]
+Tiers = Annotated[list[str] | None, typer.Option("--tier", help="Risk tier(s): high, medium, low.")]
+ValueTiers = Annotated[list[str] | None, typer.Option("--value-tier", help="platinum, gold, ...")]
+Segments = Annotated[list[str] | None, typer.Option("--segment", help="Declared segment(s).")]
+
+
+@app.command("risk-list", rich_help_panel=PANEL)
+def risk_list(
+    out: ListOut,
+    top: Top = None,
+    budget: Budget = None,
+    min_probability: Annotated[float, typer.Option("--min-probability")] = 0.0,
+    tier: Tiers = None,
+    value_tier: ValueTiers = None,
+    segment: Segments = None,
+    sort: Sort = "value_at_risk",
+    control_share: ControlShare = None,
+    list_id: ListId = None,
+    fmt: ListFormat = None,
+) -> None:
+    """Customers at risk, most value at risk first, with a stable held-back control group."""
+    from pipelines.marketing.lists import Selection
+
+    selection = Selection(
+        top, budget, min_probability, tier or [], value_tier or [], segment or [], sort
+    )
+    _write_list(out, fmt, selection, control_share, list_id, "risk list")
+
+
+@app.command("due-list", rich_help_panel=PANEL)
+def due_list(
+    out: ListOut,
+    within_days: Annotated[
+        float, typer.Option("--within-days", help="Expected next order within N days.")
+    ],
+    top: Top = None,
+    sort: Sort = "value_at_risk",
+    control_share: ControlShare = None,
+    list_id: ListId = None,
+    fmt: ListFormat = None,
+) -> None:
+    """Customers whose next order is due within N days: offers timed to their own cycle."""
+    from pipelines.marketing.lists import Selection
+
+    selection = Selection(top=top, sort=sort, within_days=within_days)
+    _write_list(out, fmt, selection, control_share, list_id, "due list")
+
+
+def _write_list(
+    out: Path,
+    fmt: str | None,
+    selection: Selection,
+    control_share: float | None,
+    list_id: str | None,
+    kind: str,
+) -> None:
+    from pipelines.marketing.assemble import make_list, write_list
+
+    settings = settings_with(control_share=control_share)
+    with console.status(f"building the {kind}"):
+        made = make_list(settings, selection, list_id, kind)
+        target = write_list(made, out.with_suffix(f".{fmt}") if fmt else out)
+    done(
+        f"{kind} {made.list_id}: {len(made.listed):,} customers ({made.control:,} control, do not "
+        f"contact); value at risk in the target group {made.target_value_at_risk:,.0f} -> {target}"
+    )
+
+
+@app.command("campaign-report", rich_help_panel=PANEL)
+def campaign_report(
+    list_file: Annotated[Path, typer.Option("--list", help="The list the campaign used.")],
+    since: Annotated[str, typer.Option("--since", help="Campaign date: orders from here count.")],
+    data: DataOpt = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End of the readout (default: since + horizon).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Report JSON; the chart is written beside it.")
+    ] = Path("campaign_report.json"),
+) -> None:
+    """Target vs control after a campaign: share who ordered, revenue per customer, overall and
+    per risk decile, with 95 % intervals; says so when there are too few customers."""
+    import pandas as pd
+
+    from features.cutoffs import to_timestamp
+    from pipelines.files import read_list
+    from pipelines.marketing.campaign import campaign_report as run_report
+
+    settings = settings_with()
+    listed = read_list(list_file, ("customer_id", "group", "churn_probability"))
+    start = to_timestamp(since)
+    end = to_timestamp(until) if until else start + pd.Timedelta(days=settings.horizon_days)
+    with warehouse(settings, data) as con:
+        report, png = run_report(con, listed, start, end, out, str(list_file))
+    overall = report["overall"]
+    customers = overall["customers"]
+    console.print(
+        f"  target {customers['target']:,}, control {customers['control']:,}: {overall['conclusion']}"
+    )
+    done(f"wrote {out} and {png}")

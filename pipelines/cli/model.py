@@ -1,0 +1,115 @@
+"""Model commands: train, evaluate, and the registry (`retain models ...`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli.common import (
+    DataOpt,
+    HorizonOpt,
+    console,
+    done,
+    print_metrics,
+    settings_with,
+    warehouse,
+)
+
+app = typer.Typer()
+models_app = typer.Typer(
+    help="Registered model versions and the champion alias.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models", rich_help_panel="model")
+PANEL = "model"
+VALIDATION = "validation at the evaluation cutoff (labels unseen in training)"
+
+
+@app.command(rich_help_panel=PANEL)
+def train(
+    data: DataOpt = None,
+    horizon_days: HorizonOpt = None,
+    max_trees: Annotated[
+        int | None, typer.Option("--max-trees", help="Most boosting rounds (default 500).")
+    ] = None,
+    metrics_out: Annotated[
+        Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")
+    ] = None,
+) -> None:
+    """Train, validate against the baselines, log to MLflow and register a version; it becomes
+    champion only if it beats the current one on the same backtest."""
+    from pipelines.training.run import run_training
+
+    settings = settings_with(horizon_days=horizon_days, churn_max_trees=max_trees)
+    with warehouse(settings, data) as con:
+        outcome = run_training(con, settings, metrics_out, console.status)
+    for warning in outcome.warnings:
+        console.print(f"  [yellow]{warning}[/]")
+    print_metrics(outcome.result.metrics, VALIDATION)
+    verdict = "promote" if outcome.promoted else "keep the champion"
+    console.print(f"  champion decision: {verdict} ({outcome.reason})")
+    state = (
+        "now champion"
+        if outcome.promoted
+        else f"registered; champion unchanged, promote with `retain models promote {outcome.version}`"
+    )
+    done(
+        f"model '{settings.model_name}' version {outcome.version} ({state}); "
+        f"MLflow: {settings.mlflow_tracking_uri}"
+    )
+
+
+@app.command(rich_help_panel=PANEL)
+def evaluate(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Evaluation cutoff (labels must be known).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Report JSON; plots are written beside it.")],
+    data: DataOpt = None,
+    horizon_days: HorizonOpt = None,
+    earlier: Annotated[int, typer.Option(help="Earlier monthly cutoffs evaluated too.")] = 2,
+) -> None:
+    """Rolling-origin backtest: the model vs BG/NBD, the recency rule and RFM, at a cutoff and
+    earlier ones; every scorer trains only on cutoffs whose labels end by the one it is scored at."""
+    from features.cutoffs import to_timestamp
+    from pipelines.training.evaluate import run_evaluation
+
+    settings = settings_with(horizon_days=horizon_days)
+    with (
+        warehouse(settings, data) as con,
+        console.status("backtesting the model and the baselines"),
+    ):
+        report, files = run_evaluation(con, settings, to_timestamp(as_of), earlier, out)
+    print_metrics(report["metrics"], f"backtest at {report['as_of']}")
+    done(f"wrote {', '.join(str(f) for f in files)}; logged to MLflow")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered versions, their validation metrics and which one is champion."""
+    from pipelines.training.versions import list_versions
+
+    console.print(list_versions(settings_with()).to_string(index=False))
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+) -> None:
+    """Move the champion alias to VERSION."""
+    from pipelines.training.versions import promote
+
+    settings = settings_with()
+    promote(settings, version)
+    done(f"'{settings.model_name}' version {version} is champion")
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Give the champion alias back to the previous champion."""
+    from pipelines.training.versions import rollback
+
+    settings = settings_with()
+    previous = rollback(settings)
+    done(f"'{settings.model_name}' version {previous} is champion again")

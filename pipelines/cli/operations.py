@@ -1,0 +1,162 @@
+"""Operations: score, drift, serve, and the demo that runs everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli import data as data_cmds
+from pipelines.cli import lists as list_cmds
+from pipelines.cli import model as model_cmds
+from pipelines.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    as_of_or_end,
+    console,
+    done,
+    settings_with,
+    warehouse,
+)
+from pipelines.errors import ProblemFound
+
+app = typer.Typer()
+PANEL = "operations"
+
+
+@app.command(rich_help_panel=PANEL)
+def score(
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the scores here.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Also write to PostgreSQL table retain_scores (postgresql://...)."
+        ),
+    ] = None,
+) -> None:
+    """Score the population with the champion; keep the scores in the warehouse and as Parquet."""
+    import pandas as pd
+    from rich.progress import Progress
+
+    from pipelines.scoring.batch import publish, run_scoring
+
+    settings = settings_with()
+    scored_at = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    with warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
+        cutoff = as_of_or_end(con, as_of)
+        task = bar.add_task("scoring", total=None)
+        result = run_scoring(con, settings, cutoff, scored_at, lambda n: bar.advance(task, n))
+    written = publish(result, out, to)
+    if written is not None:
+        console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")
+    console.print(
+        f"  scored {len(result.scores):,} customers at {cutoff.date()} with version "
+        f"{result.model_version}; {result.lapsed:,} lapsed (no order in "
+        f"{settings.activity_window_days} days) not scored"
+    )
+    tiers = result.scores["risk_tier"].value_counts().to_dict()
+    console.print("  risk tiers: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()))
+    extra = f" and {out}" if out else ""
+    done(
+        f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}{extra}"
+    )
+
+
+@app.command(rich_help_panel=PANEL)
+def drift(
+    out: Annotated[Path, typer.Option("--out", help="Evidently HTML report.")] = Path(
+        "drift_report.html"
+    ),
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="JSON summary (default: beside --out).")
+    ] = None,
+) -> None:
+    """Evidently drift report: training reference sample vs the latest scored features.
+    Exit code 1 when the drifted share reaches the threshold."""
+    from pipelines.monitoring.drift import run_drift
+
+    settings = settings_with()
+    summary_path = summary or out.with_name("drift_summary.json")
+    with console.status("computing drift"):
+        result = run_drift(settings, out, summary_path)
+    drifted = [c for c, v in result["columns"].items() if v["drifted"]]
+    console.print(
+        f"  drifted features: {len(drifted)} of {len(result['columns'])} "
+        f"({result['drifted_share']:.0%}): {', '.join(drifted) or 'none'}"
+    )
+    done(f"wrote {out} and {summary_path}")
+    if result["alarm"]:
+        raise ProblemFound(
+            f"drift alarm: {result['drifted_share']:.0%} of features drifted "
+            f"(threshold {settings.drift_share_threshold:.0%})"
+        )
+
+
+@app.command(rich_help_panel=PANEL)
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 3000,
+) -> None:
+    """Start the BentoML scoring service (POST /score, GET /healthz)."""
+    import os
+    import subprocess
+
+    from serving.launch import serve_command
+
+    env = {**os.environ, "RETAIN_HOME": str(settings_with().home.resolve())}
+    console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call(serve_command(host, port), env=env))
+
+
+@app.command(rich_help_panel=PANEL)
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo outputs.")] = Path(
+        "runs/demo"
+    ),
+    customers: Annotated[int, typer.Option(help="Synthetic customers.")] = 20_000,
+) -> None:
+    """generate -> train -> score -> risk-list -> due-list -> drift on synthetic data, end to end."""
+    data = out / "data"
+    steps = [
+        (
+            "generate synthetic data",
+            lambda: data_cmds.generate(out=data, customers=customers, seed=0),
+        ),
+        ("train", lambda: model_cmds.train(data=str(data), metrics_out=out / "metrics.json")),
+        ("score", lambda: score(out=out / "scores.parquet")),
+        (
+            "risk list",
+            lambda: list_cmds.risk_list(out=out / "risk_list.csv", top=1000, list_id="demo"),
+        ),
+        (
+            "due list",
+            lambda: list_cmds.due_list(
+                out=out / "due_list.csv", within_days=14, top=1000, list_id="demo-due"
+            ),
+        ),
+        ("drift", lambda: drift(out=out / "drift_report.html")),
+    ]
+    for i, (title, step) in enumerate(steps, 1):
+        console.rule(f"[bold]{i}/{len(steps)} {title}")
+        try:
+            step()
+        except ProblemFound as found:  # a drift alarm is a finding to show, not a failed demo
+            console.print(f"[bold yellow]finding[/] {found}")
+    _where_things_are(out)
+
+
+def _where_things_are(out: Path) -> None:
+    settings = settings_with()
+    console.rule("[bold]where things are")
+    console.print(f"  risk list       {out / 'risk_list.csv'} (due list: {out / 'due_list.csv'})")
+    console.print(f"  scores          {out / 'scores.parquet'} (and {settings.warehouse_path})")
+    console.print(f"  metrics         {out / 'metrics.json'}")
+    console.print(f"  drift report    {out / 'drift_report.html'}")
+    console.print(
+        f"  MLflow UI       make mlflow-ui  ->  http://127.0.0.1:5000 ({settings.mlflow_tracking_uri})"
+    )
+    console.print("  scoring API     make serve     ->  POST http://127.0.0.1:3000/score")
+    done(f"demo finished; outputs in {out}")

@@ -1,0 +1,118 @@
+"""Files at the edge: tables written atomically by extension, lists read back."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import InputError
+
+
+def read_list(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A list written by `retain risk-list` / `due-list` (CSV, XLSX or Parquet), ids as text."""
+    if not path.exists():
+        raise InputError(str(path), "no such file")
+    readers = {
+        ".xlsx": lambda: pd.read_excel(path, sheet_name=0, dtype={"customer_id": str}),
+        ".parquet": lambda: pd.read_parquet(path),
+        ".csv": lambda: pd.read_csv(path, dtype={"customer_id": str}),
+    }
+    if path.suffix not in readers:
+        raise InputError(str(path), f"unknown list format; expected one of {', '.join(readers)}")
+    listed = readers[path.suffix]()
+    for column in required:
+        if column not in listed:
+            raise InputError(str(path), "not a list made by `retain risk-list`", column=column)
+    return listed
+
+
+EXCEL_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, less the header
+
+
+def _fits_excel(rows: int, out: Path) -> None:
+    """Refuse before any work: Excel would not open a longer sheet (openpyxl writes it anyway)."""
+    if rows > EXCEL_MAX_ROWS:
+        raise InputError(
+            str(out),
+            f"{rows:,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS:,} at most); "
+            "write .csv or .parquet instead",
+        )
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], out: Path) -> Path:
+    """Workbook with one sheet per frame, atomically. Every text cell is stored as text, so a
+    value like '=HYPERLINK(...)' stays data and never becomes a live formula."""
+    from openpyxl import Workbook
+
+    for frame in sheets.values():
+        _fits_excel(len(frame), out)
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name[:31])
+        sheet.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
+            sheet.append([_cell(v) for v in row])
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+    return _atomic(out, lambda tmp: book.save(tmp))
+
+
+def _cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _atomic(out: Path, write: Callable[[str], object]) -> Path:
+    """Write to a temporary name beside `out`, then rename: readers see old or new, never half."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def write_relation(rel: duckdb.DuckDBPyRelation, out: Path) -> Path:
+    """Write a DuckDB relation by extension, atomically. Parquet and CSV are written by
+    DuckDB itself (no pandas copy: memory stays flat at any size); JSON and Excel via pandas."""
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        return _atomic(out, lambda p: rel.write_parquet(p))
+    if suffix == ".csv":
+        return _atomic(out, lambda p: rel.write_csv(p, header=True))
+    if suffix == ".xlsx":
+        _fits_excel(rel.shape[0], out)
+    return write_table(rel.df(), out)
+
+
+def write_table(frame: pd.DataFrame, out: Path) -> Path:
+    """Write by extension (.csv, .parquet, .json, .xlsx) atomically: temp file, then rename."""
+    suffix = out.suffix.lower()
+    writers: dict[str, Callable[[str], object]] = {
+        ".csv": lambda p: frame.to_csv(p, index=False),
+        ".parquet": lambda p: frame.to_parquet(p, index=False),
+        ".json": lambda p: frame.to_json(p, orient="records", date_format="iso", indent=1),
+    }
+    if suffix == ".xlsx":
+        return write_xlsx({"data": frame}, out)
+    if suffix not in writers:
+        raise InputError(
+            str(out), f"unknown output format; expected one of {', '.join([*writers, '.xlsx'])}"
+        )
+    return _atomic(out, writers[suffix])

@@ -1,0 +1,135 @@
+"""A list from the latest scores: read what the selection needs, rank, fill reasons, write.
+
+The pure ranking and control-group rules live in `lists`; this module does the reading and
+writing around them, so the command line and the marketing pages make identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from models.scorer import RISK_TIERS
+from pipelines.errors import InputError
+from pipelines.files import write_table, write_xlsx
+from pipelines.marketing.lists import (
+    Selection,
+    build_list,
+    default_list_id,
+    description_sheet,
+)
+from pipelines.settings import Settings
+
+
+@dataclass
+class MadeList:
+    listed: pd.DataFrame
+    list_id: str
+    kind: str
+    facts: dict[str, str]  # provenance, shown on the XLSX "about" sheet
+
+    @property
+    def control(self) -> int:
+        return int((self.listed["group"] == "control").sum())
+
+    @property
+    def target_value_at_risk(self) -> float:
+        return float(self.listed.loc[self.listed["group"] == "target", "value_at_risk"].sum())
+
+
+def make_list(settings: Settings, selection: Selection, list_id: str | None, kind: str) -> MadeList:
+    """Rank the latest scores by `selection`, draw the control group, explain every row."""
+    scores = _latest_scores(settings)
+    segments = _segments(settings)
+    _check_selection(selection, scores, segments, settings)
+    if segments is not None and selection.segments:  # a filter: every score needs its segment
+        scores = scores.merge(segments, on="customer_id", how="left")
+    as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
+    version = str(scores["model_version"].iloc[0]) if len(scores) else ""
+    chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
+    listed = build_list(scores, chosen_id, selection, settings.control_share)
+    if segments is not None and not selection.segments:  # shown only: the listed rows suffice
+        listed = listed.merge(segments, on="customer_id", how="left")
+    listed = _with_reasons(listed, settings)
+    facts = {
+        "list_id": chosen_id,
+        "kind": kind,
+        "as_of": str(as_of.date()),
+        "model_version": version,
+        "selection": selection.describe() or "all scored customers",
+        "control_share": str(settings.control_share),
+        "settings_hash": settings.model_hash(),
+    }
+    return MadeList(listed, chosen_id, kind, facts)
+
+
+def write_list(made: MadeList, target: Path) -> Path:
+    """The list by extension; an XLSX gets a second sheet describing columns and provenance."""
+    if target.suffix == ".xlsx":
+        sheets = {"list": made.listed, "about": description_sheet(made.listed, made.facts)}
+        return write_xlsx(sheets, target)
+    return write_table(made.listed, target)
+
+
+def _latest_scores(settings: Settings) -> pd.DataFrame:
+    if not settings.latest_scores_path.exists():
+        raise InputError(
+            str(settings.latest_scores_path), "no scores yet; run `retain score` first"
+        )
+    return pd.read_parquet(settings.latest_scores_path)
+
+
+def _segments(settings: Settings) -> pd.DataFrame | None:
+    """customer_id and segment of the scored customers, when `retain score` kept them."""
+    path = settings.latest_features_path
+    if not path.exists():
+        return None
+    return pd.read_parquet(path, columns=["customer_id", "segment"])
+
+
+def _check_selection(
+    selection: Selection,
+    scores: pd.DataFrame,
+    segments: pd.DataFrame | None,
+    settings: Settings,
+) -> None:
+    """Every filter value must be one the scores can have: a typo is a usage error, not an
+    empty list."""
+    _known("--tier", selection.risk_tiers, RISK_TIERS)
+    _known("--value-tier", selection.value_tiers, tuple(settings.value_tiers))
+    if not selection.segments:
+        return
+    if segments is None:
+        raise InputError(
+            "--segment",
+            f"no customer segments next to the scores ({settings.latest_features_path} is "
+            "missing); run `retain score` on data with a customers table that has 'segment'",
+        )
+    known = tuple(sorted(str(s) for s in segments["segment"].dropna().unique()))
+    _known("--segment", selection.segments, known)
+
+
+def _known(option: str, values: list[str], allowed: tuple[str, ...]) -> None:
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise InputError(
+            option,
+            f"unknown value {', '.join(map(repr, unknown))}; expected one of "
+            f"{', '.join(allowed) or '(none in the scored data)'}",
+        )
+
+
+def _with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Reasons for listed customers `retain score` did not explain, from the same version."""
+    missing = listed.index[listed["reasons"].fillna("") == ""]
+    if len(missing) == 0 or not settings.latest_features_path.exists():
+        return listed
+    version = str(listed["model_version"].iloc[0])
+    scorer, _ = settings.registry().load_scorer(version)
+    wanted = listed.loc[missing, "customer_id"].astype(str).tolist()
+    features = pd.read_parquet(
+        settings.latest_features_path, filters=[("customer_id", "in", wanted)]
+    )
+    return scorer.fill_reasons(listed, features, missing)

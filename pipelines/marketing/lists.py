@@ -1,0 +1,151 @@
+"""Lists marketing acts on: who to contact, with a held-back control group by stable hash.
+
+Control membership depends only on (list_id, customer_id): re-running a list gives the same
+groups on any machine, so the campaign's effect can be measured against the control group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.hashing import stable_units
+
+SORT_KEYS = ("value_at_risk", "churn_probability")
+# Lists are read by people: figures are rounded once the ranking (on exact values) is done.
+DECIMALS = {
+    "churn_probability": 3,
+    "expected_days_to_next_order": 1,
+    "next_order_p10_days": 1,
+    "next_order_p90_days": 1,
+    "expected_value": 2,
+    "value_at_risk": 2,
+}
+COLUMN_DESCRIPTIONS = {
+    "list_id": "Identifier of this list; with customer_id it fixes the group.",
+    "rank": "Position in the list (1 = first to contact).",
+    "group": "target: contact; control: held back (do not contact) to measure the effect.",
+    "contact": "yes for target, 'no - control group' for the held-back customers.",
+    "customer_id": "Customer.",
+    "as_of": "Date the scores describe.",
+    "churn_probability": "Calibrated probability of no order within the horizon (0.3 = 30 %).",
+    "risk_tier": "high / medium / low churn risk (thresholds in the settings).",
+    "expected_days_to_next_order": "Expected days until the next order, if one comes within the horizon.",
+    "next_order_p10_days": "10 % of next orders come sooner than this.",
+    "next_order_p90_days": "90 % of next orders come sooner than this.",
+    "next_order_date": "as_of + expected days: when to time an offer.",
+    "value_tier": "Customer pyramid by last-12-month spend: platinum top 1 %, gold next 4 %, silver next 15 %, bronze rest.",
+    "expected_value": "Spend expected over the horizon at the customer's last-12-month rate.",
+    "value_at_risk": "churn_probability x expected_value: revenue at stake.",
+    "reasons": "Up to three reasons the churn risk is high, most important first.",
+    "segment": "Declared customer segment.",
+    "model_version": "Registered model version that produced the scores.",
+    "scored_at": "When the scores were computed.",
+}
+
+
+def control_draw(customer_ids: pd.Series, list_id: str) -> np.ndarray:
+    """A number in [0, 1) per customer, fixed for a (list, customer) pair (the stable hash)."""
+    return stable_units(f"{list_id}:{c}" for c in customer_ids)
+
+
+def default_list_id(as_of: pd.Timestamp, selection: str, model_version: str) -> str:
+    tag = hashlib.sha256(f"{as_of}:{selection}:{model_version}".encode()).hexdigest()[:6]
+    return f"{as_of:%Y%m%d}-{tag}"
+
+
+@dataclass
+class Selection:
+    """Who goes on a list. `budget` counts contacts (target group only); `top` counts rows."""
+
+    top: int | None = None
+    budget: int | None = None
+    min_probability: float = 0.0
+    risk_tiers: list[str] = field(default_factory=list)
+    value_tiers: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    sort: str = "value_at_risk"
+    within_days: float | None = None  # due lists: expected next order within this many days
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, [], 0.0))
+
+
+def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    keep = scores["churn_probability"] >= sel.min_probability
+    for column, allowed in (
+        ("risk_tier", sel.risk_tiers),
+        ("value_tier", sel.value_tiers),
+        ("segment", sel.segments),
+    ):
+        if allowed:
+            keep &= scores[column].isin(allowed)
+    if sel.within_days is not None:
+        keep &= scores["expected_days_to_next_order"] <= sel.within_days
+    return scores[keep]
+
+
+def build_list(
+    scores: pd.DataFrame, list_id: str, sel: Selection, control_share: float
+) -> pd.DataFrame:
+    """Ranked list with `group` and `contact`. Ties are broken by customer_id, so two runs
+    give identical files; with a budget, rows are added until the target group fills it.
+    Only the head of the ranking that the list can reach is sorted and drawn, so a list from
+    millions of scores costs what the list costs (doubling the head when a budget needs it)."""
+    if sel.sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
+    candidates = _filtered(scores, sel)
+    need = sel.top
+    if need is None and sel.budget is not None:
+        need = int(sel.budget / max(1 - control_share, 0.01) * 1.1) + 100
+    while True:
+        picked = _ranked_head(candidates, sel.sort, need)
+        if sel.top is not None:
+            picked = picked.head(sel.top)
+        picked = picked.reset_index(drop=True)
+        control = control_draw(picked["customer_id"], list_id) < control_share
+        complete = len(picked) == len(candidates) or sel.top is not None
+        if sel.budget is None or complete or int((~control).sum()) > sel.budget:
+            break
+        need = 2 * len(picked)  # the budget's targets (and the controls after them) go further
+    if sel.budget is not None:
+        within = np.cumsum(~control) <= sel.budget
+        picked, control = picked[within].reset_index(drop=True), control[within]
+    head = pd.DataFrame(
+        {
+            "list_id": list_id,
+            "rank": np.arange(1, len(picked) + 1),
+            "group": np.where(control, "control", "target"),
+            "contact": np.where(control, "no - control group", "yes"),
+        }
+    )
+    return pd.concat([head, _rounded(picked)], axis=1)
+
+
+def _ranked_head(rows: pd.DataFrame, key: str, need: int | None) -> pd.DataFrame:
+    """`rows` by `key` descending, ties by customer_id; with `need`, only the first `need` in
+    that order and every row tied with the last of them (the same head a full sort gives)."""
+    if need is not None and 0 < need < len(rows):
+        values = rows[key].to_numpy(dtype=float)
+        cut = -np.partition(-values, need - 1)[need - 1]  # the need-th largest
+        if not np.isnan(cut):
+            rows = rows[values >= cut]
+    return rows.sort_values([key, "customer_id"], ascending=[False, True])
+
+
+def _rounded(listed: pd.DataFrame) -> pd.DataFrame:
+    """Probabilities to 0.1 %, days to a tenth, money to cents; scoring time to the second."""
+    listed = listed.round({c: d for c, d in DECIMALS.items() if c in listed})
+    if "scored_at" in listed:
+        listed["scored_at"] = pd.to_datetime(listed["scored_at"]).dt.floor("s")
+    return listed
+
+
+def description_sheet(listed: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
+    """Second XLSX sheet: what every column means, then the list's provenance."""
+    rows = [(c, COLUMN_DESCRIPTIONS.get(c, "")) for c in listed.columns]
+    rows += [("", ""), *facts.items()]
+    return pd.DataFrame(rows, columns=["column", "description"])
