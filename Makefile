@@ -41,8 +41,12 @@ mlflow-ui: install ## MLflow UI on http://127.0.0.1:5000 for the local store in 
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db \
 		--default-artifact-root ./mlflow/artifacts --host 127.0.0.1 --port 5000
 
-bench: install ## Benchmarks (figures go to docs/BENCHMARKS.md)
-	$(PY) benchmarks/bench_generate.py
+bench: install ## List the benchmarks and how to run each (figures go to docs/BENCHMARKS.md)
+	@for f in benchmarks/bench_*.py benchmarks/check_*.py; do \
+		printf '\n%s\n' "$$f"; $(PY) -c "import ast,sys; print('  ' + ast.get_docstring(ast.parse(open(sys.argv[1]).read())).splitlines()[0])" "$$f"; \
+		grep -m1 -E '^(Run|\.venv)|^    \.venv|Run: ' "$$f" | sed 's/^ */  /'; \
+	done
+	@echo; echo "Run one: $(PY) benchmarks/<name>.py --help"
 
 clean: ## Remove demo outputs and the local warehouse (keeps the MLflow store)
 	rm -rf runs .retain

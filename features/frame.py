@@ -9,8 +9,6 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from features.sql import SECONDS_PER_DAY
-
 from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
 from features.hashing import stable_unit_sql
@@ -25,6 +23,7 @@ from features.schema import (
     LABEL_COLUMNS,
     NUMERIC_FEATURES,
 )
+from features.sql import SECONDS_PER_DAY
 
 _DAYS = SECONDS_PER_DAY
 

@@ -37,10 +37,10 @@ def main() -> None:
         exc.show()
         sys.exit(2)
     except (InputError, ValidationError) as exc:
-        console.print(f"[bold red]error[/] {_one_line(exc)}")
+        console.print(f"[bold red]error[/] {_one_line(exc)}", soft_wrap=True)
         sys.exit(2)
     except ProblemFound as exc:
-        console.print(f"[bold yellow]problem[/] {exc}")
+        console.print(f"[bold yellow]problem[/] {exc}", soft_wrap=True)
         sys.exit(1)
 
 

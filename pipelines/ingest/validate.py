@@ -16,6 +16,7 @@ import duckdb
 from features.schema import COMPLETED_STATUS, ORDER_STATUSES, TableContract
 from features.sql import sql_text
 from pipelines.errors import InputError
+from pipelines.ingest.parsing import parse_sql, raw_sql, status_sql
 from pipelines.settings import InputSettings
 from pipelines.warehouse import first_row, scalar
 
@@ -25,9 +26,6 @@ _EXPECTED = {
     "number": "a number such as 12.50",
     "integer": "a whole number",
 }
-# A time of day followed by a UTC offset, Z or a zone name (Europe/Paris): such values carry
-# their own time zone (a plain TIMESTAMP cast would silently drop it).
-_OFFSET = r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([+-]\d{2}(:?\d{2})?|[A-Za-z][A-Za-z0-9_/+-]*)\s*$"
 REJECTS_DDL = (
     "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
     "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
@@ -73,75 +71,6 @@ class TableReport:
             f"{self.table}: rows read {self.read:,} = used {self.used:,} "
             f"+ set aside {self.set_aside:,}{dupes}"
         )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _raw(col: str, source_type: str, trimmed: bool) -> str:
-    """The value as read; ids are trimmed, with '' as NULL (casts ignore spaces themselves).
-    Only values holding a space are trimmed: trim() copies every string it sees."""
-    name = _quote(col)
-    if source_type == "VARCHAR" and trimmed:
-        return f"CASE WHEN contains({name}, ' ') OR {name} = '' THEN nullif(trim({name}), '') ELSE {name} END"
-    return name
-
-
-# A naive timestamp as 2024-03-01 10:15:00 (any 19 characters with ':' at 14 and 17) can
-# never match _OFFSET, spaces around or not: the common case skips the regular expression.
-_NAIVE_SHAPE = "_____________:__:__"
-
-
-def _parse_timestamp(raw: str, source_type: str, opts: InputSettings) -> str:
-    """A naive UTC timestamp. Values with an offset keep it; naive ones are in opts.timezone."""
-
-    def to_utc(naive: str) -> str:
-        if opts.timezone == "UTC":
-            return naive
-        return f"timezone('UTC', timezone({sql_text(opts.timezone)}, {naive}))"
-
-    if source_type == "TIMESTAMP WITH TIME ZONE":  # UTC microseconds: plain arithmetic
-        return f"make_timestamp(epoch_us({raw}))"
-    if source_type != "VARCHAR":
-        return to_utc(f"TRY_CAST({raw} AS TIMESTAMP)")
-    naive = f"TRY_CAST({raw} AS TIMESTAMP)"
-    if opts.timestamp_formats:
-        formats = ", ".join(sql_text(f) for f in opts.timestamp_formats)
-        naive = f"coalesce(try_strptime(trim({raw}), [{formats}]), {naive})"
-    zoned = f"timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ))"  # an offset or a zone name
-    return (
-        f"CASE WHEN {raw} LIKE '{_NAIVE_SHAPE}' THEN {to_utc(naive)} "
-        f"WHEN regexp_matches({raw}, '{_OFFSET}') THEN {zoned} ELSE {to_utc(naive)} END"
-    )
-
-
-def _parse(raw: str, kind: str, source_type: str, opts: InputSettings) -> str:
-    if kind == "text":
-        return raw if source_type == "VARCHAR" else f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
-    if kind == "timestamp":
-        return _parse_timestamp(raw, source_type, opts)
-    number = raw
-    if source_type == "VARCHAR" and opts.decimal == ",":
-        number = f"replace(replace(replace({raw}, ' ', ''), '.', ''), ',', '.')"
-    if kind == "number":
-        return f"TRY_CAST({number} AS DOUBLE)"
-    return f"TRY_CAST(TRY_CAST({number} AS DOUBLE) AS INTEGER)"
-
-
-def _status(value: str, opts: InputSettings) -> str:
-    """Canonical values pass as they are (usually all rows); empty -> completed; synonyms
-    ('paid', 'canceled', ...) -> canonical values; anything else stays, to be set aside."""
-    canonical = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
-    text = f"lower(trim({value}))"
-    cases = " ".join(
-        f"WHEN {sql_text(k)} THEN {sql_text(v)}" for k, v in sorted(opts.statuses().items())
-    )
-    return (
-        f"CASE WHEN {value} IN ({canonical}) THEN {value} "
-        f"WHEN nullif({text}, '') IS NULL THEN '{COMPLETED_STATUS}' "
-        f"ELSE CASE {text} {cases} ELSE {text} END END"
-    )
 
 
 class Check(NamedTuple):
@@ -212,7 +141,7 @@ def _require_columns(contract: TableContract, columns: list[str], source: str) -
             )
 
 
-def _require_some_parse(
+def _require_someparse_sql(
     con: duckdb.DuckDBPyConnection, contract: TableContract, raw_cols: set[str], source: str
 ) -> None:
     """A required column parsed from text where no value parses has the wrong type as a whole."""
@@ -259,7 +188,7 @@ def validate_table(
     _scan(con, raw, contract, parsed_sql, checks)
     reader_rejected = _reader_rejects(con, raw, contract) if raw.reader_rejects else 0
     loaded = int(scalar(con, f"SELECT count(*) FROM {contract.name}"))
-    _require_some_parse(con, contract, raw_cols, raw.source)
+    _require_someparse_sql(con, contract, raw_cols, raw.source)
     _mark_duplicates(con, contract, present, len(checks))
     all_checks = checks + _duplicate_checks(contract)
     _move_rejects(con, contract, raw.source, all_checks, raw_cols, reader_rejected)
@@ -286,14 +215,14 @@ def _parsed_sql(
             inner.append(f"CAST(NULL AS {contract.sql_type(col)}) AS {col}")
         else:
             trimmed = col in (contract.key, "customer_id")  # casts ignore spaces themselves
-            value = _raw(source_of[col], types[col], trimmed)
+            value = raw_sql(source_of[col], types[col], trimmed)
             kind = contract.columns[col]
             if col == "status" and contract.name == "orders":
-                parsed = _status(
+                parsed = status_sql(
                     value if types[col] == "VARCHAR" else f"CAST({value} AS VARCHAR)", opts
                 )
             else:
-                parsed = _parse(value, kind, types[col], opts)
+                parsed = parse_sql(value, kind, types[col], opts)
             inner.append(f"{parsed} AS {col}")
             if col in raw_cols:
                 inner.append(f"{value} AS _text_{col}")

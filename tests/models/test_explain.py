@@ -31,6 +31,17 @@ from models.explain import REASON_TEMPLATES, render, top_reasons
         ),
         ("last_gap_days", {"last_gap_days": 1.0}, "last two orders 1 day apart"),
         ("last_gap_days", {"last_gap_days": float("nan")}, "only one order so far"),
+        (  # one order: no usual gap, so the variant for a missing value, filled in too
+            "days_since_last_order",
+            {"days_since_last_order": 143.4, "mean_days_between_orders": float("nan")},
+            "no order for 143 days",
+        ),
+        (
+            "overdue_ratio",
+            {"overdue_ratio": float("nan")},
+            "only one order so far, no purchase cycle yet",
+        ),
+        ("spend_prev_90d", {"spend_prev_90d": float("nan")}, ""),
     ],
 )
 def test_reason_text(feature: str, values: dict[str, float], expected: str) -> None:
@@ -42,3 +53,21 @@ def test_only_features_that_raise_the_risk_are_reasons_largest_first() -> None:
     contributions = np.array([[0.2, 0.5], [-0.1, 0.0]])
     reasons = top_reasons(contributions, frame, ["orders_90d", "open_complaints"], REASON_TEMPLATES)
     assert reasons == [["2 unresolved complaints", "1 order in the last 90 days"], []]
+
+
+@pytest.mark.parametrize("feature", sorted(REASON_TEMPLATES))
+def test_no_reason_text_keeps_a_placeholder(feature: str) -> None:
+    """Whatever is known or missing, a reason is plain text: never '{' or '}'."""
+    names = {f for pair in REASON_TEMPLATES.values() for t in pair for f in _fields(t)}
+    for known in (True, False):
+        row = pd.Series({n: (3.0 if known else float("nan")) for n in names}, dtype=object)
+        for text_feature in ("main_channel", "segment", "region"):
+            row[text_feature] = "web" if known else None
+        text = render(feature, row, REASON_TEMPLATES)
+        assert "{" not in text and "}" not in text, (feature, known, text)
+
+
+def _fields(template: str) -> list[str]:
+    import string
+
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]

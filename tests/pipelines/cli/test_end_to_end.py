@@ -4,6 +4,7 @@ with a real DuckDB warehouse file and a real MLflow sqlite store in a temporary 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from models.scorer import SCORE_COLUMNS
 from pipelines.cli import app, main
+from pipelines.settings import Settings
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -36,6 +38,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.setenv("RETAIN_REASONS_TOP", "200")  # lists must explain the rest themselves
     _run(*GENERATE, "--out", str(root / "data"))
     _run("train", "--data", str(root / "data"), "--metrics-out", str(root / "metrics.json"))
+    (root / "second_train.txt").write_text(_run("train"))  # version 2, same data and recipe
     _run("score", "--out", str(root / "scores.parquet"))
     _run("risk-list", "--top", "500", "--list-id", "L1", "--out", str(root / "list.csv"))
     _run("drift", "--out", str(root / "drift.html"))
@@ -85,6 +88,16 @@ def test_risk_list_sorted_with_stable_control_group(workspace: Path) -> None:
     assert (workspace / "again.csv").read_bytes() == first
 
 
+def test_no_reason_anywhere_keeps_a_template_placeholder(workspace: Path) -> None:
+    due = workspace / "due.csv"
+    _run("due-list", "--within-days", "30", "--top", "300", "--list-id", "D1", "--out", str(due))
+    for path in (workspace / "scores.parquet", workspace / "list.csv", due):
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        reasons = table["reasons"].fillna("")
+        assert reasons.str.len().gt(0).any(), path
+        assert not reasons.str.contains(r"[{}]").any(), reasons[reasons.str.contains(r"[{}]")]
+
+
 def test_drift_summary(workspace: Path) -> None:
     summary = json.loads((workspace / "drift_summary.json").read_text())
     assert 0 <= summary["drifted_share"] <= 1
@@ -93,7 +106,7 @@ def test_drift_summary(workspace: Path) -> None:
 
 
 def test_second_training_keeps_the_first_champion(workspace: Path) -> None:
-    out = _run("train")
+    out = (workspace / "second_train.txt").read_text()
     assert "version 2" in out and "champion unchanged" in out
     listing = _run("models", "list")
     assert listing.splitlines()[0].split()[:2] == ["version", "champion"]
@@ -172,13 +185,12 @@ def test_a_deliberately_worse_model_is_refused(workspace: Path) -> None:
 
 
 def test_promote_and_rollback(workspace: Path) -> None:
-    from models import registry
-
+    registry = Settings().registry()
     _run("models", "promote", "2")
-    assert registry.champion_version("retain") == "2"
+    assert registry.champion_version() == "2"
     _run("models", "rollback")
-    assert registry.champion_version("retain") == "1"
-    assert registry.champion_history("retain") == ["1"]
+    assert registry.champion_version() == "1"
+    assert registry.champion_history() == ["1"]
 
 
 def test_evaluate_reports_every_scorer_at_three_cutoffs(workspace: Path) -> None:
@@ -196,9 +208,14 @@ def test_evaluate_reports_every_scorer_at_three_cutoffs(workspace: Path) -> None
         assert (workspace / "eval" / f"report_{plot}.png").stat().st_size > 5_000
 
 
-def test_campaign_readout_recovers_the_simulated_effect(workspace: Path) -> None:
+def test_campaign_readout_recovers_the_simulated_effect(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """List at an earlier date, contact its target group in a re-simulated world, read out."""
     camp = workspace / "campaign"
+    home = camp / "home"  # scores at another date must not change what other tests read
+    shutil.copytree(workspace / "home", home)
+    monkeypatch.setenv("RETAIN_HOME", str(home))
     _run("score", "--as-of", "2025-08-01")
     _run("risk-list", "--out", str(camp / "list.csv"), "--control-share", "0.5", "--list-id", "C1")
     _run(

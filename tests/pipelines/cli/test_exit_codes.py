@@ -1,0 +1,152 @@
+"""Exit codes mean what the README says: 0 success, 1 a problem the command found and
+reports, 2 unusable input or usage; each failure is one line naming what was wrong."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.schema import FEATURE_COLUMNS, NUMERIC_FEATURES
+from models.scorer import SCORE_COLUMNS
+from pipelines.cli import main
+from tests.conftest import tiny_tables
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty retain home and MLflow store of this test's own."""
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
+    monkeypatch.chdir(tmp_path)  # no retain.toml of the repository's
+    return tmp_path / "home"
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str):
+    """(exit code, everything printed) of `retain ARGS` as the console script runs it."""
+    monkeypatch.setattr(sys, "argv", ["retain", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as finished:
+        code = int(finished.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def one_line_without_traceback(output: str) -> str:
+    assert "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    return lines[0]
+
+
+def write_scores(home: Path, rows: int = 20) -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, rows)
+    scores = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(rows)],
+            "as_of": pd.Timestamp("2024-03-01"),
+            "churn_probability": p,
+            "risk_tier": np.where(p >= 0.6, "high", np.where(p >= 0.3, "medium", "low")),
+            "expected_days_to_next_order": 10.0,
+            "next_order_p10_days": 2.0,
+            "next_order_p90_days": 30.0,
+            "next_order_date": pd.Timestamp("2024-03-11"),
+            "value_tier": "bronze",
+            "expected_value": 10.0,
+            "value_at_risk": p * 10,
+            "reasons": "no order for 40 days",
+            "model_version": "1",
+            "scored_at": pd.Timestamp("2024-03-01 02:00"),
+        }
+    )[list(SCORE_COLUMNS)]
+    (home / "scores").mkdir(parents=True, exist_ok=True)
+    scores.to_parquet(home / "scores" / "latest.parquet", index=False)
+
+
+def test_a_segment_filter_without_segments_is_a_usage_error(home, monkeypatch, capsys) -> None:
+    write_scores(home)  # scores, but no feature file beside them
+    code, out = run(monkeypatch, capsys, "risk-list", "--segment", "premium", "--out", "l.csv")
+    assert code == 2
+    assert "--segment" in one_line_without_traceback(out)
+
+
+def test_an_unknown_tier_is_a_usage_error(home, monkeypatch, capsys) -> None:
+    write_scores(home)
+    code, out = run(monkeypatch, capsys, "risk-list", "--tier", "hgih", "--out", "l.csv")
+    assert code == 2
+    line = one_line_without_traceback(out)
+    assert "'hgih'" in line and "high" in line
+
+
+def test_a_list_before_any_scores_is_a_usage_error(home, monkeypatch, capsys) -> None:
+    code, out = run(monkeypatch, capsys, "risk-list", "--out", "l.csv")
+    assert code == 2
+    assert "retain score" in one_line_without_traceback(out)
+
+
+def test_a_list_with_valid_filters_succeeds(home, monkeypatch, capsys) -> None:
+    write_scores(home)
+    code, out = run(monkeypatch, capsys, "risk-list", "--tier", "high", "--out", "l.csv")
+    assert code == 0, out
+    listed = pd.read_csv("l.csv")
+    assert set(listed["risk_tier"]) == {"high"}
+
+
+def test_promoting_an_unknown_version_is_a_usage_error(home, monkeypatch, capsys) -> None:
+    code, out = run(monkeypatch, capsys, "models", "promote", "99")
+    assert code == 2
+    assert "'99'" in one_line_without_traceback(out)
+
+
+def test_nothing_to_roll_back_to_is_a_problem_found(home, monkeypatch, capsys) -> None:
+    code, out = run(monkeypatch, capsys, "models", "rollback")
+    assert code == 1
+    assert "roll back" in one_line_without_traceback(out)
+
+
+def test_scoring_without_a_champion_is_a_problem_found(home, tmp_path, monkeypatch, capsys) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    tiny_tables().orders.to_parquet(data / "orders.parquet", index=False)
+    code, out = run(monkeypatch, capsys, "score", "--data", str(data))
+    assert code == 1
+    assert "Traceback" not in out and "retain train" in out.splitlines()[-1]
+
+
+def test_a_missing_source_is_a_usage_error(home, tmp_path, monkeypatch, capsys) -> None:
+    code, out = run(monkeypatch, capsys, "validate", "--data", str(tmp_path / "nowhere"))
+    assert code == 2
+    assert "nowhere" in one_line_without_traceback(out)
+
+
+def test_an_invalid_setting_is_a_usage_error(home, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("RETAIN_HORIZON_DAYS", "-5")
+    code, out = run(monkeypatch, capsys, "risk-list", "--out", "l.csv")
+    assert code == 2
+    assert "horizon_days" in one_line_without_traceback(out)
+
+
+def _features(rows: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({c: rng.normal(shift, 1, rows) for c in NUMERIC_FEATURES})
+    for c in set(FEATURE_COLUMNS) - set(NUMERIC_FEATURES):
+        frame[c] = rng.choice(["a", "b"], rows)
+    frame.insert(0, "customer_id", [f"c{i}" for i in range(rows)])
+    return frame
+
+
+@pytest.mark.parametrize(("shift", "code"), [(0.0, 0), (5.0, 1)])
+def test_the_drift_alarm_is_exit_1(home, monkeypatch, capsys, shift: float, code: int) -> None:
+    """Same distributions: no alarm (0); every numeric feature moved: the alarm (1)."""
+    (home / "scores").mkdir(parents=True)
+    _features(400, 0.0, 1).to_parquet(home / "reference.parquet", index=False)
+    _features(400, shift, 2).to_parquet(home / "scores" / "latest_features.parquet", index=False)
+    got, out = run(monkeypatch, capsys, "drift", "--out", str(home / "drift.html"))
+    assert got == code, out
+    assert ("drift alarm" in out) == (code == 1)
