@@ -114,36 +114,31 @@ def bgnbd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 BGNBD_FEATURES = ("bgnbd_p_alive", "bgnbd_expected_orders")
-MIN_ROWS_TO_FIT = 500  # fewer histories than this: use the fit kept from training
 
 
-def bgnbd_features(
-    frame: pd.DataFrame, horizon_days: int, fallback: BGNBD | None = None
-) -> tuple[pd.DataFrame, BGNBD | None]:
-    """P(alive) and expected orders within the horizon per row, from BG/NBD fitted on the
-    histories at each cutoff (no labels: what production would see). Returns the frame with
-    the two columns and the fit of the latest cutoff (kept for small scoring batches)."""
-    parts, latest = [], fallback
+def bgnbd_columns(frame: pd.DataFrame, horizon_days: int, model: BGNBD) -> pd.DataFrame:
+    """P(alive) and expected orders within the horizon per row, from a fitted BG/NBD: each
+    row's values depend on that row and the four parameters only."""
+    x, t_x, T = bgnbd_inputs(frame)
+    return pd.DataFrame(
+        {
+            "bgnbd_p_alive": model.p_alive(x, t_x, T),
+            "bgnbd_expected_orders": model.expected_purchases(horizon_days, x, t_x, T),
+        },
+        index=frame.index,
+    ).astype(float)
+
+
+def fit_bgnbd_features(frame: pd.DataFrame, horizon_days: int) -> tuple[pd.DataFrame, BGNBD]:
+    """Training: BG/NBD fitted on the histories at each cutoff (no labels: what production
+    would have seen then), its two columns added. Returns the frame and the fit of the latest
+    cutoff, which the scorer keeps frozen: scoring never refits, so a customer's score never
+    depends on who else is in the batch."""
+    parts, latest = [], None
     for _, rows in frame.groupby("cutoff_at", sort=True):
-        x, t_x, T = bgnbd_inputs(rows)
-        model = (
-            BGNBD(penalizer=0.001).fit(x, t_x, T)
-            if len(rows) >= MIN_ROWS_TO_FIT or fallback is None
-            else fallback
-        )
-        latest = model
-        parts.append(
-            pd.DataFrame(
-                {
-                    "bgnbd_p_alive": model.p_alive(x, t_x, T),
-                    "bgnbd_expected_orders": model.expected_purchases(horizon_days, x, t_x, T),
-                },
-                index=rows.index,
-            )
-        )
-    extra = (
-        pd.concat(parts).reindex(frame.index)
-        if parts
-        else pd.DataFrame(index=frame.index, columns=list(BGNBD_FEATURES))
-    )
-    return frame.assign(**{c: extra[c].astype(float) for c in BGNBD_FEATURES}), latest
+        latest = BGNBD(penalizer=0.001).fit(*bgnbd_inputs(rows))
+        parts.append(bgnbd_columns(rows, horizon_days, latest))
+    if latest is None:
+        raise ValueError("no training rows to fit BG/NBD on")
+    extra = pd.concat(parts).reindex(frame.index)
+    return frame.assign(**{c: extra[c] for c in BGNBD_FEATURES}), latest

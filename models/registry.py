@@ -20,6 +20,7 @@ import pandas as pd
 from models.scorer import Scorer
 
 CHAMPION = "champion"
+CODE_ROOT = Path(__file__).resolve().parents[1]  # models/ and features/ travel with a version
 
 
 def _mlflow() -> Any:
@@ -55,29 +56,6 @@ def configure(tracking_uri: str, experiment: str) -> str:
     )
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
-
-
-def _pyfunc_class() -> type:
-    mlflow = _mlflow()
-
-    class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
-        """pyfunc face of a Scorer: features in, scores table out (Spark UDF, serving)."""
-
-        def load_context(self, context: Any) -> None:
-            with open(context.artifacts["scorer"], "rb") as fh:
-                self.scorer = pickle.load(fh)
-
-        def predict(
-            self, context: Any, model_input: pd.DataFrame, params: dict | None = None
-        ) -> pd.DataFrame:
-            as_of = (
-                pd.Timestamp(model_input["as_of"].iloc[0]) if len(model_input) else pd.Timestamp(0)
-            )
-            version_label = (params or {}).get("model_version", "")
-            scores = self.scorer.score(model_input, as_of, as_of, version_label, with_reasons=False)
-            return scores.drop(columns=["scored_at"])
-
-    return RetainModel
 
 
 @dataclass
@@ -156,6 +134,9 @@ class Registry:
         self.client.set_registered_model_tag(self.model_name, HISTORY_TAG, ",".join(history[:-1]))
         return previous
 
+    def version_tags(self, model_version: str) -> dict[str, str]:
+        return dict(self.require_version(model_version).tags)
+
     def tag_version(self, model_version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.model_name, model_version, key, value[:5000])
@@ -184,12 +165,14 @@ class Registry:
                 {
                     "version": int(mv.version),
                     "champion": str(mv.version) == champion,
-                    "created_at": pd.Timestamp(mv.creation_timestamp, unit="ms"),
+                    "created_at": pd.Timestamp(mv.creation_timestamp, unit="ms").floor("s"),
+                    "data_end": mv.tags.get("data_end", ""),
+                    "training_window": mv.tags.get("training_window", ""),
                     "churn_roc_auc": metrics.get("model.churn_roc_auc"),
                     "churn_pr_auc": metrics.get("model.churn_pr_auc"),
                     "churn_brier": metrics.get("model.churn_brier"),
+                    "promoted": mv.tags.get("promoted", ""),
                     "decision": mv.tags.get("promotion", ""),
-                    "run_id": mv.run_id,
                 }
             )
         frame = pd.DataFrame(rows)
@@ -206,6 +189,8 @@ class Registry:
         """One MLflow run: params, flat metrics, files, and the registered pyfunc model."""
         mlflow = _mlflow()
         from mlflow.models import infer_signature
+
+        from models.pyfunc import REQUIREMENTS, RetainModel
 
         with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
             mlflow.log_params(params)
@@ -224,13 +209,12 @@ class Registry:
             )
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=_pyfunc_class()(),
+                python_model=RetainModel(),
                 artifacts={"scorer": str(scorer_path)},
+                code_paths=[str(CODE_ROOT / "models"), str(CODE_ROOT / "features")],
                 signature=infer_signature(model_input, output.drop(columns=["scored_at"])),
                 registered_model_name=self.model_name,
-                pip_requirements=[
-                    f"{p}=={version(p)}" for p in ("lightgbm", "scikit-learn", "pandas", "numpy")
-                ],
+                pip_requirements=[f"{p}=={version(p)}" for p in REQUIREMENTS],
             )
             return LoggedModel(run_id=run.info.run_id, version=str(info.registered_model_version))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_features
+from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_columns
 from models.churn import ChurnModel
 from models.explain import REASON_TEMPLATES, join_reasons, top_reasons
 from models.next_order import NextOrderModel
@@ -66,6 +66,14 @@ def value_tier_thresholds(spend_365d: pd.Series, tiers: dict[str, float]) -> dic
     }
 
 
+def risk_tiers(probability: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
+    """high at or above the first threshold, medium at or above the second, else low."""
+    high, medium = thresholds
+    return np.select(
+        [probability >= high, probability >= medium], list(RISK_TIERS[:2]), RISK_TIERS[2]
+    )
+
+
 @dataclass
 class Scorer:
     """A fitted, consistent scorer: one MLflow model version wraps exactly one of these."""
@@ -77,7 +85,7 @@ class Scorer:
     medium_risk_threshold: float
     tier_thresholds: dict[str, float]
     settings_hash: str
-    bgnbd: BGNBD | None = None  # BG/NBD fit of the latest training cutoff (small batches)
+    bgnbd: BGNBD | None = None  # BG/NBD of the latest training cutoff, frozen for scoring
     value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
     reason_templates: dict[str, tuple[str, str]] = field(
         default_factory=lambda: dict(REASON_TEMPLATES)
@@ -88,13 +96,14 @@ class Scorer:
         return list(self.churn.features)
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Point-in-time features + the model-derived BG/NBD features the models expect."""
+        """Point-in-time features + the BG/NBD features the models expect, from the BG/NBD
+        parameters frozen at training: a row's values depend on that row alone."""
         if set(BGNBD_FEATURES) <= set(features.columns):
             return features  # already prepared (batch scoring prepares the whole population once)
+        if self.bgnbd is None:
+            raise ValueError("this scorer has no frozen BG/NBD fit; retrain it")
         frame = features.reset_index(drop=True)
-        if "cutoff_at" not in frame:
-            frame = frame.assign(cutoff_at=frame["as_of"])
-        return bgnbd_features(frame, self.horizon_days, self.bgnbd)[0]
+        return frame.assign(**bgnbd_columns(frame, self.horizon_days, self.bgnbd))
 
     def score(
         self,
@@ -103,8 +112,11 @@ class Scorer:
         scored_at: pd.Timestamp,
         model_version: str,
         with_reasons: bool = True,
+        risk_thresholds: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
-        """Scores table (DESIGN.md section 3) for rows of point-in-time features at `as_of`."""
+        """Scores table (DESIGN.md section 3) for rows of point-in-time features at `as_of`.
+        Risk tiers are a presentation of the calibrated probability: `risk_thresholds`
+        (high, medium) are today's settings; without them, those in force at training."""
         frame = self.prepare(features)
         x = self.churn.encoder_.transform(frame)
         p = self.churn.predict_proba_encoded(x)
@@ -119,7 +131,9 @@ class Scorer:
                 "customer_id": frame["customer_id"].astype(str).to_numpy(),
                 "as_of": as_of,
                 "churn_probability": p,
-                "risk_tier": self.risk_tiers(p),
+                "risk_tier": risk_tiers(
+                    p, risk_thresholds or (self.high_risk_threshold, self.medium_risk_threshold)
+                ),
                 "expected_days_to_next_order": days,
                 "next_order_p10_days": timing["next_order_p10_days"].to_numpy(),
                 "next_order_p90_days": timing["next_order_p90_days"].to_numpy(),
@@ -135,13 +149,6 @@ class Scorer:
             }
         )
         return out[list(SCORE_COLUMNS)]
-
-    def risk_tiers(self, probability: np.ndarray) -> np.ndarray:
-        return np.select(
-            [probability >= self.high_risk_threshold, probability >= self.medium_risk_threshold],
-            list(RISK_TIERS[:2]),
-            RISK_TIERS[2],
-        )
 
     def value_tiers(self, spend_365d: pd.Series) -> np.ndarray:
         """Customer-pyramid tier: the first (best) tier whose threshold the spend reaches."""

@@ -7,12 +7,13 @@ variables, `retain.toml` in the working directory, the defaults below.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from features.schema import DEFAULT_STATUS_SYNONYMS
+from features.schema import CONTRACTS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
+from pipelines.errors import InputError
 
 if TYPE_CHECKING:
     from models.registry import Registry
@@ -54,6 +56,64 @@ class InputSettings(BaseModel):
         description="Source status value -> completed / returned / cancelled (adds to the defaults).",
     )
     schema_name: str = Field("public", description="PostgreSQL schema of the source tables.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {zone!r}; expected an IANA name such as Europe/Berlin"
+            ) from None
+        return zone
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {encoding!r}; expected e.g. utf-8, cp1252, latin-1"
+            ) from None
+        return encoding
+
+    @field_validator("status_map")
+    @classmethod
+    def _canonical_statuses(cls, mapping: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(v for v in mapping.values() if v not in ORDER_STATUSES)
+        if wrong:
+            raise ValueError(
+                f"maps to {', '.join(map(repr, wrong))}; expected one of {', '.join(ORDER_STATUSES)}"
+            )
+        return mapping
+
+    @field_validator("tables", "columns")
+    @classmethod
+    def _known_tables(cls, mapping: dict[str, object]) -> dict[str, object]:
+        unknown = sorted(set(mapping) - set(CONTRACTS))
+        if unknown:
+            raise ValueError(
+                f"unknown table {', '.join(map(repr, unknown))}; expected one of {', '.join(CONTRACTS)}"
+            )
+        return mapping
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, mapping: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for table, renames in mapping.items():
+            unknown = sorted(set(renames.values()) - set(CONTRACTS[table].columns))
+            if unknown:
+                raise ValueError(
+                    f"{table}: unknown column {', '.join(map(repr, unknown))}; expected one of "
+                    f"{', '.join(CONTRACTS[table].columns)}"
+                )
+        return mapping
 
     def table_name(self, table: str) -> str:
         return self.tables.get(table, table)
@@ -100,7 +160,16 @@ class Settings(BaseSettings):
         500, ge=1, description="Most boosting rounds (early stopping picks)."
     )
     promotion_margin: float = Field(
-        0.002, ge=0, description="PR-AUC a new model must gain over the champion to replace it."
+        0.005,
+        ge=0,
+        lt=1,
+        description="PR-AUC a newer model may lose against the champion and still replace it.",
+    )
+    promotion_brier_margin: float = Field(
+        0.002,
+        ge=0,
+        lt=1,
+        description="Brier score a newer model may lose against the champion and still replace it.",
     )
     reasons_top: int = Field(
         50_000,
@@ -125,6 +194,30 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
     )
 
+    @field_validator("value_tiers")
+    @classmethod
+    def _a_pyramid(cls, tiers: dict[str, float]) -> dict[str, float]:
+        """Cumulative shares, best tier first: increasing, in (0, 1], the last exactly 1.0."""
+        shares = list(tiers.values())
+        if not shares or shares[-1] != 1.0:
+            raise ValueError("the last tier's cumulative share must be 1.0 (everyone else)")
+        if any(not 0 < s <= 1 for s in shares) or any(
+            a >= b for a, b in itertools.pairwise(shares)
+        ):
+            raise ValueError(
+                "cumulative shares must increase from best tier to last, each in (0, 1]"
+            )
+        return tiers
+
+    @model_validator(mode="after")
+    def _ordered_risk_thresholds(self) -> Settings:
+        if self.medium_risk_threshold >= self.high_risk_threshold:
+            raise ValueError(
+                f"medium_risk_threshold ({self.medium_risk_threshold}) must be below "
+                f"high_risk_threshold ({self.high_risk_threshold})"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -135,6 +228,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def risk_thresholds(self) -> tuple[float, float]:
+        """(high, medium): live settings, applied when scores are made."""
+        return (self.high_risk_threshold, self.medium_risk_threshold)
 
     @property
     def warehouse_path(self) -> Path:
@@ -169,3 +267,49 @@ class Settings(BaseSettings):
         )
         blob = json.dumps({k: getattr(self, k) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+class SettingsError(InputError):
+    """Settings that cannot be used (exit code 2): each setting named with where it came from."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The one settings object, from command options (`overrides`, None = not given), the
+    environment and retain.toml; an invalid value stops with one line naming the setting,
+    its source and what is allowed."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError("settings", _explain(exc, set(given))) from None
+
+
+def _explain(exc: ValidationError, options: set[str]) -> str:
+    parts = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        named = [".".join(str(x) for x in error["loc"])] if error["loc"] else []
+        named += [f for f in Settings.model_fields if f in message and f not in named]
+        where = ", ".join(f"{n} from {_source(n, options)}" for n in named)
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _source(name: str, options: set[str]) -> str:
+    """Where a setting's value came from: an option, the environment, retain.toml or the default."""
+    top = name.split(".")[0]
+    if top in options:
+        return "a command option"
+    env = "RETAIN_" + name.replace(".", "__").upper()
+    if any(k.upper() == env or k.upper().startswith(env + "__") for k in os.environ):
+        return f"the environment ({env})"
+    toml = Path("retain.toml")
+    if toml.exists():
+        import tomllib
+
+        section: object = tomllib.loads(toml.read_text())
+        for part in name.split("."):
+            section = section.get(part) if isinstance(section, dict) else None
+        if section is not None:
+            return "retain.toml"
+    return "the defaults"

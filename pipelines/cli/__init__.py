@@ -10,11 +10,11 @@ import sys
 
 import click
 import typer
-from pydantic import ValidationError
 
 from pipelines.cli import data, lists, model, operations
 from pipelines.cli.common import console
 from pipelines.errors import InputError, ProblemFound
+from pipelines.settings import load_settings
 
 app = typer.Typer(
     help="retain: churn risk and next-purchase timing for CRM teams.",
@@ -23,6 +23,13 @@ app = typer.Typer(
 )
 for group in (data, model, lists, operations):
     app.add_typer(group.app)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Settings are validated at start-up, before any command does work."""
+    if "--help" not in sys.argv:
+        load_settings()
 
 
 def main() -> None:
@@ -36,19 +43,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except (InputError, ValidationError) as exc:
-        console.print(f"[bold red]error[/] {_one_line(exc)}", soft_wrap=True)
+    except InputError as exc:
+        console.print(f"[bold red]error[/] {exc}", soft_wrap=True)
         sys.exit(2)
     except ProblemFound as exc:
         console.print(f"[bold yellow]problem[/] {exc}", soft_wrap=True)
         sys.exit(1)
-
-
-def _one_line(exc: Exception) -> str:
-    """An input error as is; invalid settings as 'field: what is allowed' per field."""
-    if not isinstance(exc, ValidationError):
-        return str(exc)
-    fields = "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-    )
-    return f"invalid settings: {fields}"

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.errors import InputError
-from pipelines.settings import Settings
+from pipelines.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,7 +39,7 @@ HorizonOpt = Annotated[
 
 def settings_with(**overrides: Any) -> Settings:
     """The one settings object: options given here override environment and retain.toml."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**overrides)
 
 
 def done(message: str) -> None:

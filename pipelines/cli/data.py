@@ -42,6 +42,19 @@ DateOpt = Annotated[
     str | None, typer.Option("--campaign-date", help="Contact date (default: the list's as_of).")
 ]
 ReadoutOpt = Annotated[int, typer.Option("--readout-days", help="Window of the true effect.")]
+ShiftOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shift-date",
+        help="A change in the world from this date: more complaints and dropout (a service failure).",
+    ),
+]
+ShiftComplaintsOpt = Annotated[
+    float, typer.Option("--shift-complaints", help="Complaint rate multiplier after --shift-date.")
+]
+ShiftDropoutOpt = Annotated[
+    float, typer.Option("--shift-dropout", help="Dropout multiplier after --shift-date.")
+]
 
 
 @app.command(rich_help_panel=PANEL)
@@ -56,17 +69,22 @@ def generate(
     campaign_effect: EffectOpt = 0.3,
     campaign_date: DateOpt = None,
     readout_days: ReadoutOpt = 90,
+    shift_date: ShiftOpt = None,
+    shift_complaints: ShiftComplaintsOpt = 3.0,
+    shift_dropout: ShiftDropoutOpt = 2.0,
 ) -> None:
     """Write synthetic orders, complaints and customers (Parquet), with the ground truth.
     With --campaign-list, the list's target customers are contacted on the campaign date and
     campaign_truth.json records the exact effect (same seed, world without the campaign)."""
-    from pipelines.synthetic.campaign import CampaignPlan, generate_dataset
+    from pipelines.synthetic.campaign import CampaignPlan, WorldChange, generate_dataset
 
-    plan = None
+    plan = change = None
     if campaign_list is not None:
         plan = CampaignPlan(campaign_list, campaign_effect, campaign_date, readout_days)
+    if shift_date is not None:
+        change = WorldChange(shift_date, shift_complaints, shift_dropout)
     with console.status(f"simulating {customers:,} customers over {days} days"):
-        made = generate_dataset(out, customers, days, seed, start, csv, plan)
+        made = generate_dataset(out, customers, days, seed, start, csv, plan, change)
     if made.truth is not None:
         t = made.truth
         console.print(

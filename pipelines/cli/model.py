@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from pipelines.cli.common import (
     DataOpt,
@@ -29,6 +30,9 @@ VALIDATION = "validation at the evaluation cutoff (labels unseen in training)"
 @app.command(rich_help_panel=PANEL)
 def train(
     data: DataOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Use only events before this date.")
+    ] = None,
     horizon_days: HorizonOpt = None,
     max_trees: Annotated[
         int | None, typer.Option("--max-trees", help="Most boosting rounds (default 500).")
@@ -37,21 +41,23 @@ def train(
         Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")
     ] = None,
 ) -> None:
-    """Train, validate against the baselines, log to MLflow and register a version; it becomes
-    champion only if it beats the current one on the same backtest."""
+    """Train, validate against the baselines, log to MLflow and register a version. It becomes
+    champion unless it is worse than the champion as registered, both scored on the newest
+    labelled window (margins in the settings)."""
+    from features.cutoffs import to_timestamp
     from pipelines.training.run import run_training
 
     settings = settings_with(horizon_days=horizon_days, churn_max_trees=max_trees)
+    cutoff = to_timestamp(as_of) if as_of else None
     with warehouse(settings, data) as con:
-        outcome = run_training(con, settings, metrics_out, console.status)
-    for warning in outcome.warnings:
-        console.print(f"  [yellow]{warning}[/]")
+        outcome = run_training(con, settings, metrics_out, console.status, cutoff)
     print_metrics(outcome.result.metrics, VALIDATION)
-    verdict = "promote" if outcome.promoted else "keep the champion"
-    console.print(f"  champion decision: {verdict} ({outcome.reason})")
+    decision = outcome.decision
+    verdict = "promote" if decision.promoted else "keep the champion"
+    console.print(f"  champion decision: {verdict} ({decision.reason})", soft_wrap=True)
     state = (
         "now champion"
-        if outcome.promoted
+        if decision.promoted
         else f"registered; champion unchanged, promote with `retain models promote {outcome.version}`"
     )
     done(
@@ -88,9 +94,23 @@ def evaluate(
 @models_app.command("list")
 def models_list() -> None:
     """Registered versions, their validation metrics and which one is champion."""
+    import pandas as pd
+
     from pipelines.training.versions import list_versions
 
-    console.print(list_versions(settings_with()).to_string(index=False))
+    versions = list_versions(settings_with())
+    table = Table(title="registered versions, newest first (* = champion)")
+    for column in ("version", "data end", "trained on cutoffs", "ROC-AUC", "PR-AUC", "Brier"):
+        table.add_column(column, justify="right" if column[0].isupper() else "left")
+    rows = versions.to_dict("records")
+    for row in rows:
+        figures = [row["churn_roc_auc"], row["churn_pr_auc"], row["churn_brier"]]
+        shown = ("-" if pd.isna(v) else f"{v:.4f}" for v in figures)
+        version = f"{row['version']}{'*' if row['champion'] else ''}"
+        table.add_row(version, str(row["data_end"]), str(row["training_window"]), *shown)
+    console.print(table)
+    for row in rows:
+        console.print(f"  version {row['version']}: {row['decision'] or '-'}", soft_wrap=True)
 
 
 @models_app.command("promote")

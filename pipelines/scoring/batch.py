@@ -56,7 +56,16 @@ def score_population(
     parts = []
     for start in range(0, len(features), CHUNK_ROWS):
         chunk = features.iloc[start : start + CHUNK_ROWS]
-        parts.append(scorer.score(chunk, as_of, scored_at, model_version, with_reasons=False))
+        parts.append(
+            scorer.score(
+                chunk,
+                as_of,
+                scored_at,
+                model_version,
+                with_reasons=False,
+                risk_thresholds=settings.risk_thresholds,
+            )
+        )
         if progress is not None:
             progress(len(chunk))  # type: ignore[operator]
     scores = (

@@ -32,6 +32,24 @@ class CampaignPlan:
     readout_days: int = 90
 
 
+@dataclass(frozen=True)
+class WorldChange:
+    """From `date` on, customers complain `complaints` times and drop out `dropout` times as
+    often (a service failure, a price rise): the generator's known change in the world."""
+
+    date: str
+    complaints: float = 3.0
+    dropout: float = 2.0
+
+    def params(self, start: pd.Timestamp) -> dict[str, float]:
+        day = (pd.Timestamp(self.date) - start) / pd.Timedelta(days=1)
+        return {
+            "shift_day": day,
+            "shift_complaints": self.complaints,
+            "shift_dropout": self.dropout,
+        }
+
+
 @dataclass
 class Generated:
     counts: dict[str, int]
@@ -46,10 +64,12 @@ def generate_dataset(
     start: str,
     csv: bool,
     plan: CampaignPlan | None = None,
+    change: WorldChange | None = None,
 ) -> Generated:
     """Simulate and write the tables (+ truth and generation.json); with a plan, the campaign
     too and `campaign_truth.json` (the same seed without the campaign gives the exact effect)."""
-    params, start_at = GeneratorParams(), pd.Timestamp(start)
+    start_at = pd.Timestamp(start)
+    params = GeneratorParams(**(change.params(start_at) if change else {}))
     campaign, date = (None, None) if plan is None else _campaign(plan, customers, start_at)
     tables = simulate(customers, days, seed, start_at, params, campaign=campaign)
     write_dataset(tables, out, generation_meta(customers, days, seed, start_at, params), csv)

@@ -37,6 +37,12 @@ class GeneratorParams:
     bad_complaint_keep: float = 0.6  # a bad complaint multiplies P(staying) by this
     season_amplitude: float = 0.15
     median_order_value: float = 40.0
+    # A change in the world from day `shift_day` on (a service failure, a price rise): every
+    # customer complains `shift_complaints` times as often and drops out after an order
+    # `shift_dropout` times as often. None: the world stays as it is.
+    shift_day: float | None = None
+    shift_complaints: float = 1.0
+    shift_dropout: float = 1.0
 
 
 def simulate(
@@ -146,7 +152,8 @@ def _simulate_orders(
         parts["customer"].append(active)
         parts["time"].append(now)
         parts["number"].append(np.full(active.size, k))
-        complains = u(1, active) < complaint_prob[active]
+        shifted = _shifted(p, now)
+        complains = u(1, active) < complaint_prob[active] * np.where(shifted, p.shift_complaints, 1)
         who = active[complains]
         severity = 1 + np.floor(u(2, who) * 5).astype(np.int64)
         unresolved = u(3, who) < p.unresolved_share * (0.5 + severity / 5)
@@ -156,7 +163,8 @@ def _simulate_orders(
         parts["k_resolution"].append(resolution)
         parts["k_severity"].append(severity)
         np.add.at(bad, who[resolution > p.slow_resolution_days], 1)
-        drop_chance = 1 - (1 - dropout[active]) * p.bad_complaint_keep ** bad[active]
+        base_dropout = np.minimum(dropout[active] * np.where(shifted, p.shift_dropout, 1), 0.95)
+        drop_chance = 1 - (1 - base_dropout) * p.bad_complaint_keep ** bad[active]
         speed = np.ones(active.size)
         if campaign is not None:
             reached = campaign.targets[active] & (now >= campaign.at_day)
@@ -179,6 +187,13 @@ def _simulate_orders(
         k += 1
     events = {name: np.concatenate(v) for name, v in parts.items()}
     return {**events, "dropped_at": dropped_at, "bad_complaints": bad}
+
+
+def _shifted(p: GeneratorParams, t_days: np.ndarray) -> np.ndarray:
+    """Whether each time falls in the changed world."""
+    if p.shift_day is None:
+        return np.zeros(t_days.shape, dtype=bool)
+    return t_days >= p.shift_day
 
 
 def _season(p: GeneratorParams, start: pd.Timestamp, t_days: np.ndarray) -> np.ndarray:

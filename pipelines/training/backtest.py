@@ -16,7 +16,7 @@ from sklearn.base import clone
 from features.cutoffs import last_labelled_cutoff, spaced_cutoffs, to_timestamp
 from features.schema import FEATURE_COLUMNS
 from models.baselines import BGNBDBaseline, RecencyBaseline, RFMBaseline
-from models.bgnbd import BGNBD_FEATURES, bgnbd_features
+from models.bgnbd import BGNBD_FEATURES, fit_bgnbd_features
 from models.boosting import FeatureEncoder
 from models.churn import ChurnModel
 from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
@@ -39,7 +39,7 @@ def training_cutoffs(v: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
 def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = None) -> Scorer:
     """Both models and the value-tier thresholds from one labelled multi-cutoff frame.
     With `recipe`, its estimators' parameters are reused (a champion refitted on new data)."""
-    prepared, latest_fit = bgnbd_features(frame, settings.horizon_days)
+    prepared, latest_fit = fit_bgnbd_features(frame, settings.horizon_days)
     churn = (
         clone(recipe.churn)
         if recipe

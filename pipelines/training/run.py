@@ -1,4 +1,4 @@
-"""`retain train` as one stage: fit, compare with the champion, log to MLflow, register, gate."""
+"""`retain train` as one stage: fit, judge against the champion as deployed, log, register."""
 
 from __future__ import annotations
 
@@ -8,19 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from features.schema import LABEL_COLUMNS
 from models.registry import Registry
 from pipelines.files import write_table
 from pipelines.settings import Settings
-from pipelines.training.train import (
-    TrainResult,
-    champion_metrics,
-    flat_metrics,
-    promotion_decision,
-    train,
-    write_metrics,
-)
+from pipelines.training.gate import LAST_CUTOFF_TAG, Decision, judge
+from pipelines.training.train import TrainResult, flat_metrics, train, write_metrics
 
 Status = Callable[[str], Any]  # shows what is being done (a spinner's context manager)
 
@@ -29,41 +24,45 @@ Status = Callable[[str], Any]  # shows what is being done (a spinner's context m
 class TrainingOutcome:
     result: TrainResult
     version: str
-    promoted: bool
-    reason: str
-    warnings: list[str]
+    decision: Decision
 
 
 def run_training(
-    con: duckdb.DuckDBPyConnection, settings: Settings, metrics_out: Path | None, status: Status
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    metrics_out: Path | None,
+    status: Status,
+    as_of: pd.Timestamp | None = None,
 ) -> TrainingOutcome:
-    """Train, judge against the champion on the same backtest, log, register, maybe promote."""
+    """Train (on events before `as_of` when given), judge against the champion as registered,
+    log the run, register the version and move the champion alias when the gate says so."""
     with status("building training frames, fitting the model and the baselines"):
-        result = train(con, settings)
+        result = train(con, settings, as_of)
     registry = settings.registry()
-    champion = registry.champion_version()
-    champ, warnings = None, []
-    if champion is not None:
-        with status(f"refitting champion version {champion} on the same backtest"):
-            try:
-                champ = champion_metrics(result, registry.load_scorer(champion)[0], settings)
-            except Exception as exc:  # an old champion this code cannot load cannot score either
-                warnings.append(f"champion version {champion} cannot be re-evaluated: {exc}")
-    promoted, why = promotion_decision(result.metrics["model"], champ, settings.promotion_margin)
-    if champion is not None and champ is None:
-        promoted, why = True, f"champion version {champion} is unusable with this code"
-    decision = {"promoted": promoted, "reason": why, "champion_before": champion}
+    with status("scoring the champion as registered on the same customers"):
+        decision = judge(result, registry, settings)
     metrics_path = write_metrics(
-        result,
-        metrics_out or settings.home / "metrics.json",
-        {"promotion": {**decision, "champion_metrics": champ}},
+        result, metrics_out or settings.home / "metrics.json", {"promotion": decision.as_dict()}
     )
     with status("logging to MLflow and registering the model"):
         version = _register(registry, result, settings, metrics_path)
-        registry.tag_version(version, {"promotion": why})
-        if promoted:
+        registry.tag_version(version, _tags(result, decision))
+        if decision.promoted:
             registry.promote(version)
-    return TrainingOutcome(result, version, promoted, why, warnings)
+    return TrainingOutcome(result, version, decision)
+
+
+def _tags(result: TrainResult, decision: Decision) -> dict[str, str]:
+    """What `retain models list` shows of a version: its data window and the decision."""
+    first, last = result.training_window
+    return {
+        "data_end": str(result.data_end.date()),
+        "training_window": f"{first.date()} .. {last.date()}",
+        LAST_CUTOFF_TAG: str(last.date()),
+        "evaluation_cutoff": str(result.evaluation_cutoff.date()),
+        "promotion": decision.reason,
+        "promoted": str(decision.promoted).lower(),
+    }
 
 
 def _register(
@@ -76,6 +75,7 @@ def _register(
         "activity_window_days": settings.activity_window_days,
         "training_cutoffs": settings.training_cutoffs,
         "churn_max_trees": settings.churn_max_trees,
+        "data_end": result.data_end.date().isoformat(),
         "evaluation_cutoff": result.evaluation_cutoff.date().isoformat(),
         "churn_trees": result.scorer.churn.n_trees_,
         "churn_num_leaves": result.scorer.churn.complexity_[0],

@@ -1,10 +1,9 @@
 """Training run: one validation on the latest labelled cutoff, a final fit, champion gating.
 
 Validation follows the rolling-origin rule (DESIGN.md section 2): the evaluation cutoff v is
-the latest month start whose horizon ends by the data end; everything evaluated there trains
-only on cutoffs c with c + horizon <= v. The registered model is then refit on the monthly
-cutoffs up to v. A challenger replaces the champion only if, refitted on the same window
-and scored on the same customers, it gains `promotion_margin` PR-AUC and no Brier score.
+the latest month start whose horizon ends by the data end (or by --as-of); everything
+evaluated there trains only on cutoffs c with c + horizon <= v. The registered model is then
+refit on the cutoffs up to v. Whether it replaces the champion is decided in `gate`.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import pandas as pd
 from features.cutoffs import last_labelled_cutoff, spaced_cutoffs
 from features.frame import build_frame
 from models.scorer import Scorer
+from pipelines.errors import InputError
 from pipelines.settings import Settings
 from pipelines.training.backtest import backtest, fit_scorer, training_cutoffs
 from pipelines.warehouse import data_end as find_data_end
@@ -37,7 +37,13 @@ class TrainResult:
     evaluation_cutoff: pd.Timestamp
     data_end: pd.Timestamp
     frame: pd.DataFrame  # labelled training frame, kept for the champion comparison
+    training_window: tuple[pd.Timestamp, pd.Timestamp]  # first and last cutoff of the final fit
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def validation(self) -> pd.DataFrame:
+        """The labelled rows at the evaluation cutoff."""
+        return self.frame[self.frame["cutoff_at"] == self.evaluation_cutoff]
 
 
 def labelled_frame(
@@ -63,14 +69,23 @@ def labelled_frame(
     return frame, share
 
 
-def train(con: duckdb.DuckDBPyConnection, settings: Settings) -> TrainResult:
-    """Build frames, validate against the baselines, refit on everything labelled (no MLflow)."""
-    end = find_data_end(con)
+def train(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp | None = None
+) -> TrainResult:
+    """Build frames, validate against the baselines, refit on everything labelled (no MLflow).
+    With `as_of`, only events before it are used: the data ends there."""
+    end = find_data_end(con) if as_of is None else min(find_data_end(con), as_of)
     v = last_labelled_cutoff(end, settings.horizon_days)
     final_cutoffs = spaced_cutoffs(v, settings.training_cutoffs, settings.cutoff_step_days)
     cutoffs = sorted({*training_cutoffs(v, settings), *final_cutoffs})
     frame, share = labelled_frame(con, cutoffs, end, settings)
     frame = frame[frame["churned"].notna()]
+    if frame[frame["cutoff_at"] == v].empty:
+        raise InputError(
+            "--as-of" if as_of is not None else "orders",
+            f"no labelled customers at {v.date()}: the data (to {end.date()}) is too short "
+            f"for a {settings.horizon_days}-day horizon",
+        )
     result = backtest(frame, [v], settings, {"model": None})
     metrics = {METRIC_NAMES[k]: m for k, m in result.by_cutoff[v.date().isoformat()].items()}
     final = frame[frame["cutoff_at"].isin(final_cutoffs)]
@@ -85,36 +100,8 @@ def train(con: duckdb.DuckDBPyConnection, settings: Settings) -> TrainResult:
         "training_cutoffs": final["cutoff_at"].nunique(),
         "customer_share_per_mille": round(share * 1000),
     }
-    return TrainResult(metrics, scorer, reference, v, end, frame, counts)
-
-
-def champion_metrics(
-    result: TrainResult, champion: Scorer, settings: Settings
-) -> dict[str, float | None]:
-    """The champion's recipe refitted on the same window and scored on the same customers."""
-    bt = backtest(
-        result.frame, [result.evaluation_cutoff], settings, {"champion": champion}, baselines=False
-    )
-    return bt.by_cutoff[result.evaluation_cutoff.date().isoformat()]["champion"]
-
-
-def promotion_decision(
-    candidate: dict[str, float | None], champion: dict[str, float | None] | None, margin: float
-) -> tuple[bool, str]:
-    """Promote only on a PR-AUC gain of at least `margin` without a worse Brier score."""
-    if champion is None:
-        return True, "no champion yet"
-    cand_pr, champ_pr = float(candidate["churn_pr_auc"] or 0), float(champion["churn_pr_auc"] or 0)
-    cand_brier, champ_brier = (
-        float(candidate["churn_brier"] or 1),
-        float(champion["churn_brier"] or 1),
-    )
-    facts = f"PR-AUC {cand_pr:.4f} vs champion {champ_pr:.4f}, Brier {cand_brier:.4f} vs {champ_brier:.4f}"
-    if cand_pr < champ_pr + margin:
-        return False, f"PR-AUC gain below the margin {margin}: {facts}"
-    if cand_brier > champ_brier + 1e-9:
-        return False, f"Brier score worse: {facts}"
-    return True, f"better: {facts}"
+    window = (min(final_cutoffs), max(final_cutoffs))
+    return TrainResult(metrics, scorer, reference, v, end, frame, window, counts)
 
 
 def flat_metrics(metrics: dict[str, dict[str, float | None]]) -> dict[str, float]:

@@ -37,3 +37,63 @@ def test_an_option_beats_the_environment(toml_here: Path, monkeypatch) -> None:
 def test_nested_input_settings_from_the_environment(toml_here: Path, monkeypatch) -> None:
     monkeypatch.setenv("RETAIN_INPUT__DELIMITER", ";")
     assert settings_with().input.delimiter == ";"
+
+
+def _error(**overrides) -> str:
+    from pipelines.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as failed:
+        load_settings(**overrides)
+    return str(failed.value)
+
+
+def test_unordered_risk_thresholds_name_both_settings_and_their_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "retain.toml").write_text(
+        "medium_risk_threshold = 0.7\nhigh_risk_threshold = 0.6\n"
+    )
+    message = _error()
+    assert "medium_risk_threshold from retain.toml" in message
+    assert "high_risk_threshold from retain.toml" in message
+    assert "\n" not in message
+
+
+def test_a_bad_value_names_the_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RETAIN_CONTROL_SHARE", "1.5")
+    assert "control_share from the environment (RETAIN_CONTROL_SHARE)" in _error()
+
+
+def test_a_bad_option_is_named_as_an_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "horizon_days from a command option" in _error(horizon_days=0)
+
+
+@pytest.mark.parametrize(
+    ("tiers", "words"),
+    [
+        ({"gold": 0.05, "rest": 0.9}, "must be 1.0"),
+        ({"gold": 0.2, "silver": 0.1, "rest": 1.0}, "must increase"),
+        ({"gold": 0.0, "rest": 1.0}, "must increase"),
+    ],
+)
+def test_value_tiers_must_be_a_pyramid(tmp_path, monkeypatch, tiers, words) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert words in _error(value_tiers=tiers)
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ('[input]\ntimezone = "Mars/Olympus"\n', "unknown time zone"),
+        ('[input]\nencoding = "klingon-8"\n', "unknown encoding"),
+        ('[input]\nstatus_map = { bezahlt = "paid" }\n', "expected one of completed"),
+        ('[input]\ntables = { ordres = "x" }\n', "unknown table 'ordres'"),
+        ('[input.columns.orders]\nKunde = "kunde_id"\n', "unknown column 'kunde_id'"),
+    ],
+)
+def test_input_settings_are_checked(tmp_path, monkeypatch, toml: str, words: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "retain.toml").write_text(toml)
+    message = _error()
+    assert words in message and "from retain.toml" in message

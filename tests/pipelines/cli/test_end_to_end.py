@@ -4,7 +4,9 @@ with a real DuckDB warehouse file and a real MLflow sqlite store in a temporary 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,8 +39,16 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.setenv("RETAIN_TRAINING_CUTOFFS", "6")
     mp.setenv("RETAIN_REASONS_TOP", "200")  # lists must explain the rest themselves
     _run(*GENERATE, "--out", str(root / "data"))
-    _run("train", "--data", str(root / "data"), "--metrics-out", str(root / "metrics.json"))
-    (root / "second_train.txt").write_text(_run("train"))  # version 2, same data and recipe
+    # a month-by-month operation in brief: v1 three months ago, then on today's data a
+    # one-tree challenger (v2), the full recipe (v3), and the same again on the same data (v4)
+    trained = [
+        _run("train", "--data", str(root / "data"), "--as-of", "2025-10-01"),
+        _run("train", "--max-trees", "1"),
+        _run("train", "--metrics-out", str(root / "metrics.json")),
+        _run("train"),
+    ]
+    for k, out in enumerate(trained, 1):
+        (root / f"train_{k}.txt").write_text(out)
     _run("score", "--out", str(root / "scores.parquet"))
     _run("risk-list", "--top", "500", "--list-id", "L1", "--out", str(root / "list.csv"))
     _run("drift", "--out", str(root / "drift.html"))
@@ -62,7 +72,7 @@ def test_scores_table_follows_the_contract(workspace: Path) -> None:
     assert (scores["next_order_p10_days"] <= scores["expected_days_to_next_order"] + 1e-9).all()
     assert (scores["expected_days_to_next_order"] <= scores["next_order_p90_days"] + 1e-9).all()
     assert set(scores["risk_tier"]) <= {"high", "medium", "low"}
-    assert (scores["model_version"] == "1").all()
+    assert (scores["model_version"] == "3").all()
     explained = scores.nlargest(200, "value_at_risk")["reasons"]
     assert explained.str.len().gt(0).all()
     assert scores["reasons"].str.len().gt(0).sum() <= 200  # the rest wait for a list
@@ -98,6 +108,68 @@ def test_no_reason_anywhere_keeps_a_template_placeholder(workspace: Path) -> Non
         assert not reasons.str.contains(r"[{}]").any(), reasons[reasons.str.contains(r"[{}]")]
 
 
+def test_a_customer_scores_the_same_whoever_else_is_in_the_batch(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder holding only 600 customers' history, scored at the same as-of with the same
+    version, gives each of them exactly the scores of the full run (nothing is refitted)."""
+    full = pd.read_parquet(workspace / "scores.parquet")
+    chosen = set(full["customer_id"].sample(600, random_state=1))
+    subset = tmp_path / "subset"
+    subset.mkdir()
+    for table in ("orders", "complaints", "customers"):
+        frame = pd.read_parquet(workspace / "data" / f"{table}.parquet")
+        frame[frame["customer_id"].isin(chosen)].to_parquet(subset / f"{table}.parquet")
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
+    as_of = str(pd.Timestamp(full["as_of"].iloc[0]).date())
+    _run("score", "--data", str(subset), "--as-of", as_of, "--out", str(tmp_path / "s.parquet"))
+    part = pd.read_parquet(tmp_path / "s.parquet").set_index("customer_id").sort_index()
+    same = full.set_index("customer_id").loc[part.index]
+    assert len(part) == 600
+    numbers = part.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(part[numbers], same[numbers], rtol=1e-9, atol=1e-9)
+    for column in ("risk_tier", "value_tier", "next_order_date", "model_version", "as_of"):
+        assert (part[column] == same[column]).all(), column
+
+
+SCORE_IN_A_FRESH_VENV = """
+import sys, mlflow, pandas as pd
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model("models:/retain@champion")
+assert "retain" not in {d.metadata["Name"] for d in __import__("importlib.metadata").metadata.distributions()}
+model.predict(pd.read_parquet(sys.argv[2])).to_parquet(sys.argv[3])
+"""
+
+
+def test_the_champion_scores_in_a_fresh_venv_from_its_logged_requirements(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The registered version carries its own code and pins what it needs: a venv with only
+    its requirements.txt (and no retain) loads it from the registry and scores exactly as here."""
+    import mlflow
+    from tests.pipelines.cli.fresh_venv import make_venv
+
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    mlflow.set_tracking_uri(uri)
+    requirements = Path(
+        mlflow.artifacts.download_artifacts(
+            "models:/retain@champion/requirements.txt", dst_path=str(tmp_path)
+        )
+    )
+    assert "lightgbm==" in requirements.read_text() and "mlflow==" in requirements.read_text()
+    features = pd.read_parquet(workspace / "home" / "scores" / "latest_features.parquet").head(200)
+    features.to_parquet(tmp_path / "in.parquet")
+    python = make_venv(tmp_path / "venv", requirements)
+    (tmp_path / "score.py").write_text(SCORE_IN_A_FRESH_VENV)
+    subprocess.run(
+        [str(python), "score.py", uri, "in.parquet", "out.parquet"], cwd=tmp_path, check=True,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+    )  # fmt: skip
+    there = pd.read_parquet(tmp_path / "out.parquet")
+    here = mlflow.pyfunc.load_model("models:/retain@champion").predict(features)
+    pd.testing.assert_frame_equal(there, here, rtol=1e-9, atol=1e-12)
+
+
 def test_drift_summary(workspace: Path) -> None:
     summary = json.loads((workspace / "drift_summary.json").read_text())
     assert 0 <= summary["drifted_share"] <= 1
@@ -105,11 +177,19 @@ def test_drift_summary(workspace: Path) -> None:
     assert (workspace / "drift.html").stat().st_size > 10_000
 
 
-def test_second_training_keeps_the_first_champion(workspace: Path) -> None:
-    out = (workspace / "second_train.txt").read_text()
-    assert "version 2" in out and "champion unchanged" in out
+def test_a_newer_model_replaces_the_champion_and_says_why(workspace: Path) -> None:
+    first, newer = ((workspace / f"train_{k}.txt").read_text() for k in (1, 3))
+    assert "version 1 (now champion)" in first
+    assert "version 3 (now champion)" in newer
+    assert "trained on newer data: PR-AUC" in newer  # the figures of both on the newest window
+
+
+def test_retraining_on_the_same_window_keeps_the_champion(workspace: Path) -> None:
+    out = (workspace / "train_4.txt").read_text()
+    assert "version 4" in out and "champion unchanged" in out
+    assert "cannot be judged on data it has not seen" in out
     listing = _run("models", "list")
-    assert listing.splitlines()[0].split()[:2] == ["version", "champion"]
+    assert "version 4: " in listing and "3*" in listing  # decisions below the table
 
 
 def test_unusable_input_exits_2_with_file_and_column(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -176,12 +256,14 @@ def test_validate_report_json(tmp_path: Path) -> None:
 
 
 def test_a_deliberately_worse_model_is_refused(workspace: Path) -> None:
-    # One tree. (On this small base five trees on the BG/NBD features already rival the full
-    # model, and the gate rightly promotes them: it compares recipes, not tree counts.)
-    out = _run("train", "--max-trees", "1")
-    assert "keep the champion" in out and "champion unchanged" in out
+    """One tree, judged against version 1 as it was registered three months earlier."""
+    out = (workspace / "train_2.txt").read_text()
+    assert "version 2" in out and "champion unchanged" in out
+    assert "worse than the champion's by more than" in out
     listing = _run("models", "list")
-    assert "PR-AUC" in listing  # the refusal reason is kept on the version
+    assert "worse than the champion" in listing  # the refusal and its figures stay on it
+    assert "2025-02-01 .. 2025-07-01" in listing  # version 1's window, three months before
+    assert "2025-05-01 .. 2025-10-01" in listing
 
 
 def test_promote_and_rollback(workspace: Path) -> None:
@@ -189,8 +271,8 @@ def test_promote_and_rollback(workspace: Path) -> None:
     _run("models", "promote", "2")
     assert registry.champion_version() == "2"
     _run("models", "rollback")
-    assert registry.champion_version() == "1"
-    assert registry.champion_history() == ["1"]
+    assert registry.champion_version() == "3"
+    assert registry.champion_history() == ["1", "3"]
 
 
 def test_evaluate_reports_every_scorer_at_three_cutoffs(workspace: Path) -> None:

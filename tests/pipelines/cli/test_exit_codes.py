@@ -150,3 +150,12 @@ def test_the_drift_alarm_is_exit_1(home, monkeypatch, capsys, shift: float, code
     got, out = run(monkeypatch, capsys, "drift", "--out", str(home / "drift.html"))
     assert got == code, out
     assert ("drift alarm" in out) == (code == 1)
+
+
+@pytest.mark.parametrize("args", [["models", "list"], ["generate", "--out", "x"], ["drift"]])
+def test_invalid_settings_stop_any_command(home, monkeypatch, capsys, args) -> None:
+    Path("retain.toml").write_text("medium_risk_threshold = 0.7\nhigh_risk_threshold = 0.6\n")
+    code, out = run(monkeypatch, capsys, *args)
+    assert code == 2
+    line = one_line_without_traceback(out)
+    assert "medium_risk_threshold" in line and "high_risk_threshold" in line
