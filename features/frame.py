@@ -13,7 +13,7 @@ from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
 from features.hashing import stable_unit_sql
 from features.labels import labels
-from features.orders import mix_sql, order_features
+from features.orders import amounts_known, mix_sql, order_features
 from features.schema import (
     CATEGORICAL_FEATURES,
     COMPLAINT_COUNTS,
@@ -134,7 +134,7 @@ def _relation(
     names = _Names()
     _set_cutoffs(con, cutoffs, names.cutoffs)
     passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
-    mix = mix_sql(con, names.categories)
+    mix, has_amounts = mix_sql(con, names.categories), amounts_known(con)
     for k in range(passes):
         orders, complaints = "orders", "complaints"
         share = _customers_of(passes, k, customer_share)
@@ -144,7 +144,7 @@ def _relation(
                 f"CREATE OR REPLACE TEMP VIEW {names.complaints} AS FROM complaints WHERE {share}"
             )
             orders, complaints = names.orders, names.complaints
-        order_features(con, names.cutoffs, orders, mix).create_view(
+        order_features(con, names.cutoffs, orders, mix, has_amounts).create_view(
             names.order_features, replace=True
         )
         complaint_features(con, names.cutoffs, complaints).create_view(

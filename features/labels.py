@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from features.orders import amounts_known, no_spend
 from features.schema import COMPLETED_STATUS
 from features.sql import SECONDS_PER_DAY
 
@@ -32,7 +33,8 @@ def labels(
             SELECT p.customer_id, p.cutoff_at,
                    min(epoch(o.ordered_at - p.cutoff_at)) / {_DAYS} AS next_days,
                    coalesce(sum(o.amount) FILTER (
-                       WHERE o.ordered_at < p.cutoff_at + INTERVAL ({horizon_days}) DAY), 0) AS spend
+                       WHERE o.ordered_at < p.cutoff_at + INTERVAL ({horizon_days}) DAY),
+                       {no_spend(amounts_known(con))}) AS spend
             FROM {population} p
             LEFT JOIN orders o
               ON o.customer_id = p.customer_id

@@ -21,12 +21,24 @@ MASKED_CATEGORIES = 64
 COUNTED_CHANNELS = 16
 
 
-def _window_columns() -> str:
+def amounts_known(con: duckdb.DuckDBPyConnection, orders: str = "orders") -> bool:
+    """Whether the orders carry amounts (a source gives them for every order or for none)."""
+    return bool(con.execute(f"SELECT count(amount) > 0 FROM {orders}").fetchall()[0][0])
+
+
+def no_spend(has_amounts: bool) -> str:
+    """What a sum of amounts over no orders is: 0 when amounts are known, else NULL (spend
+    features are absent, not zero, for a source without amounts)."""
+    return "0" if has_amounts else "NULL"
+
+
+def _window_columns(has_amounts: bool) -> str:
     parts = []
     for w in ORDER_WINDOWS_DAYS:
         parts.append(f"count(*) FILTER (WHERE done AND age_days <= {w}) AS orders_{w}d")
         parts.append(
-            f"coalesce(sum(amount) FILTER (WHERE done AND age_days <= {w}), 0) AS spend_{w}d"
+            f"coalesce(sum(amount) FILTER (WHERE done AND age_days <= {w}), "
+            f"{no_spend(has_amounts)}) AS spend_{w}d"
         )
     return ",\n            ".join(parts)
 
@@ -88,6 +100,7 @@ def order_features(
     cutoffs: str,
     orders: str = "orders",
     mix: tuple[str, str, str] | None = None,
+    has_amounts: bool | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Per (customer_id, cutoff_at): order features from orders placed before the cutoff.
 
@@ -101,18 +114,20 @@ def order_features(
     breadth from a bit mask, the main channel from one counter per channel.
     """
     mix_aggregates, mix_columns, mix_join = mix or mix_sql(con)
+    known = amounts_known(con) if has_amounts is None else has_amounts
+    zero = no_spend(known)
     gap = "list_transform(range(1, len(ages)), lambda i: ages[i + 1] - ages[i])"
     return con.sql(
         f"""
         WITH per AS (
             SELECT customer_id, cutoff_at,
             min(age_days) FILTER (WHERE done) AS days_since_last_order,
-            {_window_columns()},
-            coalesce(sum(amount) FILTER (WHERE done), 0) AS spend_total,
+            {_window_columns(known)},
+            coalesce(sum(amount) FILTER (WHERE done), {zero}) AS spend_total,
             max(amount) FILTER (WHERE done) AS max_order_value,
             count(*) FILTER (WHERE status = '{RETURNED_STATUS}') AS returns_total,
             count(*) FILTER (WHERE status = '{CANCELLED_STATUS}') AS cancellations_total,
-            coalesce(sum(amount) FILTER (WHERE status = '{RETURNED_STATUS}'), 0) AS returned_value_total,
+            coalesce(sum(amount) FILTER (WHERE status = '{RETURNED_STATUS}'), {zero}) AS returned_value_total,
             sum(discount_amount) FILTER (WHERE done) AS discount_total,
             count(*) AS all_orders_total,
             list_sort(list(age_days) FILTER (WHERE done)) AS ages,

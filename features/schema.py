@@ -13,6 +13,7 @@ class TableContract:
     key: str
     required: dict[str, str]
     optional: dict[str, str] = field(default_factory=dict)
+    unique_key: bool = True  # order lines share their order's id
 
     @property
     def columns(self) -> dict[str, str]:
@@ -36,14 +37,31 @@ ORDERS = TableContract(
         "order_id": "text",
         "customer_id": "text",
         "ordered_at": "timestamp",
-        "amount": "number",
     },
     optional={
+        "amount": "number",  # without it spend features are absent and value counts orders
         "status": "text",
         "channel": "text",
         "category": "text",
         "discount_amount": "number",
     },
+)
+
+ORDER_LINES = TableContract(
+    name="order_lines",
+    key="order_id",
+    required={"order_id": "text", "customer_id": "text", "ordered_at": "timestamp"},
+    optional={
+        "quantity": "number",  # negative: a returned line
+        "unit_price": "number",
+        "line_amount": "number",  # instead of quantity x unit_price
+        "product_id": "text",
+        "category": "text",
+        "channel": "text",
+        "discount_amount": "number",
+        "status": "text",
+    },
+    unique_key=False,
 )
 
 COMPLAINTS = TableContract(
@@ -66,8 +84,9 @@ CUSTOMERS = TableContract(
     optional={"signed_up_at": "timestamp", "segment": "text", "region": "text"},
 )
 
-CONTRACTS = {c.name: c for c in (ORDERS, COMPLAINTS, CUSTOMERS)}
-REQUIRED_TABLES = ("orders",)
+CONTRACTS = {c.name: c for c in (ORDERS, ORDER_LINES, COMPLAINTS, CUSTOMERS)}
+ORDER_TABLES = ("orders", "order_lines")  # a source gives exactly one of them
+GUEST_ORDER = "no customer id (guest order)"  # why an order (line) without a customer is set aside
 COMPLETED_STATUS = "completed"
 RETURNED_STATUS = "returned"
 CANCELLED_STATUS = "cancelled"

@@ -54,6 +54,7 @@ class RFMBaseline(BaseEstimator):
         self.edges_ = {
             col: np.unique(np.quantile(labelled[col], [0.2, 0.4, 0.6, 0.8]))
             for col in ("days_since_last_order", "orders_365d", "spend_365d")
+            if labelled[col].notna().any()  # no amounts, no monetary score: R and F only
         }
         self.isotonic_ = IsotonicRegression(increasing=False, out_of_bounds="clip")
         self.isotonic_.fit(self.score(labelled), labelled["churned"].astype(float))
@@ -65,11 +66,8 @@ class RFMBaseline(BaseEstimator):
                 self.edges_[col], frame[col].to_numpy(dtype=float), side="right"
             )
 
-        return (
-            (6 - quintile("days_since_last_order"))
-            + quintile("orders_365d")
-            + quintile("spend_365d")
-        )
+        monetary = quintile("spend_365d") if "spend_365d" in self.edges_ else 0
+        return (6 - quintile("days_since_last_order")) + quintile("orders_365d") + monetary
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.isotonic_.predict(self.score(frame)), dtype=float)

@@ -25,8 +25,10 @@ CODE_ROOT = Path(__file__).resolve().parents[1]  # models/ and features/ travel 
 
 def _mlflow() -> Any:
     import logging
+    import os
     import warnings
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)

@@ -32,11 +32,24 @@ SCORE_COLUMNS = (
 
 RISK_TIERS = ("high", "medium", "low")  # highest first
 VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
+EXPECTED_ORDERS = "expected_orders"  # the value of a source without amounts: orders, not money
+
+
+def spend_known(frame: pd.DataFrame) -> bool:
+    """Whether the source had amounts (spend features are absent, all NULL, without them)."""
+    return bool(frame["spend_365d"].notna().any())
+
+
+def value_basis(frame: pd.DataFrame) -> str:
+    """What the value pyramid ranks: 12-month spend, or 12-month orders without amounts."""
+    return "spend_365d" if spend_known(frame) else "orders_365d"
 
 
 def expected_value(frame: pd.DataFrame, method: str, horizon_days: int) -> np.ndarray:
     """Spend expected over the horizon if the customer stays: the last 12 months' rate, or
     BG/NBD's expected orders times the customer's average order value."""
+    if method == EXPECTED_ORDERS:
+        return frame["bgnbd_expected_orders"].to_numpy(dtype=float)
     if method == "spend_rate":
         return frame["spend_365d"].to_numpy(dtype=float) * horizon_days / 365.0
     orders = frame["bgnbd_expected_orders"].to_numpy(dtype=float)
@@ -45,7 +58,10 @@ def expected_value(frame: pd.DataFrame, method: str, horizon_days: int) -> np.nd
 
 def choose_value_method(frame: pd.DataFrame, horizon_days: int) -> tuple[str, dict[str, float]]:
     """The method with the lowest mean absolute error against the spend that followed
-    (`spend_next_horizon`), on the customers who kept buying."""
+    (`spend_next_horizon`), on the customers who kept buying; without amounts, BG/NBD's
+    expected orders (value at risk then counts orders)."""
+    if not spend_known(frame):
+        return EXPECTED_ORDERS, {}
     stayed = frame[frame["churned"].eq(0).fillna(False) & frame["spend_next_horizon"].notna()]
     errors = {
         m: float(
@@ -56,12 +72,12 @@ def choose_value_method(frame: pd.DataFrame, horizon_days: int) -> tuple[str, di
     return min(errors, key=lambda m: errors[m]), errors
 
 
-def value_tier_thresholds(spend_365d: pd.Series, tiers: dict[str, float]) -> dict[str, float]:
-    """Lowest trailing-12-month spend of each pyramid tier, best first. `tiers` maps a name to
-    the cumulative share of customers up to it (platinum 0.01, gold 0.05, ..., the last 1.0),
-    so the last tier takes everyone else (threshold minus infinity)."""
+def value_tier_thresholds(basis: pd.Series, tiers: dict[str, float]) -> dict[str, float]:
+    """Lowest trailing-12-month value (see value_basis) of each pyramid tier, best first.
+    `tiers` maps a name to the cumulative share of customers up to it (platinum 0.01, gold
+    0.05, ..., the last 1.0), so the last tier takes everyone else (threshold minus infinity)."""
     return {
-        name: float(spend_365d.quantile(1 - share)) if share < 1 else float("-inf")
+        name: float(basis.quantile(1 - share)) if share < 1 else float("-inf")
         for name, share in tiers.items()
     }
 
@@ -87,6 +103,7 @@ class Scorer:
     settings_hash: str
     bgnbd: BGNBD | None = None  # BG/NBD of the latest training cutoff, frozen for scoring
     value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
+    value_basis: str = "spend_365d"  # what the value tiers rank (orders_365d without amounts)
     reason_templates: dict[str, tuple[str, str]] = field(
         default_factory=lambda: dict(REASON_TEMPLATES)
     )
@@ -140,7 +157,7 @@ class Scorer:
                 "next_order_date": (day + np.round(days).astype("timedelta64[D]")).astype(
                     "datetime64[ns]"
                 ),
-                "value_tier": self.value_tiers(frame["spend_365d"]),
+                "value_tier": self.value_tiers(frame[self.value_basis]),
                 "expected_value": value,
                 "value_at_risk": p * value,
                 "reasons": self.reasons(frame) if with_reasons else "",
@@ -150,9 +167,9 @@ class Scorer:
         )
         return out[list(SCORE_COLUMNS)]
 
-    def value_tiers(self, spend_365d: pd.Series) -> np.ndarray:
-        """Customer-pyramid tier: the first (best) tier whose threshold the spend reaches."""
-        spend = spend_365d.to_numpy(dtype=float)
+    def value_tiers(self, basis: pd.Series) -> np.ndarray:
+        """Customer-pyramid tier: the first (best) tier whose threshold the value reaches."""
+        spend = basis.to_numpy(dtype=float)
         names = list(self.tier_thresholds)
         conditions = [spend >= self.tier_thresholds[name] for name in names[:-1]]
         return np.select(conditions, names[:-1], names[-1])

@@ -56,6 +56,16 @@ class InputSettings(BaseModel):
         description="Source status value -> completed / returned / cancelled (adds to the defaults).",
     )
     schema_name: str = Field("public", description="PostgreSQL schema of the source tables.")
+    credit_note_pattern: str | None = Field(
+        None,
+        description="Regular expression of order ids that are credit notes (returns), e.g. '^C'.",
+    )
+    max_set_aside_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A table with more than this share of its rows set aside is unusable.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -69,6 +79,18 @@ class InputSettings(BaseModel):
                 f"unknown time zone {zone!r}; expected an IANA name such as Europe/Berlin"
             ) from None
         return zone
+
+    @field_validator("credit_note_pattern")
+    @classmethod
+    def _a_pattern(cls, pattern: str | None) -> str | None:
+        import re
+
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression ({exc})") from None
+        return pattern
 
     @field_validator("encoding")
     @classmethod

@@ -49,10 +49,17 @@ def done(message: str) -> None:
 
 def show_load(loaded: Loaded) -> None:
     """`rows read = used + set aside` per table, the reasons, and where the rejects are."""
+    from pipelines.ingest.load import WARN_SET_ASIDE_SHARE, set_aside_share
+
     for report in loaded.reports:
         console.print(f"  {report.line()}")
         for reason, n in report.set_aside_by_reason.items():
             console.print(f"    {n:,} x {reason}")
+        if set_aside_share(report) > WARN_SET_ASIDE_SHARE:
+            console.print(
+                f"  [yellow]warning:[/] {set_aside_share(report):.1%} of {report.table} set "
+                "aside; the rows and reasons are in the rejects file"
+            )
     if loaded.rejects_path is not None:
         console.print(
             f"  [yellow]{loaded.rejects:,} rows set aside, with reasons:[/] {loaded.rejects_path}"
@@ -62,7 +69,7 @@ def show_load(loaded: Loaded) -> None:
 @contextlib.contextmanager
 def warehouse(settings: Settings, data: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The DuckDB warehouse, (re)loaded from `data` when given."""
-    from pipelines.ingest.load import load, require_orders
+    from pipelines.ingest.load import check_usable, load
     from pipelines.warehouse import has_table, open_warehouse
 
     con = open_warehouse(settings.warehouse_path, settings.duckdb_memory_limit)
@@ -71,7 +78,7 @@ def warehouse(settings: Settings, data: str | None) -> Iterator[duckdb.DuckDBPyC
             with console.status(f"reading and validating {data}"):
                 loaded = load(con, data, settings)
             show_load(loaded)
-            require_orders(loaded.reports)
+            check_usable(loaded, settings)
         elif not has_table(con, "orders"):
             raise InputError(str(settings.warehouse_path), "no data loaded yet; pass --data SRC")
         yield con

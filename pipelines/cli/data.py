@@ -110,7 +110,7 @@ def validate(
     with reasons; exit 2 when a table cannot be used at all."""
     import pandas as pd
 
-    from pipelines.ingest.load import load, quality_report, require_orders
+    from pipelines.ingest.load import check_usable, load, quality_report
     from pipelines.warehouse import connect
 
     settings = settings_with()
@@ -121,7 +121,7 @@ def validate(
     now = pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
     profile = quality_report(con, loaded.reports, now, report)
     _show_profile(profile)
-    require_orders(loaded.reports)
+    check_usable(loaded, settings)
     written = f"; report in {report} and {report.with_suffix('.html')}" if report else ""
     done(f"validated {data}{written}")
 
@@ -137,6 +137,8 @@ def _show_profile(profile: dict) -> None:
     )
     for warning in profile["warnings"]:
         console.print(f"  [yellow]suspicious:[/] {warning}")
+    for note in profile["notes"]:
+        console.print(f"  [cyan]note:[/] {note}")
 
 
 @import_app.command("cdnow")

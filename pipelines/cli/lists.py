@@ -89,9 +89,11 @@ def _write_list(
     with console.status(f"building the {kind}"):
         made = make_list(settings, selection, list_id, kind)
         target = write_list(made, out.with_suffix(f".{fmt}") if fmt else out)
+    unit = " expected orders" if made.value_unit == "orders" else ""
     done(
         f"{kind} {made.list_id}: {len(made.listed):,} customers ({made.control:,} control, do not "
-        f"contact); value at risk in the target group {made.target_value_at_risk:,.0f} -> {target}"
+        f"contact); value at risk in the target group {made.target_value_at_risk:,.0f}{unit} "
+        f"-> {target}"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,12 @@ from pipelines.cli.common import (
     warehouse,
 )
 from pipelines.errors import ProblemFound
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pipelines.scoring.batch import ScoreResult
+    from pipelines.settings import Settings
 
 app = typer.Typer()
 PANEL = "operations"
@@ -52,17 +58,61 @@ def score(
     written = publish(result, out, to)
     if written is not None:
         console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")
-    console.print(
-        f"  scored {len(result.scores):,} customers at {cutoff.date()} with version "
-        f"{result.model_version}; {result.lapsed:,} lapsed (no order in "
-        f"{settings.activity_window_days} days) not scored"
-    )
-    tiers = result.scores["risk_tier"].value_counts().to_dict()
-    console.print("  risk tiers: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()))
+    _show_scoring(result, cutoff, settings)
     extra = f" and {out}" if out else ""
     done(
         f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}{extra}"
     )
+
+
+def _show_scoring(result: ScoreResult, cutoff: pd.Timestamp, settings: Settings) -> None:
+    window = settings.activity_window_days
+    console.print(
+        f"  scored {len(result.scores):,} customers at {cutoff.date()} with version "
+        f"{result.model_version}; {result.lapsed:,} lapsed (no order in {window} days) not scored"
+    )
+    tiers = result.scores["risk_tier"].value_counts().to_dict()
+    high, medium = settings.risk_thresholds
+    console.print(
+        f"  risk tiers (high >= {high}, medium >= {medium}; live settings): "
+        + ", ".join(f"{k} {v:,}" for k, v in tiers.items())
+    )
+
+
+@app.command(rich_help_panel=PANEL)
+def replay(
+    data: DataOpt = None,
+    first: Annotated[str, typer.Option("--from", help="First month to score (as-of date).")] = "",
+    months: Annotated[int, typer.Option(min=1, help="Months to walk.")] = 12,
+    train_every: Annotated[int, typer.Option(min=1, help="Retrain every N months.")] = 3,
+    check_gate: Annotated[
+        bool, typer.Option(help="Then a one-tree challenger, a new one and a rollback.")
+    ] = True,
+    out: Annotated[Path, typer.Option("--out", help="Markdown table; JSON beside it.")] = Path(
+        "replay.md"
+    ),
+) -> None:
+    """Replay operation on history: train --as-of every N months, score --as-of every month
+    (scores kept per month in the warehouse), then check the champion gate and rollback."""
+    import pandas as pd
+
+    from features.cutoffs import to_timestamp
+    from pipelines.scoring.batch import run_scoring
+    from pipelines.training.replay import Walk, check, replay_months
+
+    settings, start = settings_with(), to_timestamp(first)
+    with warehouse(settings, data) as con:
+
+        def score(as_of: pd.Timestamp) -> pd.DataFrame:  # replayed time: made at its as-of
+            return run_scoring(con, settings, as_of, as_of).scores
+
+        walked = replay_months(con, settings, start, months, train_every, score, console.status)
+        end = start + pd.DateOffset(months=months)
+        gate = check(con, settings, end, score, console.status) if check_gate else None
+    walk = Walk(walked, gate)
+    written = walk.write(out)
+    console.print(walk.table, soft_wrap=True)
+    done(f"replayed {months} months; wrote {', '.join(map(str, written))}")
 
 
 @app.command(rich_help_panel=PANEL)

@@ -6,6 +6,8 @@ becomes NULL, and `validate` sets its row aside naming the column.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from features.schema import COMPLETED_STATUS, ORDER_STATUSES
 from features.sql import sql_text
 from pipelines.settings import InputSettings
@@ -82,3 +84,12 @@ def status_sql(value: str, opts: InputSettings) -> str:
         f"WHEN nullif({text}, '') IS NULL THEN '{COMPLETED_STATUS}' "
         f"ELSE CASE {text} {cases} ELSE {text} END END"
     )
+
+
+class Check(NamedTuple):
+    """A row condition that sets the row aside, the column it names and the value shown."""
+
+    condition: str
+    column: str
+    reason: str
+    value: str

@@ -15,13 +15,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from features.schema import CONTRACTS, REQUIRED_TABLES, TableContract
+from features.lines import orders_from_lines
+from features.schema import CONTRACTS, ORDER_TABLES, RETURNED_STATUS, TableContract
 from features.sql import sql_text
 from pipelines import postgres
 from pipelines.errors import InputError
 from pipelines.ingest.validate import RawSource, TableReport, validate_table
 from pipelines.settings import InputSettings
-from pipelines.warehouse import scalar
+from pipelines.warehouse import first_row, scalar
 
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
 DUCKDB_ENCODINGS = {
@@ -302,25 +303,55 @@ def _load_tables(
     con: duckdb.DuckDBPyConnection, load_raw: Loader, origin: str, opts: InputSettings
 ) -> list[TableReport]:
     """Validate each contract table that `load_raw` finds; a missing optional table becomes
-    an empty one, so everything downstream runs without complaints or customers."""
+    an empty one, so everything downstream runs without complaints or customers. A source
+    gives `orders` or `order_lines`; from lines, the orders are derived (features.lines)."""
     reports = []
     con.execute("DROP TABLE IF EXISTS rejects")
     with tempfile.TemporaryDirectory() as tmp:
+        found = {name: load_raw(name, c, Path(tmp)) for name, c in CONTRACTS.items()}
+        _one_order_table(found, origin, opts)
         for name, contract in CONTRACTS.items():
-            raw = load_raw(name, contract, Path(tmp))
+            raw = found[name]
             if raw is None:
-                if name in REQUIRED_TABLES:
-                    stem = opts.table_name(name)
-                    expected = " or ".join(
-                        [*(f"{stem}{s}" for s in FILE_SUFFIXES), f"{stem}/*.parquet"]
-                    )
-                    raise InputError(
-                        origin,
-                        f"required table '{stem}' not found (expected {expected} or a table '{stem}')",
-                    )
                 con.execute(f"CREATE OR REPLACE TABLE {name} ({contract.ddl()})")
                 continue
             reports.append(validate_table(con, raw, contract, opts))
             if raw.parts:
                 _name_parts(con, name, raw)
+    if found["order_lines"] is not None:
+        reports.append(_derive_orders(con, opts))
     return reports
+
+
+def _one_order_table(found: dict[str, RawSource | None], origin: str, opts: InputSettings) -> None:
+    """Exactly one of `orders` and `order_lines`."""
+    names = [opts.table_name(t) for t in ORDER_TABLES]
+    if all(found[t] is not None for t in ORDER_TABLES):
+        raise InputError(
+            origin,
+            f"both '{names[0]}' and '{names[1]}' found: give orders or order lines, not both",
+        )
+    if all(found[t] is None for t in ORDER_TABLES):
+        expected = " or ".join(
+            f"{stem}{s}" for stem in names for s in (*FILE_SUFFIXES, "/*.parquet")
+        )
+        raise InputError(
+            origin,
+            f"required table '{names[0]}' (or '{names[1]}') not found "
+            f"(expected {expected}, or a table of that name)",
+        )
+
+
+def _derive_orders(con: duckdb.DuckDBPyConnection, opts: InputSettings) -> TableReport:
+    """`orders` from the validated `order_lines`, with a report of what was derived."""
+    orders_from_lines(con, opts.credit_note_pattern).create("_derived_orders")
+    con.execute(f"CREATE OR REPLACE TABLE orders ({CONTRACTS['orders'].ddl()})")
+    con.execute("INSERT INTO orders BY NAME SELECT * FROM _derived_orders")
+    con.execute("DROP TABLE _derived_orders")
+    lines, orders, returns = first_row(
+        con,
+        f"SELECT (SELECT count(*) FROM order_lines), count(*), "
+        f"count(*) FILTER (WHERE status = '{RETURNED_STATUS}') FROM orders",
+    )
+    note = f"derived from {lines:,} order lines ({returns:,} returns and credit notes)"
+    return TableReport("orders", "order_lines", orders, orders, 0, 0, note=note)

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import duckdb
 
-from features.schema import COMPLETED_STATUS, ORDER_STATUSES, TableContract
+from features.schema import (
+    COMPLETED_STATUS,
+    GUEST_ORDER,
+    ORDER_STATUSES,
+    ORDER_TABLES,
+    TableContract,
+)
 from features.sql import sql_text
 from pipelines.errors import InputError
-from pipelines.ingest.parsing import parse_sql, raw_sql, status_sql
+from pipelines.ingest.duplicates import duplicate_checks, mark_duplicates
+from pipelines.ingest.parsing import Check, parse_sql, raw_sql, status_sql
 from pipelines.settings import InputSettings
 from pipelines.warehouse import first_row, scalar
 
@@ -26,6 +32,8 @@ _EXPECTED = {
     "number": "a number such as 12.50",
     "integer": "a whole number",
 }
+# Money and quantity columns: optional, but when a source has one, every usable row needs a value.
+VALUE_COLUMNS = {"orders": ("amount",), "order_lines": ("quantity", "unit_price", "line_amount")}
 REJECTS_DDL = (
     "CREATE TABLE IF NOT EXISTS rejects (table_name VARCHAR, source VARCHAR, "
     "row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
@@ -56,12 +64,15 @@ class TableReport:
     set_aside: int
     duplicates_collapsed: int
     set_aside_by_reason: dict[str, int] = field(default_factory=dict)
+    note: str = ""  # e.g. how a derived table came about
 
     @property
     def reconciles(self) -> bool:
         return self.read == self.used + self.set_aside
 
     def line(self) -> str:
+        if self.note:
+            return f"{self.table}: {self.used:,} {self.note}"
         dupes = (
             f" ({self.duplicates_collapsed:,} exact duplicates)"
             if self.duplicates_collapsed
@@ -71,15 +82,6 @@ class TableReport:
             f"{self.table}: rows read {self.read:,} = used {self.used:,} "
             f"+ set aside {self.set_aside:,}{dupes}"
         )
-
-
-class Check(NamedTuple):
-    """A row condition that sets the row aside, the column it names and the value shown."""
-
-    condition: str
-    column: str
-    reason: str
-    value: str
 
 
 def _shown(col: str, raw_cols: set[str]) -> str:
@@ -100,26 +102,30 @@ def _checks(contract: TableContract, present: set[str], raw_cols: set[str]) -> l
         if col not in present:
             continue
         unparsed = f"_raw_{col} IS NOT NULL"  # text that did not parse (see _parsed_sql)
-        if col in contract.required:
+        if col in contract.required or col in VALUE_COLUMNS.get(contract.name, ()):
+            guest = col == "customer_id" and contract.name in ORDER_TABLES
             add(
                 f"{col} IS NULL" + (f" AND NOT {unparsed}" if col in raw_cols else ""),
                 col,
-                f"empty {col}",
+                GUEST_ORDER if guest else f"empty {col}",
             )
         if col in raw_cols:
             add(unparsed, col, f"unparseable {col}: expected {_EXPECTED[kind]}")
-    if contract.name == "orders":
+    if contract.name in ORDER_TABLES:
         allowed = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
         add(
             f"status NOT IN ({allowed})",
             "status",
             f"unknown status: expected one of {', '.join(ORDER_STATUSES)}",
         )
+    if contract.name == "orders" and "amount" in present:
         add(
             f"amount < 0 AND status = '{COMPLETED_STATUS}'",
             "amount",
             "negative amount on a completed order",
         )
+    if contract.name == "order_lines" and "unit_price" in present:
+        add("unit_price < 0", "unit_price", "negative unit_price (an adjustment, not a sale)")
     if contract.name == "complaints":
         if "resolved_at" in present:
             add("resolved_at < opened_at", "resolved_at", "resolved_at before opened_at")
@@ -178,7 +184,9 @@ def validate_table(
     types = {raw.mapping.get(c, c): t for c, t in raw.types.items()}
     _require_columns(contract, list(types), raw.source)
     present = [
-        c for c in contract.columns if c in types or (c == "status" and contract.name == "orders")
+        c
+        for c in contract.columns
+        if c in types or (c == "status" and contract.name in ORDER_TABLES)
     ]
     raw_cols = {
         c for c in present if types.get(c) == "VARCHAR" and contract.columns[c] not in ("text",)
@@ -189,8 +197,8 @@ def validate_table(
     reader_rejected = _reader_rejects(con, raw, contract) if raw.reader_rejects else 0
     loaded = int(scalar(con, f"SELECT count(*) FROM {contract.name}"))
     _require_someparse_sql(con, contract, raw_cols, raw.source)
-    _mark_duplicates(con, contract, present, len(checks))
-    all_checks = checks + _duplicate_checks(contract)
+    mark_duplicates(con, contract, present, len(checks))
+    all_checks = checks + duplicate_checks(contract)
     _move_rejects(con, contract, raw.source, all_checks, raw_cols, reader_rejected)
     return _report(con, contract.name, raw.source, loaded + reader_rejected)
 
@@ -209,7 +217,7 @@ def _parsed_sql(
     source_of = {raw.mapping.get(c, c): c for c in raw.types}
     inner, kept = [], []
     for col in contract.columns:
-        if col == "status" and contract.name == "orders" and col not in types:
+        if col == "status" and contract.name in ORDER_TABLES and col not in types:
             inner.append(f"'{COMPLETED_STATUS}' AS status")  # no status column: all completed
         elif col not in present:
             inner.append(f"CAST(NULL AS {contract.sql_type(col)}) AS {col}")
@@ -217,7 +225,7 @@ def _parsed_sql(
             trimmed = col in (contract.key, "customer_id")  # casts ignore spaces themselves
             value = raw_sql(source_of[col], types[col], trimmed)
             kind = contract.columns[col]
-            if col == "status" and contract.name == "orders":
+            if col == "status" and contract.name in ORDER_TABLES:
                 parsed = status_sql(
                     value if types[col] == "VARCHAR" else f"CAST({value} AS VARCHAR)", opts
                 )
@@ -306,63 +314,6 @@ def _reader_reason(
     if "COLUMNS" in error_type:
         return "wrong number of fields: " + message.strip().rstrip("."), ""
     return "unreadable line: " + message.strip().split(". ")[0], ""
-
-
-def _duplicate_checks(contract: TableContract) -> list[Check]:
-    key = contract.key
-    value = f"CAST({key} AS VARCHAR)"
-    return [
-        Check("", key, f"duplicate {key} with different content", value),
-        Check("", key, "exact duplicate", value),
-    ]
-
-
-def _mark_duplicates(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, present: list[str], n_checks: int
-) -> None:
-    """Duplicate ids among usable rows: all versions of an id with different content are set
-    aside (none can be trusted); of exact copies the first is kept. Only keys seen more than
-    once are examined, so the common case is one hash aggregation, or none at all when the
-    ids are in strictly monotonic order (exports by primary key)."""
-    key, table = contract.key, contract.name
-    if _strictly_monotonic(con, table, key):
-        return
-    conflict, copy = n_checks + 1, n_checks + 2
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _dupes AS
-        WITH repeated AS (
-            SELECT hash({key}) AS h FROM {table} WHERE _check IS NULL GROUP BY 1 HAVING count(*) > 1
-        ), candidates AS (
-            SELECT rowid AS rid, {key}, hash({", ".join(present)}) AS content
-            FROM {table} WHERE _check IS NULL AND hash({key}) IN (SELECT h FROM repeated)
-        )
-        SELECT rid,
-            CASE WHEN count(DISTINCT content) OVER (PARTITION BY {key}) > 1 THEN {conflict}
-                 WHEN row_number() OVER (PARTITION BY {key}, content ORDER BY rid) > 1 THEN {copy}
-            END AS dup_check
-        FROM candidates"""
-    )
-    con.execute(
-        f"UPDATE {table} SET _check = d.dup_check FROM _dupes d "
-        f"WHERE {table}.rowid = d.rid AND d.dup_check IS NOT NULL"
-    )
-
-
-def _strictly_monotonic(con: duckdb.DuckDBPyConnection, table: str, key: str) -> bool:
-    """Whether the usable rows' keys, in the order scanned, strictly increase or strictly
-    decrease: either proves them distinct, whatever that order is, in one streaming pass.
-    The first rows are tried alone first, so unordered files skip the full pass."""
-
-    def monotonic(rows: str) -> bool:
-        rising, falling = first_row(
-            con,
-            f"SELECT count(*) FILTER (WHERE prev >= {key}), count(*) FILTER (WHERE prev <= {key}) "
-            f"FROM (SELECT {key}, lag({key}) OVER () AS prev FROM {rows})",
-        )
-        return rising == 0 or falling == 0
-
-    usable = f"(SELECT {key} FROM {table} WHERE _check IS NULL)"
-    return monotonic(f"(FROM {usable} LIMIT 10000)") and monotonic(usable)
 
 
 def _move_rejects(

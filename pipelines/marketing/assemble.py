@@ -35,6 +35,11 @@ class MadeList:
         return int((self.listed["group"] == "control").sum())
 
     @property
+    def value_unit(self) -> str:
+        """'money', or 'orders' for a source without amounts (value counts expected orders)."""
+        return self.facts["value_unit"]
+
+    @property
     def target_value_at_risk(self) -> float:
         return float(self.listed.loc[self.listed["group"] == "target", "value_at_risk"].sum())
 
@@ -60,6 +65,7 @@ def make_list(settings: Settings, selection: Selection, list_id: str | None, kin
         "model_version": version,
         "selection": selection.describe() or "all scored customers",
         "control_share": str(settings.control_share),
+        "value_unit": _value_unit(settings),
         "settings_hash": settings.model_hash(),
     }
     return MadeList(listed, chosen_id, kind, facts)
@@ -87,6 +93,14 @@ def _segments(settings: Settings) -> pd.DataFrame | None:
     if not path.exists():
         return None
     return pd.read_parquet(path, columns=["customer_id", "segment"])
+
+
+def _value_unit(settings: Settings) -> str:
+    path = settings.latest_features_path
+    if not path.exists():
+        return "money"
+    spend = pd.read_parquet(path, columns=["spend_365d"])["spend_365d"]
+    return "money" if spend.notna().any() or spend.empty else "orders"
 
 
 def _check_selection(

@@ -21,7 +21,14 @@ from models.boosting import FeatureEncoder
 from models.churn import ChurnModel
 from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
 from models.next_order import NextOrderModel, observed_within
-from models.scorer import Scorer, choose_value_method, expected_value, value_tier_thresholds
+from models.scorer import (
+    EXPECTED_ORDERS,
+    Scorer,
+    choose_value_method,
+    expected_value,
+    value_basis,
+    value_tier_thresholds,
+)
 from pipelines.settings import Settings
 
 MODEL_FEATURES = (*FEATURE_COLUMNS, *BGNBD_FEATURES)
@@ -65,10 +72,11 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
         horizon_days=settings.horizon_days,
         high_risk_threshold=settings.high_risk_threshold,
         medium_risk_threshold=settings.medium_risk_threshold,
-        tier_thresholds=value_tier_thresholds(latest["spend_365d"], settings.value_tiers),
+        tier_thresholds=value_tier_thresholds(latest[value_basis(latest)], settings.value_tiers),
         settings_hash=settings.model_hash(),
         bgnbd=latest_fit,
         value_method=value_method,
+        value_basis=value_basis(latest),
     )
 
 
@@ -101,6 +109,8 @@ def model_metrics(scorer: Scorer, test: pd.DataFrame) -> tuple[dict[str, float |
 def _value_error(frame: pd.DataFrame, test: pd.DataFrame, scorer: Scorer) -> dict[str, float]:
     """MAE of the expected value against the spend that followed, for customers who stayed."""
     stayed = (test["churned"].eq(0) & test["spend_next_horizon"].notna()).to_numpy()
+    if scorer.value_method == EXPECTED_ORDERS:
+        return {}  # orders, not money: nothing to compare with spend
     if not stayed.any():
         return {}
     predicted = expected_value(frame, scorer.value_method, scorer.horizon_days)[stayed]

@@ -250,7 +250,10 @@ def test_validate_report_json(tmp_path: Path) -> None:
     body = json.loads((tmp_path / "report.json").read_text())
     report = body["tables"]["orders"]
     assert (report["read"], report["used"], report["set_aside"]) == (3, 1, 2)
-    assert report["set_aside_by_reason"] == {"empty customer_id": 1, "exact duplicate": 1}
+    assert report["set_aside_by_reason"] == {
+        "no customer id (guest order)": 1,
+        "exact duplicate": 1,
+    }
     assert body["profile"]["orders"]["customers"] == 1
     assert "rows read 3" in (tmp_path / "report.html").read_text()
 

@@ -1,0 +1,51 @@
+"""Orders from order lines: the one definition of what an order is when a source gives lines.
+
+An order is its `order_id`'s lines: its time is the earliest line's, its amount the sum of
+the line amounts (`line_amount`, else quantity x unit_price; NULL without prices), its
+category and channel those of its lines (the first by name when they differ). A returned
+line (negative quantity, or any line of a credit note: an order id matching the settings'
+`credit_note_pattern`, or status returned) belongs to a return order with a positive amount,
+counted by the returns features and never as a purchase. An order with both sold and returned
+lines becomes two orders, `<order_id>/completed` and `<order_id>/returned`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from features.schema import RETURNED_STATUS
+from features.sql import sql_text
+
+
+def orders_from_lines(
+    con: duckdb.DuckDBPyConnection, credit_note_pattern: str | None, lines: str = "order_lines"
+) -> duckdb.DuckDBPyRelation:
+    """One row per order (columns of the orders contract) from validated order lines."""
+    credit = (
+        f"regexp_matches(order_id, {sql_text(credit_note_pattern)})"
+        if credit_note_pattern
+        else "false"
+    )
+    return con.sql(
+        f"""
+        WITH l AS (
+            SELECT *,
+                CASE WHEN {credit} OR coalesce(quantity, 0) < 0 THEN '{RETURNED_STATUS}'
+                     ELSE status END AS line_status,
+                abs(coalesce(line_amount, quantity * unit_price)) AS line_value
+            FROM {lines}
+        ), g AS (
+            SELECT order_id, line_status, min(customer_id) AS customer_id,
+                min(ordered_at) AS ordered_at, sum(line_value) AS amount,
+                min(channel) AS channel, min(category) AS category,
+                sum(discount_amount) AS discount_amount
+            FROM l GROUP BY order_id, line_status
+        )
+        SELECT CASE WHEN count(*) OVER (PARTITION BY order_id) > 1
+                    THEN order_id || '/' || line_status ELSE order_id END AS order_id,
+            customer_id, ordered_at, amount, line_status AS status, channel, category,
+            discount_amount
+        FROM g
+        ORDER BY ordered_at, order_id
+        """
+    )

@@ -1,0 +1,186 @@
+"""Order lines as retail exports bring them (invoice lines, credit notes, guest orders),
+mapped to the `order_lines` table: validated, orders derived, features checked against an
+independent computation from the raw lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.frame import build_frame
+from pipelines.cli import main
+from pipelines.ingest.sources import load_source
+from pipelines.settings import load_settings
+from pipelines.warehouse import connect
+
+RETAIL_TOML = """
+[input]
+tables = { order_lines = "retail" }
+timestamp_formats = ["%m/%d/%Y %H:%M"]
+credit_note_pattern = "^C"
+
+[input.columns.order_lines]
+InvoiceNo = "order_id"
+StockCode = "product_id"
+Quantity = "quantity"
+InvoiceDate = "ordered_at"
+UnitPrice = "unit_price"
+CustomerID = "customer_id"
+"""
+AS_OF = pd.Timestamp("2011-06-01")
+
+
+def retail_export(seed: int = 0, invoices: int = 60) -> pd.DataFrame:
+    """An export shaped like a UK online retailer's: 2-5 lines per invoice, shuffled through
+    the file, guest invoices without CustomerID, credit notes ('C' + negative quantities),
+    one invoice with a returned line, one line exported twice."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(invoices):
+        customer = "" if i % 10 == 9 else f"{12000 + i % 7}.0"
+        day = pd.Timestamp("2011-01-03") + pd.Timedelta(days=int(rng.integers(0, 140)))
+        when = day + pd.Timedelta(minutes=int(rng.integers(480, 1080)))
+        credit = i % 12 == 5
+        invoice = f"C{560000 + i}" if credit else str(560000 + i)
+        for k in range(int(rng.integers(2, 6))):
+            quantity = int(rng.integers(1, 13)) * (-1 if credit else 1)
+            if i == 20 and k == 0:
+                quantity = -2  # a returned line inside a sale
+            rows.append(
+                {
+                    "InvoiceNo": invoice,
+                    "StockCode": f"P{int(rng.integers(10, 40))}",
+                    "Description": "A THING",
+                    "Quantity": quantity,
+                    "InvoiceDate": f"{when.month}/{when.day}/{when.year} {when.hour}:{when.minute:02d}",
+                    "UnitPrice": round(float(rng.uniform(0.5, 9.0)), 2),
+                    "CustomerID": customer,
+                    "Country": "United Kingdom",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame = pd.concat([frame, frame.iloc[[3]]])  # one line exported twice
+    return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+@pytest.fixture
+def export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
+    (tmp_path / "retail.toml").write_text(RETAIL_TOML)
+    (tmp_path / "data").mkdir()
+    raw = retail_export()
+    raw.to_csv(tmp_path / "data" / "retail.csv", index=False)
+    return raw
+
+
+def _use(toml: str) -> None:
+    Path("retain.toml").write_text(toml)
+
+
+def expected_per_customer(raw: pd.DataFrame) -> pd.DataFrame:
+    """orders_total and spend_total from the raw lines, by hand: a sale is an invoice's
+    positive lines (not a credit note), its amount their quantity x price."""
+    lines = raw.drop_duplicates()
+    lines = lines[lines["CustomerID"].fillna("").astype(str) != ""]
+    stamp = pd.to_datetime(lines["InvoiceDate"], format="%m/%d/%Y %H:%M")
+    sold = lines[
+        ~lines["InvoiceNo"].str.startswith("C") & (lines["Quantity"] > 0) & (stamp < AS_OF)
+    ]
+    per_invoice = (
+        sold.assign(value=sold["Quantity"] * sold["UnitPrice"])
+        .groupby(["CustomerID", "InvoiceNo"])["value"]
+        .sum()
+    )
+    return per_invoice.groupby(level=0).agg(orders_total="count", spend_total="sum")
+
+
+def test_lines_validate_and_derive_one_order_per_invoice(export: pd.DataFrame) -> None:
+    _use(RETAIL_TOML)
+    con = connect()
+    reports = {r.table: r for r in load_source(con, "data", load_settings().input)}
+    lines = reports["order_lines"]
+    assert lines.read == len(export) and lines.reconciles
+    guests = int((export["CustomerID"] == "").sum())
+    assert lines.set_aside_by_reason == {
+        "no customer id (guest order)": guests,
+        "exact duplicate": 1,
+    }
+    orders = con.execute("SELECT * FROM orders").df().set_index("order_id")
+    usable = export[export["CustomerID"] != ""].drop_duplicates()
+    sales = usable[~usable["InvoiceNo"].str.startswith("C") & (usable["Quantity"] > 0)]
+    for invoice, its in sales.groupby("InvoiceNo"):
+        key = (
+            f"{invoice}/completed" if (usable["InvoiceNo"] == invoice).sum() > len(its) else invoice
+        )
+        assert orders.loc[key, "status"] == "completed"
+        assert orders.loc[key, "amount"] == pytest.approx(
+            (its["Quantity"] * its["UnitPrice"]).sum()
+        )
+        first = pd.to_datetime(its["InvoiceDate"], format="%m/%d/%Y %H:%M").min()
+        assert orders.loc[key, "ordered_at"] == first
+    credits = orders[orders.index.str.startswith("C")]
+    assert (
+        len(credits) and (credits["status"] == "returned").all() and (credits["amount"] > 0).all()
+    )
+    assert orders.loc["560020/returned", "status"] == "returned"  # the returned line of a sale
+    assert "derived from" in reports["orders"].line()
+
+
+def test_features_match_an_independent_computation_from_the_lines(export: pd.DataFrame) -> None:
+    _use(RETAIL_TOML)
+    con = connect()
+    load_source(con, "data", load_settings().input)
+    got = build_frame(con, [AS_OF], 365).set_index("customer_id").sort_index()
+    want = expected_per_customer(export).sort_index()
+    assert list(got.index) == list(want.index)
+    assert (got["orders_total"] == want["orders_total"]).all()
+    np.testing.assert_allclose(got["spend_total"], want["spend_total"], rtol=1e-9)
+    assert (got["returns_total"] > 0).any()  # credit notes count as returns, never purchases
+
+
+def _validate(monkeypatch, capsys) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["retain", "validate", "--data", "data"])
+    try:
+        main()
+        code = 0
+    except SystemExit as finished:
+        code = int(finished.code or 0)
+    captured = capsys.readouterr()
+    return code, " ".join((captured.out + captured.err).split())
+
+
+def test_validate_reports_lines_and_guest_orders(export, monkeypatch, capsys) -> None:
+    _use(RETAIL_TOML)
+    code, out = _validate(monkeypatch, capsys)
+    assert code == 0, out
+    assert f"order_lines: rows read {len(export):,}" in out and "derived from" in out
+    assert "guest orders" in out and "cannot be scored" in out
+
+
+def test_the_same_export_mapped_as_orders_is_refused_naming_order_lines(
+    export, monkeypatch, capsys
+) -> None:
+    as_orders = RETAIL_TOML.replace("order_lines", "orders").replace(
+        'UnitPrice = "unit_price"', 'UnitPrice = "amount"'
+    )
+    as_orders = as_orders.replace('StockCode = "product_id"\n', "").replace(
+        'Quantity = "quantity"\n', ""
+    )
+    _use(as_orders.replace('credit_note_pattern = "^C"\n', ""))
+    code, out = _validate(monkeypatch, capsys)
+    assert code == 2, out
+    assert "these look like order lines" in out and "order_lines" in out and "retail.csv" in out
+
+
+def test_orders_and_order_lines_together_are_refused(export, tmp_path, monkeypatch, capsys):
+    _use(RETAIL_TOML)
+    (tmp_path / "data" / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at\no1,c1,2024-01-01\n"
+    )
+    code, out = _validate(monkeypatch, capsys)
+    assert code == 2 and "not both" in out

@@ -1,0 +1,67 @@
+"""Half a year of operation replayed on generated history with a change in the world:
+each month's scores name the version that made them, a one-tree challenger is refused, a
+proper one promoted, and a rollback gives back the previous champion's exact scores."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+pytestmark = pytest.mark.integration
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("replay")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RETAIN_HOME", str(root / "home"))
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow/mlflow.db")
+    mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
+    _run("generate", "--out", str(root / "data"), "--customers", "2500", "--days", "900",
+         "--start", "2023-01-01", "--shift-date", "2024-09-01", "--seed", "5")  # fmt: skip
+    _run("replay", "--data", str(root / "data"), "--from", "2024-07-01", "--months", "6",
+         "--train-every", "3", "--out", str(root / "replay.md"))  # fmt: skip
+    body = json.loads((root / "replay.json").read_text())
+    body["root"] = root
+    yield body
+    mp.undo()
+
+
+def test_each_month_is_scored_by_the_champion_of_the_time(walk: dict) -> None:
+    versions = [m["scored_by"] for m in walk["months"]]
+    assert versions == ["1", "1", "1", "2", "2", "2"]
+    assert [m["trained"] for m in walk["months"]] == ["1", "", "", "2", "", ""]
+    assert "trained on newer data" in walk["months"][3]["decision"]
+
+
+def test_every_month_is_kept_in_the_warehouse(walk: dict) -> None:
+    con = duckdb.connect(str(walk["root"] / "home" / "warehouse.duckdb"), read_only=True)
+    kept = con.execute(
+        "SELECT strftime(as_of, '%Y-%m-%d'), any_value(model_version) FROM scores GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert [m for m, _ in kept[:6]] == [m["as_of"] for m in walk["months"]]
+    assert [v for _, v in kept[:6]] == ["1", "1", "1", "2", "2", "2"]
+
+
+def test_a_broken_challenger_is_refused_and_rollback_is_exact(walk: dict) -> None:
+    gate = walk["gate"]
+    assert gate["broken_refused"] and "PR-AUC worse" in gate["broken_reason"]
+    assert gate["new_promoted"] and gate["rolled_back_to"] == "2"
+    assert gate["rollback_scores_identical"]
+
+
+def test_the_table_is_written_for_the_docs(walk: dict) -> None:
+    table = (walk["root"] / "replay.md").read_text()
+    assert table.startswith("| month | scored by version |")
+    assert "broken_refused: True" in table
