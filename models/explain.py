@@ -152,3 +152,19 @@ def top_reasons(
         texts = [render(f, row, templates) for f in picked]
         out.append(list(dict.fromkeys(t for t in texts if t)))
     return out
+
+
+def cycle_reason(
+    median_days_between_orders: float, days_since_last_order: float, probability: float, days: float
+) -> str:
+    """Why a customer is due: their own rhythm, where they are in it, and the chance of an
+    order in the window (reasons of a due list speak of the cycle, not of churn risk)."""
+    if math.isnan(median_days_between_orders):
+        rhythm = f"one order so far, {days_since_last_order:.0f} days ago"
+    else:
+        rhythm = (
+            f"usually orders every {median_days_between_orders:.0f} days; "
+            f"last order {days_since_last_order:.0f} days ago"
+        )
+    text = join_reasons([rhythm, f"{probability:.0%} chance of an order within {days:g} days"])
+    return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))

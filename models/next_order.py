@@ -1,4 +1,4 @@
-"""When the next order comes, if it comes within the horizon (quantile LightGBM).
+"""When the next order comes, if it comes within the horizon: the timing curve's model.
 
 Censoring: the model learns only from cutoffs whose next order was *observed* inside
 the horizon (the horizon ends before the data does, so that event is fully seen);
@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from models.bgnbd import BGNBD
 from models.boosting import FeatureEncoder, train_booster
 from models.churn import split_latest_cutoff
+from models.timing import bgnbd_bin_probabilities, bin_edges, quantile_days
 
 QUANTILES = {"next_order_p10_days": 0.1, "next_order_p50_days": 0.5, "next_order_p90_days": 0.9}
 
@@ -26,7 +28,9 @@ def observed_within(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
 
 
 class NextOrderModel(BaseEstimator):
-    """Expected days to the next order and its 10-90 % interval, given an order in the horizon."""
+    """The distribution of days to the next order given it comes within the horizon, as
+    per-bin probabilities (models.timing): multi-class LightGBM over day bins, or BG/NBD's
+    per-customer curve when fewer than `min_observed` next orders were seen in training."""
 
     def __init__(
         self,
@@ -34,7 +38,8 @@ class NextOrderModel(BaseEstimator):
         horizon_days: int = 90,
         n_estimators: int = 300,
         learning_rate: float = 0.1,
-        num_leaves: int = 31,
+        num_leaves: int = 15,
+        min_observed: int = 1_500,
         random_state: int = 0,
     ) -> None:
         self.features = features
@@ -42,43 +47,59 @@ class NextOrderModel(BaseEstimator):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.min_observed = min_observed
         self.random_state = random_state
-
-    def _params(self, objective: str, alpha: float | None = None) -> dict[str, object]:
-        params: dict[str, object] = {
-            "objective": objective,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": 100,
-            "seed": self.random_state,
-        }
-        if alpha is not None:
-            params["alpha"] = alpha
-        return params
 
     def fit(self, frame: pd.DataFrame, encoder: FeatureEncoder | None = None) -> NextOrderModel:
         """`encoder`: a fitted encoder shared with the churn model (one transform per batch)."""
+        self.edges_ = bin_edges(self.horizon_days)
         seen = observed_within(frame, self.horizon_days)
+        self.encoder_ = encoder or FeatureEncoder(self.features).fit(frame)
+        self.observed_ = len(seen)
+        if len(seen) < self.min_observed or seen["cutoff_at"].nunique() < 2:
+            self.method_, self.booster_ = "bgnbd", None
+            return self
         train, later = split_latest_cutoff(seen)
-        enc = self.encoder_ = encoder or FeatureEncoder(self.features).fit(train)
-        x, y = enc.transform(train), train["days_to_next_order"].to_numpy(dtype=float)
-        valid = (enc.transform(later), later["days_to_next_order"].to_numpy(dtype=float))
-        rounds = self.n_estimators
-        self.quantile_boosters_ = {
-            name: train_booster(self._params("quantile", q), x, y, enc, rounds, valid)
-            for name, q in QUANTILES.items()
-        }
+        x, y = self.encoder_.transform(train), self._bin(train)
+        valid = (self.encoder_.transform(later), self._bin(later))
+        self.booster_ = train_booster(
+            self._params(len(train)), x, y, self.encoder_, self.n_estimators, valid
+        )
+        self.method_ = "lightgbm"
         return self
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Columns expected_days_to_next_order and the QUANTILES, ordered and in [0, horizon)."""
-        return self.predict_encoded(self.encoder_.transform(frame), frame.index)
+    def _bin(self, frame: pd.DataFrame) -> np.ndarray:
+        days = frame["days_to_next_order"].to_numpy(dtype=float)
+        return np.clip(
+            np.searchsorted(self.edges_, days, side="right") - 1, 0, len(self.edges_) - 2
+        )
 
-    def predict_encoded(self, x: np.ndarray, index: pd.Index) -> pd.DataFrame:
-        """The same from an encoded matrix. The point estimate is the median: it is what
-        minimises the absolute error in days, and it needs no fourth model."""
-        quantiles = np.column_stack([b.predict(x) for b in self.quantile_boosters_.values()])
-        quantiles = np.sort(np.clip(quantiles, 0.0, self.horizon_days), axis=1)
-        out = pd.DataFrame(quantiles, columns=list(QUANTILES), index=index)
-        out.insert(0, "expected_days_to_next_order", quantiles[:, 1])
+    def _params(self, rows: int) -> dict[str, object]:
+        return {
+            "objective": "multiclass",
+            "num_class": len(self.edges_) - 1,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": int(np.clip(rows // 200, 20, 100)),
+            "seed": self.random_state,
+        }
+
+    def bin_probabilities(
+        self, x: np.ndarray, frame: pd.DataFrame, bgnbd: BGNBD | None
+    ) -> np.ndarray:
+        """Rows x bins: P(next order in each day bin | it comes within the horizon)."""
+        if self.booster_ is not None:
+            return np.asarray(self.booster_.predict(x)).reshape(len(frame), -1)
+        if bgnbd is None:
+            raise ValueError("the BG/NBD timing curve needs the scorer's BG/NBD fit")
+        return bgnbd_bin_probabilities(bgnbd, frame, self.edges_)
+
+    def summary(self, probabilities: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """expected_days_to_next_order (the median: it minimises the error in days) and the
+        10-90 % interval, from the curve."""
+        out = pd.DataFrame(
+            {name: quantile_days(probabilities, self.edges_, q) for name, q in QUANTILES.items()},
+            index=index,
+        )
+        out.insert(0, "expected_days_to_next_order", out["next_order_p50_days"])
         return out

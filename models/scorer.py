@@ -11,6 +11,7 @@ from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_columns
 from models.churn import ChurnModel
 from models.explain import REASON_TEMPLATES, join_reasons, top_reasons
 from models.next_order import NextOrderModel
+from models.timing import PROBABILITY_DAYS, cdf_at
 
 SCORE_COLUMNS = (
     "customer_id",
@@ -21,6 +22,7 @@ SCORE_COLUMNS = (
     "next_order_p10_days",
     "next_order_p90_days",
     "next_order_date",
+    *(f"order_probability_{d}d" for d in PROBABILITY_DAYS),
     "value_tier",
     "expected_value",
     "value_at_risk",
@@ -137,9 +139,8 @@ class Scorer:
         frame = self.prepare(features)
         x = self.churn.encoder_.transform(frame)
         p = self.churn.predict_proba_encoded(x)
-        if self.next_order.encoder_ is not self.churn.encoder_:
-            x = self.next_order.encoder_.transform(frame)
-        timing = self.next_order.predict_encoded(x, frame.index)
+        curve = self.curve(frame, x)
+        timing = self.next_order.summary(curve, frame.index)
         value = expected_value(frame, self.value_method, self.horizon_days)
         days = timing["expected_days_to_next_order"].to_numpy()
         day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
@@ -157,6 +158,10 @@ class Scorer:
                 "next_order_date": (day + np.round(days).astype("timedelta64[D]")).astype(
                     "datetime64[ns]"
                 ),
+                **{
+                    f"order_probability_{d}d": (1 - p) * cdf_at(curve, self.next_order.edges_, d)
+                    for d in PROBABILITY_DAYS
+                },
                 "value_tier": self.value_tiers(frame[self.value_basis]),
                 "expected_value": value,
                 "value_at_risk": p * value,
@@ -166,6 +171,13 @@ class Scorer:
             }
         )
         return out[list(SCORE_COLUMNS)]
+
+    def curve(self, frame: pd.DataFrame, x: np.ndarray | None = None) -> np.ndarray:
+        """Per-bin probabilities of the next order's time given it comes within the horizon
+        (models.timing); with the churn probability p, P(order within t) = (1 - p) F(t)."""
+        if x is None or self.next_order.encoder_ is not self.churn.encoder_:
+            x = self.next_order.encoder_.transform(frame)
+        return self.next_order.bin_probabilities(x, frame, self.bgnbd)
 
     def value_tiers(self, basis: pd.Series) -> np.ndarray:
         """Customer-pyramid tier: the first (best) tier whose threshold the value reaches."""

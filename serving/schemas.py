@@ -21,6 +21,9 @@ class CustomerScore(BaseModel):
     next_order_p10_days: float | None = None
     next_order_p90_days: float | None = None
     next_order_date: str | None = None
+    order_probability_7d: float | None = Field(None, description="P(an order within 7 days).")
+    order_probability_14d: float | None = Field(None, description="P(an order within 14 days).")
+    order_probability_30d: float | None = Field(None, description="P(an order within 30 days).")
     value_tier: str | None = None
     value_at_risk: float | None = None
     reasons: list[str] = Field(default_factory=list)

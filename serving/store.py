@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from models.explain import split_reasons
 from serving.schemas import CustomerScore, ScoreResponse
 
 _FLOATS = (
@@ -15,6 +16,9 @@ _FLOATS = (
     "expected_days_to_next_order",
     "next_order_p10_days",
     "next_order_p90_days",
+    "order_probability_7d",
+    "order_probability_14d",
+    "order_probability_30d",
     "value_at_risk",
 )
 
@@ -72,7 +76,7 @@ class ScoreStore:
             risk_tier=str(row["risk_tier"]),
             next_order_date=pd.Timestamp(row["next_order_date"]).date().isoformat(),
             value_tier=str(row["value_tier"]),
-            reasons=[r for r in str(row["reasons"]).split("; ") if r],
+            reasons=split_reasons(row["reasons"]),
             model_version=version,
             as_of=as_of,
         )

@@ -25,7 +25,7 @@ ListId = Annotated[
 ControlShare = Annotated[
     float | None, typer.Option("--control-share", help="Held back (default 0.10).")
 ]
-Sort = Annotated[str, typer.Option("--sort", help="value_at_risk or churn_probability.")]
+Sort = Annotated[str, typer.Option("--sort", help="value_at_risk, churn_probability or due_value.")]
 Top = Annotated[int | None, typer.Option("--top", help="Keep the first N rows.")]
 Budget = Annotated[int | None, typer.Option("--budget", help="Contacts to fill (target group).")]
 Tiers = Annotated[list[str] | None, typer.Option("--tier", help="Risk tier(s): high, medium, low.")]
@@ -60,18 +60,24 @@ def risk_list(
 def due_list(
     out: ListOut,
     within_days: Annotated[
-        float, typer.Option("--within-days", help="Expected next order within N days.")
+        float, typer.Option("--within-days", help="P(next order within N days) from the curve.")
     ],
+    min_order_probability: Annotated[
+        float, typer.Option("--min-order-probability", help="At least this P(order within N).")
+    ] = 0.5,
     top: Top = None,
-    sort: Sort = "value_at_risk",
+    sort: Sort = "due_value",
     control_share: ControlShare = None,
     list_id: ListId = None,
     fmt: ListFormat = None,
 ) -> None:
-    """Customers whose next order is due within N days: offers timed to their own cycle."""
+    """Customers likely to order within N days (P >= --min-order-probability, and more likely
+    to buy than to leave): offers timed to their own cycle, most valuable first."""
     from pipelines.marketing.lists import Selection
 
-    selection = Selection(top=top, sort=sort, within_days=within_days)
+    selection = Selection(
+        top=top, sort=sort, within_days=within_days, min_order_probability=min_order_probability
+    )
     _write_list(out, fmt, selection, control_share, list_id, "due list")
 
 
@@ -89,11 +95,9 @@ def _write_list(
     with console.status(f"building the {kind}"):
         made = make_list(settings, selection, list_id, kind)
         target = write_list(made, out.with_suffix(f".{fmt}") if fmt else out)
-    unit = " expected orders" if made.value_unit == "orders" else ""
     done(
         f"{kind} {made.list_id}: {len(made.listed):,} customers ({made.control:,} control, do not "
-        f"contact); value at risk in the target group {made.target_value_at_risk:,.0f}{unit} "
-        f"-> {target}"
+        f"contact); {made.headline} -> {target}"
     )
 
 

@@ -52,6 +52,8 @@ def train(
     with warehouse(settings, data) as con:
         outcome = run_training(con, settings, metrics_out, console.status, cutoff)
     print_metrics(outcome.result.metrics, VALIDATION)
+    for note in outcome.result.notes:
+        console.print(f"  [cyan]note:[/] {note}", soft_wrap=True)
     decision = outcome.decision
     verdict = "promote" if decision.promoted else "keep the champion"
     console.print(f"  champion decision: {verdict} ({decision.reason})", soft_wrap=True)

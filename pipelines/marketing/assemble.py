@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.explain import cycle_reason
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
 from pipelines.files import write_table, write_xlsx
@@ -19,6 +20,7 @@ from pipelines.marketing.lists import (
     build_list,
     default_list_id,
     description_sheet,
+    with_due_columns,
 )
 from pipelines.settings import Settings
 
@@ -40,8 +42,14 @@ class MadeList:
         return self.facts["value_unit"]
 
     @property
-    def target_value_at_risk(self) -> float:
-        return float(self.listed.loc[self.listed["group"] == "target", "value_at_risk"].sum())
+    def headline(self) -> str:
+        """What the target group is worth: value at risk, or for a due list the value of the
+        orders it is expected to place (in money, or in orders without amounts)."""
+        target = self.listed[self.listed["group"] == "target"]
+        unit = " expected orders" if self.value_unit == "orders" else ""
+        if "due_value" in target:
+            return f"expected value of their due orders {target['due_value'].sum():,.0f}{unit}"
+        return f"value at risk in the target group {target['value_at_risk'].sum():,.0f}{unit}"
 
 
 def make_list(settings: Settings, selection: Selection, list_id: str | None, kind: str) -> MadeList:
@@ -51,13 +59,18 @@ def make_list(settings: Settings, selection: Selection, list_id: str | None, kin
     _check_selection(selection, scores, segments, settings)
     if segments is not None and selection.segments:  # a filter: every score needs its segment
         scores = scores.merge(segments, on="customer_id", how="left")
+    if selection.within_days is not None:
+        scores = with_due_columns(scores, selection.within_days, settings.horizon_days)
     as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
     version = str(scores["model_version"].iloc[0]) if len(scores) else ""
     chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
     listed = build_list(scores, chosen_id, selection, settings.control_share)
     if segments is not None and not selection.segments:  # shown only: the listed rows suffice
         listed = listed.merge(segments, on="customer_id", how="left")
-    listed = _with_reasons(listed, settings)
+    if selection.within_days is None:
+        listed = _with_reasons(listed, settings)
+    else:
+        listed = _with_cycle_reasons(listed, settings, selection.within_days)
     facts = {
         "list_id": chosen_id,
         "kind": kind,
@@ -133,6 +146,35 @@ def _known(option: str, values: list[str], allowed: tuple[str, ...]) -> None:
             f"unknown value {', '.join(map(repr, unknown))}; expected one of "
             f"{', '.join(allowed) or '(none in the scored data)'}",
         )
+
+
+def _listed_features(listed: pd.DataFrame, settings: Settings, columns: list[str]) -> pd.DataFrame:
+    """Feature columns of the listed customers only (a filtered read, not the whole file)."""
+    wanted = listed["customer_id"].astype(str).tolist()
+    return pd.read_parquet(
+        settings.latest_features_path,
+        columns=["customer_id", *columns],
+        filters=[("customer_id", "in", wanted)],
+    )
+
+
+def _with_cycle_reasons(listed: pd.DataFrame, settings: Settings, days: float) -> pd.DataFrame:
+    """A due customer's reasons speak of their cycle and the chance of an order now."""
+    if listed.empty or not settings.latest_features_path.exists():
+        return listed
+    cycle = ["median_days_between_orders", "days_since_last_order"]
+    found = _listed_features(listed, settings, cycle).set_index("customer_id")
+    rows = found.reindex(listed["customer_id"].astype(str))
+    texts = [
+        cycle_reason(m, d, p, days)
+        for m, d, p in zip(
+            rows[cycle[0]].to_numpy(float),
+            rows[cycle[1]].to_numpy(float),
+            listed["order_probability"].to_numpy(float),
+            strict=True,
+        )
+    ]
+    return listed.assign(reasons=texts)
 
 
 def _with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:

@@ -7,17 +7,23 @@ groups on any machine, so the campaign's effect can be measured against the cont
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from features.hashing import stable_units
+from models.timing import PROBABILITY_DAYS
 
-SORT_KEYS = ("value_at_risk", "churn_probability")
+SORT_KEYS = ("value_at_risk", "churn_probability", "due_value")
+KNOWN_DAYS = tuple(int(d) for d in PROBABILITY_DAYS)  # the scores carry P(order within d days)
 # Lists are read by people: figures are rounded once the ranking (on exact values) is done.
 DECIMALS = {
     "churn_probability": 3,
+    "order_probability": 3,
+    **{f"order_probability_{d}d": 3 for d in PROBABILITY_DAYS},
+    "due_value": 2,
     "expected_days_to_next_order": 1,
     "next_order_p10_days": 1,
     "next_order_p90_days": 1,
@@ -37,6 +43,12 @@ COLUMN_DESCRIPTIONS = {
     "next_order_p10_days": "10 % of next orders come sooner than this.",
     "next_order_p90_days": "90 % of next orders come sooner than this.",
     "next_order_date": "as_of + expected days: when to time an offer.",
+    **{
+        f"order_probability_{d}d": f"Probability of an order within {d} days (the timing curve)."
+        for d in PROBABILITY_DAYS
+    },
+    "order_probability": "Probability of an order within the due list's window.",
+    "due_value": "order_probability x expected_value: what acting on the timing is worth.",
     "value_tier": "Customer pyramid by last-12-month spend: platinum top 1 %, gold next 4 %, silver next 15 %, bronze rest.",
     "expected_value": "Spend expected over the horizon at the customer's last-12-month rate.",
     "value_at_risk": "churn_probability x expected_value: revenue at stake.",
@@ -68,10 +80,39 @@ class Selection:
     value_tiers: list[str] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)
     sort: str = "value_at_risk"
-    within_days: float | None = None  # due lists: expected next order within this many days
+    within_days: float | None = None  # due lists: P(order within this many days) ...
+    min_order_probability: float = 0.5  # ... at least this, and above the churn probability
 
     def describe(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in vars(self).items() if v not in (None, [], 0.0))
+        shown = {k: v for k, v in vars(self).items() if v not in (None, [], 0.0)}
+        if self.within_days is None:
+            shown.pop("min_order_probability", None)
+        return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def order_probability_within(scores: pd.DataFrame, days: float, horizon_days: int) -> np.ndarray:
+    """P(order within `days`) from the curve's points the scores carry: exact at 7, 14 and 30
+    days and at the horizon (1 - churn probability), linear between them."""
+    points = [(0.0, np.zeros(len(scores)))]
+    points += [
+        (float(d), scores[f"order_probability_{d}d"].to_numpy(float))
+        for d in KNOWN_DAYS
+        if d < horizon_days
+    ]
+    points.append((float(horizon_days), 1 - scores["churn_probability"].to_numpy(float)))
+    t = min(max(days, 0.0), float(horizon_days))
+    for (t0, p0), (t1, p1) in itertools.pairwise(points):
+        if t <= t1:
+            return p0 + (p1 - p0) * (t - t0) / (t1 - t0)
+    return points[-1][1]
+
+
+def with_due_columns(scores: pd.DataFrame, days: float, horizon_days: int) -> pd.DataFrame:
+    """`order_probability` within `days` and `due_value` (it times the expected value)."""
+    probability = order_probability_within(scores, days, horizon_days)
+    return scores.assign(
+        order_probability=probability, due_value=probability * scores["expected_value"]
+    )
 
 
 def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
@@ -83,8 +124,9 @@ def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     ):
         if allowed:
             keep &= scores[column].isin(allowed)
-    if sel.within_days is not None:
-        keep &= scores["expected_days_to_next_order"] <= sel.within_days
+    if sel.within_days is not None:  # likely to buy soon, and more likely to buy than to leave
+        keep &= scores["order_probability"] >= sel.min_order_probability
+        keep &= scores["order_probability"] > scores["churn_probability"]
     return scores[keep]
 
 

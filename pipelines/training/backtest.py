@@ -84,7 +84,7 @@ def model_metrics(scorer: Scorer, test: pd.DataFrame) -> tuple[dict[str, float |
     """Churn and timing metrics of a fitted scorer on a labelled cutoff, and its P(churn)."""
     frame = scorer.prepare(test)
     p = scorer.churn.predict_proba(frame)
-    timing = scorer.next_order.predict(frame)
+    timing = scorer.next_order.summary(scorer.curve(frame), frame.index)
     at = test.index.isin(observed_within(test, scorer.horizon_days).index)  # positional mask
     h = scorer.horizon_days
     # restricted mean time to the next order within the horizon: p h + (1 - p) E[T | T < h]

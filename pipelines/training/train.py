@@ -41,6 +41,18 @@ class TrainResult:
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
+    def notes(self) -> list[str]:
+        """What a data scientist should know about this fit."""
+        timing = self.scorer.next_order
+        if timing.method_ == "bgnbd":
+            return [
+                f"next-order timing from BG/NBD per customer: only {timing.observed_:,} next "
+                f"orders were seen within the horizon, fewer than the {timing.min_observed:,} "
+                "a learned curve needs"
+            ]
+        return []
+
+    @property
     def validation(self) -> pd.DataFrame:
         """The labelled rows at the evaluation cutoff."""
         return self.frame[self.frame["cutoff_at"] == self.evaluation_cutoff]

@@ -50,6 +50,8 @@ def _scores(version: str = "7") -> pd.DataFrame:
     frame["next_order_date"] = AS_OF + pd.to_timedelta(
         frame["expected_days_to_next_order"], unit="D"
     )
+    for days, share in ((7, 0.2), (14, 0.4), (30, 0.7)):
+        frame[f"order_probability_{days}d"] = (1 - frame["churn_probability"]) * share
     frame["value_tier"] = ["gold", "bronze"]
     frame["expected_value"] = [100.0, 20.0]
     frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]

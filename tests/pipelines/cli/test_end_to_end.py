@@ -158,6 +158,8 @@ def test_the_champion_scores_in_a_fresh_venv_from_its_logged_requirements(
     )
     assert "lightgbm==" in requirements.read_text() and "mlflow==" in requirements.read_text()
     features = pd.read_parquet(workspace / "home" / "scores" / "latest_features.parquet").head(200)
+    categories = features.select_dtypes("category").columns  # plain text, as a caller sends it
+    features[categories] = features[categories].astype(object)
     features.to_parquet(tmp_path / "in.parquet")
     python = make_venv(tmp_path / "venv", requirements)
     (tmp_path / "score.py").write_text(SCORE_IN_A_FRESH_VENV)
@@ -168,6 +170,24 @@ def test_the_champion_scores_in_a_fresh_venv_from_its_logged_requirements(
     there = pd.read_parquet(tmp_path / "out.parquet")
     here = mlflow.pyfunc.load_model("models:/retain@champion").predict(features)
     pd.testing.assert_frame_equal(there, here, rtol=1e-9, atol=1e-12)
+
+
+def test_the_due_list_holds_customers_likely_to_buy_soon(workspace: Path) -> None:
+    due = workspace / "due14.csv"
+    _run("due-list", "--within-days", "14", "--list-id", "D14", "--out", str(due))
+    listed = pd.read_csv(due)
+    assert len(listed) > 0
+    assert (listed["churn_probability"] < 0.5).all()
+    assert (listed["order_probability_14d"] >= 0.5).all()
+    assert (listed["order_probability"] == listed["order_probability_14d"]).all()
+    assert listed["reasons"].str.contains("chance of an order within 14 days").all()
+
+
+def test_each_timing_curve_is_consistent(workspace: Path) -> None:
+    scores = pd.read_parquet(workspace / "scores.parquet")
+    p7, p14, p30 = (scores[f"order_probability_{d}d"] for d in (7, 14, 30))
+    assert ((p7 <= p14 + 1e-12) & (p14 <= p30 + 1e-12)).all()
+    assert (p30 <= 1 - scores["churn_probability"] + 1e-12).all()
 
 
 def test_drift_summary(workspace: Path) -> None:
@@ -244,18 +264,19 @@ def test_features_command_writes_a_labelled_frame_over_many_cutoffs(workspace: P
 
 def test_validate_report_json(tmp_path: Path) -> None:
     (tmp_path / "orders.csv").write_text(
-        "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,3\no1,c1,2024-01-01,3\no2,,2024-01-02,4\n"
+        "order_id,customer_id,ordered_at,amount\no1,c1,2024-01-01,3\no1,c1,2024-01-01,3\n"
+        "o2,,2024-01-02,4\no3,c1,2024-01-05,8\n"
     )
     _run("validate", "--data", str(tmp_path), "--report", str(tmp_path / "report.json"))
     body = json.loads((tmp_path / "report.json").read_text())
     report = body["tables"]["orders"]
-    assert (report["read"], report["used"], report["set_aside"]) == (3, 1, 2)
+    assert (report["read"], report["used"], report["set_aside"]) == (4, 2, 2)
     assert report["set_aside_by_reason"] == {
         "no customer id (guest order)": 1,
         "exact duplicate": 1,
     }
     assert body["profile"]["orders"]["customers"] == 1
-    assert "rows read 3" in (tmp_path / "report.html").read_text()
+    assert "rows read 4" in (tmp_path / "report.html").read_text()
 
 
 def test_a_deliberately_worse_model_is_refused(workspace: Path) -> None:

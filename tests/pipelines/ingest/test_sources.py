@@ -179,7 +179,7 @@ def test_postgres_gives_the_same_features_as_csv(postgres_url: str, tmp_path: Pa
 def test_missing_postgres_table_is_named(postgres_url: str) -> None:
     from pipelines.errors import InputError
 
-    with pytest.raises(InputError, match="required table 'sales' not found"):
+    with pytest.raises(InputError, match=r"required table 'sales' \(or 'order_lines'\) not found"):
         load_source(connect(), postgres_url, InputSettings(tables={"orders": "sales"}))
 
 

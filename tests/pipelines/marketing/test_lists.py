@@ -13,7 +13,14 @@ from openpyxl import load_workbook
 
 from pipelines.errors import InputError
 from pipelines.files import EXCEL_MAX_ROWS, write_relation, write_xlsx
-from pipelines.marketing.lists import Selection, build_list, control_draw, description_sheet
+from pipelines.marketing.lists import (
+    Selection,
+    build_list,
+    control_draw,
+    description_sheet,
+    order_probability_within,
+    with_due_columns,
+)
 from pipelines.warehouse import connect
 
 
@@ -30,6 +37,14 @@ def _scores(n: int = 2000) -> pd.DataFrame:
             "value_tier": np.where(value > 200, "gold", "bronze"),
             "segment": np.where(np.arange(n) % 2 == 0, "premium", "standard"),
             "expected_days_to_next_order": rng.uniform(0, 90, n),
+            "expected_value": value,
+            # a consistent curve: F(7) <= F(14) <= F(30) <= 1, times P(order within 90 days)
+            **{
+                f"order_probability_{d}d": (1 - p) * share
+                for d, share in zip(
+                    (7, 14, 30), np.sort(rng.uniform(0, 1, (3, n)), axis=0), strict=True
+                )
+            },
         }
     )
 
@@ -81,8 +96,23 @@ def test_filters() -> None:
         listed["churn_probability"].min() >= 0.5
         and listed["churn_probability"].is_monotonic_decreasing
     )
-    due = build_list(_scores(), "L1", Selection(within_days=7), 0.10)
-    assert (due["expected_days_to_next_order"] <= 7).all()
+    sel = Selection(within_days=10, sort="due_value")
+    due = build_list(with_due_columns(_scores(), 10, 90), "L1", sel, 0.10)
+    assert len(due) and (due["order_probability"] >= 0.5).all()
+    assert (due["order_probability"] > due["churn_probability"]).all()  # never leaving
+    assert due["due_value"].is_monotonic_decreasing
+
+
+@settings(max_examples=50, deadline=None)
+@given(days=st.floats(0, 120), seed=st.integers(0, 1000))
+def test_order_probability_within_follows_the_curve(days: float, seed: int) -> None:
+    scores = _scores(50)
+    got = order_probability_within(scores, days, 90)
+    later = order_probability_within(scores, days + 1, 90)
+    assert (got <= later + 1e-12).all() and (got >= 0).all()
+    assert (got <= 1 - scores["churn_probability"] + 1e-12).all()
+    exact = order_probability_within(scores, 14, 90)
+    np.testing.assert_allclose(exact, scores["order_probability_14d"])
 
 
 def test_unknown_sort_is_refused() -> None:
