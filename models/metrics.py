@@ -40,6 +40,8 @@ def churn_metrics(churned: np.ndarray, probability: np.ndarray) -> dict[str, flo
         "churn_ece": expected_calibration_error(y, p),
         "top_decile_lift": top_decile_lift(y, p),
         "churn_base_rate": float(y.mean()),
+        # mean predicted minus observed churn: > 0 over-predicts churn, < 0 under-predicts
+        "calibration_in_the_large": float(p.mean() - y.mean()),
     }
 
 

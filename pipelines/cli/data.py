@@ -55,6 +55,10 @@ ShiftComplaintsOpt = Annotated[
 ShiftDropoutOpt = Annotated[
     float, typer.Option("--shift-dropout", help="Dropout multiplier after --shift-date.")
 ]
+PeakOpt = Annotated[
+    float,
+    typer.Option("--holiday-peak", help="Order-rate multiplier from 15 November to year end."),
+]
 
 
 @app.command(rich_help_panel=PANEL)
@@ -72,6 +76,7 @@ def generate(
     shift_date: ShiftOpt = None,
     shift_complaints: ShiftComplaintsOpt = 3.0,
     shift_dropout: ShiftDropoutOpt = 2.0,
+    holiday_peak: PeakOpt = 1.0,
 ) -> None:
     """Write synthetic orders, complaints and customers (Parquet), with the ground truth.
     With --campaign-list, the list's target customers are contacted on the campaign date and
@@ -84,7 +89,7 @@ def generate(
     if shift_date is not None:
         change = WorldChange(shift_date, shift_complaints, shift_dropout)
     with console.status(f"simulating {customers:,} customers over {days} days"):
-        made = generate_dataset(out, customers, days, seed, start, csv, plan, change)
+        made = generate_dataset(out, customers, days, seed, start, csv, plan, change, holiday_peak)
     if made.truth is not None:
         t = made.truth
         console.print(

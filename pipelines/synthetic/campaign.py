@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class WorldChange:
     complaints: float = 3.0
     dropout: float = 2.0
 
-    def params(self, start: pd.Timestamp) -> dict[str, float]:
+    def params(self, start: pd.Timestamp) -> dict[str, Any]:
         day = (pd.Timestamp(self.date) - start) / pd.Timedelta(days=1)
         return {
             "shift_day": day,
@@ -65,11 +65,14 @@ def generate_dataset(
     csv: bool,
     plan: CampaignPlan | None = None,
     change: WorldChange | None = None,
+    holiday_peak: float = 1.0,
 ) -> Generated:
     """Simulate and write the tables (+ truth and generation.json); with a plan, the campaign
     too and `campaign_truth.json` (the same seed without the campaign gives the exact effect)."""
     start_at = pd.Timestamp(start)
-    params = GeneratorParams(**(change.params(start_at) if change else {}))
+    params = replace(
+        GeneratorParams(holiday_peak=holiday_peak), **(change.params(start_at) if change else {})
+    )
     campaign, date = (None, None) if plan is None else _campaign(plan, customers, start_at)
     tables = simulate(customers, days, seed, start_at, params, campaign=campaign)
     write_dataset(tables, out, generation_meta(customers, days, seed, start_at, params), csv)

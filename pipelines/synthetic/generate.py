@@ -41,6 +41,10 @@ class GeneratorParams:
     # customer complains `shift_complaints` times as often and drops out after an order
     # `shift_dropout` times as often. None: the world stays as it is.
     shift_day: float | None = None
+    # A holiday peak: from day of year `peak_from_doy` to the year's end, customers order
+    # `holiday_peak` times as fast (Black Friday to Christmas). 1.0: no peak.
+    holiday_peak: float = 1.0
+    peak_from_doy: int = 319  # 15 November
     shift_complaints: float = 1.0
     shift_dropout: float = 1.0
 
@@ -199,7 +203,8 @@ def _shifted(p: GeneratorParams, t_days: np.ndarray) -> np.ndarray:
 def _season(p: GeneratorParams, start: pd.Timestamp, t_days: np.ndarray) -> np.ndarray:
     """Order-rate multiplier over the year, peaking in late autumn."""
     day_of_year = (start.dayofyear + t_days) % 365.25
-    return 1 + p.season_amplitude * np.sin(2 * np.pi * (day_of_year - 240) / 365.25)
+    season = 1 + p.season_amplitude * np.sin(2 * np.pi * (day_of_year - 240) / 365.25)
+    return np.where(day_of_year >= p.peak_from_doy, season * p.holiday_peak, season)
 
 
 def customer_ids(n: int, id_prefix: str = "") -> np.ndarray:

@@ -173,14 +173,14 @@ def test_the_champion_scores_in_a_fresh_venv_from_its_logged_requirements(
 
 
 def test_the_due_list_holds_customers_likely_to_buy_soon(workspace: Path) -> None:
-    due = workspace / "due14.csv"
-    _run("due-list", "--within-days", "14", "--list-id", "D14", "--out", str(due))
+    due = workspace / "due30.csv"
+    _run("due-list", "--within-days", "30", "--list-id", "D30", "--out", str(due))
     listed = pd.read_csv(due)
     assert len(listed) > 0
     assert (listed["churn_probability"] < 0.5).all()
-    assert (listed["order_probability_14d"] >= 0.5).all()
-    assert (listed["order_probability"] == listed["order_probability_14d"]).all()
-    assert listed["reasons"].str.contains("chance of an order within 14 days").all()
+    assert (listed["order_probability_30d"] >= 0.5).all()
+    assert (listed["order_probability"] == listed["order_probability_30d"]).all()
+    assert listed["reasons"].str.contains("chance of an order within 30 days").all()
 
 
 def test_each_timing_curve_is_consistent(workspace: Path) -> None:

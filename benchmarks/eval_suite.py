@@ -1,0 +1,167 @@
+"""The development protocol of issue 15: `retain evaluate`'s backtest over a fixed suite of
+(dataset, cutoff) cases, the model against BG/NBD in each, and the worst case.
+
+Cases: CDNOW at four cutoffs (real data), and generated scenarios that reproduce the failure
+modes seen on data we do not have: a holiday peak in the evaluation horizon that no training
+horizon contained (one year of history), a short history, a small base (300 customers), a
+large one (200,000), a mid-history shift (a service failure). Every design is chosen by its
+worst case here, never by one number on CDNOW.
+
+Run: .venv/bin/python benchmarks/eval_suite.py [--skip-large] [--out runs/eval/suite.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.ingest.importers import import_cdnow
+from pipelines.ingest.sources import load_source
+from pipelines.settings import Settings
+from pipelines.synthetic.campaign import WorldChange, generate_dataset
+from pipelines.training.evaluate import evaluate
+from pipelines.warehouse import connect
+
+DATA = Path(__file__).parent / ".data" / "suite"
+CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+METRICS = ("churn_roc_auc", "churn_pr_auc", "churn_brier", "churn_ece", "calibration_in_the_large")
+MIN_CUSTOMERS_FOR_THE_TARGET = 2_000
+
+
+@dataclass
+class Case:
+    name: str
+    as_of: str
+    earlier: int = 2
+    horizon_days: int = 90
+    customers: int = 20_000
+    days: int = 730
+    start: str = "2024-01-01"
+    seed: int = 0
+    change: WorldChange | None = None
+    holiday_peak: float = 1.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def data(self) -> Path:
+        folder = DATA / self.name
+        if self.name.startswith("cdnow"):
+            if not (folder / "orders.parquet").exists():
+                import_cdnow(CDNOW, folder)
+            return folder
+        if not (folder / "generation.json").exists():
+            generate_dataset(
+                folder, self.customers, self.days, self.seed, self.start, False,
+                change=self.change, holiday_peak=self.holiday_peak,
+            )  # fmt: skip
+        return folder
+
+
+CASES = [
+    Case("cdnow", "1997-10-01", earlier=3, horizon_days=91),
+    Case("base", "2025-09-01"),
+    Case("holiday-peak", "2025-09-01", start="2025-01-01", days=335, holiday_peak=2.5, seed=1),
+    Case("short-history", "2025-09-01", start="2024-12-01", days=365, seed=2),
+    Case("small-base", "2025-09-01", customers=300, seed=3),
+    Case("shift", "2025-06-01", change=WorldChange("2025-03-01"), seed=4),
+    Case("large-base", "2025-09-01", earlier=0, customers=200_000, seed=5),
+]
+
+
+def run_case(case: Case) -> dict[str, Any]:
+    """The backtest of one case: metrics per evaluation cutoff for the model and BG/NBD."""
+    con = connect()
+    load_source(con, case.data())
+    settings = Settings(horizon_days=case.horizon_days, **case.settings)
+    started = time.perf_counter()
+    report, predictions = evaluate(con, settings, pd.Timestamp(case.as_of), case.earlier)
+    rows = []
+    for cutoff, metrics in report["by_cutoff"].items():
+        rows.append({"case": case.name, "cutoff": cutoff, **_pair(metrics)})
+    last = rows[-1]
+    last["customers"] = len(predictions)
+    last["roc_auc_margin_se"] = _bootstrap_se(predictions)
+    last["seconds"] = round(time.perf_counter() - started, 1)
+    return {"rows": rows}
+
+
+def _pair(metrics: dict[str, dict[str, float | None]]) -> dict[str, float | None]:
+    return {f"{who}.{m}": metrics[who].get(m) for who in ("model", "bgnbd") for m in METRICS}
+
+
+def _bootstrap_se(predictions: pd.DataFrame, rounds: int = 200) -> float:
+    """Standard error of the model's ROC-AUC margin over BG/NBD (customers resampled)."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = predictions["churned"].to_numpy(dtype=int)
+    model, bgnbd = predictions["model"].to_numpy(), predictions["bgnbd"].to_numpy()
+    margins = []
+    for _ in range(rounds):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            margins.append(roc_auc_score(y[i], model[i]) - roc_auc_score(y[i], bgnbd[i]))
+    return float(np.std(margins))
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Worst case and mean ROC-AUC margin over the cases the target covers (the last cutoff
+    of each case with at least 2,000 scored customers)."""
+    finals = [r for r in rows if "customers" in r]
+    big = [r for r in finals if r["customers"] >= MIN_CUSTOMERS_FOR_THE_TARGET]
+    margin = [r["model.churn_roc_auc"] - r["bgnbd.churn_roc_auc"] for r in big]
+    brier = [r["bgnbd.churn_brier"] - r["model.churn_brier"] for r in big]
+    every = [r["model.churn_roc_auc"] - r["bgnbd.churn_roc_auc"] for r in rows]
+    return {
+        "mean_roc_auc_margin": float(np.mean(margin)),
+        "worst_roc_auc_margin": float(np.min(margin)),
+        "worst_brier_gain": float(np.min(brier)),
+        "worst_roc_auc_margin_any_cutoff": float(np.min(every)),
+        "worst_ece": float(max(r["model.churn_ece"] for r in rows)),
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = "| case | cutoff | customers | ROC-AUC model / BG/NBD | PR-AUC | Brier | ECE | calib. in the large |"
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [
+            f"{r[f'model.{m}']:.4f} / {r[f'bgnbd.{m}']:.4f}"
+            if m != "calibration_in_the_large"
+            else f"{r[f'model.{m}']:+.3f} / {r[f'bgnbd.{m}']:+.3f}"
+            for m in METRICS
+        ]
+        customers = f"{r['customers']:,}" if "customers" in r else ""
+        lines.append(f"| {r['case']} | {r['cutoff']} | {customers} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-large", action="store_true", help="Leave out the 200,000 base.")
+    parser.add_argument("--only", nargs="*", help="Run only these cases.")
+    parser.add_argument("--out", type=Path, default=Path("runs/eval/suite.json"))
+    args = parser.parse_args()
+    chosen = [
+        c for c in CASES
+        if (not args.only or c.name in args.only) and not (args.skip_large and c.name == "large-base")
+    ]  # fmt: skip
+    rows = []
+    for case in chosen:
+        result = run_case(case)
+        rows += result["rows"]
+        print(table(result["rows"]).splitlines()[-1], flush=True)
+    print(table(rows))
+    print(json.dumps(summary(rows), indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"rows": rows, "summary": summary(rows)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
