@@ -39,3 +39,37 @@ def cutoffs_frame(cutoffs: list[pd.Timestamp]) -> pd.DataFrame:
     """The cutoffs table joined against events: one row per cutoff, column `cutoff_at`."""
     frame = pd.DataFrame({"cutoff_at": pd.to_datetime([to_timestamp(c) for c in cutoffs])})
     return frame.drop_duplicates().sort_values("cutoff_at").reset_index(drop=True)
+
+
+SEASON_COVERAGE_WARNING = 0.5
+
+
+def season_coverage(
+    training_cutoffs: list[pd.Timestamp], horizon_days: int, target: pd.Timestamp
+) -> float:
+    """Share of the calendar days (by day of year) of the horizon after `target` that some
+    training horizon also covered. Low: the base rate of that season was never learned (a
+    holiday peak after a year of history), so probabilities carry other seasons' rates."""
+    covered = {
+        (to_timestamp(c) + timedelta(days=d)).dayofyear
+        for c in training_cutoffs
+        for d in range(horizon_days)
+    }
+    days = [(to_timestamp(target) + timedelta(days=d)).dayofyear for d in range(horizon_days)]
+    return sum(d in covered for d in days) / max(len(days), 1)
+
+
+def season_warning(
+    training_cutoffs: list[pd.Timestamp], horizon_days: int, target: pd.Timestamp
+) -> str | None:
+    """A sentence when less than half the horizon's season was seen in training."""
+    share = season_coverage(training_cutoffs, horizon_days, target)
+    if share >= SEASON_COVERAGE_WARNING:
+        return None
+    end = to_timestamp(target) + timedelta(days=horizon_days)
+    return (
+        f"only {share:.0%} of the calendar days from {to_timestamp(target).date()} to "
+        f"{end.date()} were in any training horizon: that season's base rate was never "
+        "learned (a holiday peak, a short history); probabilities may be off, check the "
+        "realized rates when they mature"
+    )

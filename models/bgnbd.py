@@ -113,7 +113,7 @@ def bgnbd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return x, t_x, tenure
 
 
-BGNBD_FEATURES = ("bgnbd_p_alive", "bgnbd_expected_orders")
+BGNBD_FEATURES = ("bgnbd_p_alive", "bgnbd_expected_orders", "bgnbd_p_no_order")
 
 
 def bgnbd_columns(frame: pd.DataFrame, horizon_days: int, model: BGNBD) -> pd.DataFrame:
@@ -124,6 +124,7 @@ def bgnbd_columns(frame: pd.DataFrame, horizon_days: int, model: BGNBD) -> pd.Da
         {
             "bgnbd_p_alive": model.p_alive(x, t_x, T),
             "bgnbd_expected_orders": model.expected_purchases(horizon_days, x, t_x, T),
+            "bgnbd_p_no_order": model.p_no_purchase(horizon_days, x, t_x, T),
         },
         index=frame.index,
     ).astype(float)

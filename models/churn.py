@@ -15,14 +15,26 @@ from models.boosting import FeatureEncoder, train_booster
 
 
 class Platt:
-    """Logistic map from raw score to probability: monotone, keeps the ranking (no ties)."""
+    """Logistic map from raw score to probability: monotone, keeps the ranking (no ties).
+    Inputs: column 0 is the booster's raw score (a second column is ignored)."""
 
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Platt:
-        self.model_ = LogisticRegression(C=1e6).fit(raw, y)
+    columns = 1
+
+    def fit(self, inputs: np.ndarray, y: np.ndarray) -> Platt:
+        self.model_ = LogisticRegression(C=1e6).fit(inputs[:, : self.columns], y)
         return self
 
-    def predict_proba(self, raw: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model_.predict_proba(raw))
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model_.predict_proba(inputs[:, : self.columns]))
+
+
+class Stack(Platt):
+    """Logistic mix of the booster's raw score and BG/NBD's log-odds of no order in the
+    horizon (column 1), weighted on the time-later fold: where the trees do not carry
+    beyond BG/NBD on the newest data, BG/NBD takes the weight, so the model cannot fall far
+    behind its own baseline."""
+
+    columns = 2
 
 
 class Isotonic:
@@ -39,7 +51,17 @@ class Isotonic:
         return np.column_stack([1 - p, p])
 
 
-CALIBRATORS: dict[str, type[Platt] | type[Isotonic]] = {"platt": Platt, "isotonic": Isotonic}
+CALIBRATORS: dict[str, type[Platt] | type[Isotonic]] = {
+    "platt": Platt,
+    "isotonic": Isotonic,
+    "stack": Stack,
+}
+ANCHOR = "bgnbd_p_no_order"  # the baseline the stack mixes in
+
+
+def anchor_log_odds(p_no_order: np.ndarray) -> np.ndarray:
+    p = np.clip(np.nan_to_num(np.asarray(p_no_order, dtype=float), nan=0.5), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def choose_calibration(
@@ -50,6 +72,8 @@ def choose_calibration(
     half = np.array([hash_half(c) for c in customer_ids])
     scores = {}
     for name, make in CALIBRATORS.items():
+        if make is Stack and inputs.shape[1] < 2:
+            continue
         predicted = np.empty(len(y))
         for side in (False, True):
             fit_on, score_on = half != side, half == side
@@ -153,7 +177,7 @@ class ChurnModel(BaseEstimator):
         losses = [log_loss_per_row(y_later, np.asarray(b.predict(x_later))) for b in boosters]
         chosen = one_standard_error_choice(losses)
         self.booster_, self.complexity_ = boosters[chosen], self.complexity[chosen]
-        inputs = np.asarray(self.booster_.predict(x_later, raw_score=True)).reshape(-1, 1)
+        inputs = self._calibration_inputs(x_later)
         self.calibration_, self.calibration_scores_ = choose_calibration(
             inputs, y_later, later["customer_id"].to_numpy(dtype=str)
         )
@@ -166,8 +190,16 @@ class ChurnModel(BaseEstimator):
         return self.predict_proba_encoded(self.encoder_.transform(frame))
 
     def predict_proba_encoded(self, x: np.ndarray) -> np.ndarray:
-        raw = np.asarray(self.booster_.predict(x, raw_score=True))
-        return np.asarray(self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1], dtype=float)
+        inputs = self._calibration_inputs(x)
+        return np.asarray(self.calibrator_.predict_proba(inputs)[:, 1], dtype=float)
+
+    def _calibration_inputs(self, x: np.ndarray) -> np.ndarray:
+        """The booster's raw score and, when the features have it, BG/NBD's log-odds."""
+        raw = np.asarray(self.booster_.predict(x, raw_score=True)).reshape(-1, 1)
+        if ANCHOR not in self.encoder_.features:
+            return raw
+        anchor = anchor_log_odds(x[:, list(self.encoder_.features).index(ANCHOR)])
+        return np.column_stack([raw, anchor])
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """SHAP contributions (rows x features, bias column dropped), in raw-score units."""

@@ -75,6 +75,10 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
         "",
     ),
     "bgnbd_expected_orders": ("{bgnbd_expected_orders:.1f} orders expected in the horizon", ""),
+    "bgnbd_p_no_order": (
+        "buying pattern gives {bgnbd_p_no_order:.0%} chance of no order in the horizon",
+        "",
+    ),
     "days_since_signup": ("signed up {days_since_signup:.0f} days ago", "no sign-up date"),
     "spend_total": ("spent {spend_total:,.0f} in total", ""),
     "tenure_days": ("customer for {tenure_days:.0f} days", ""),

@@ -106,6 +106,7 @@ class Scorer:
     bgnbd: BGNBD | None = None  # BG/NBD of the latest training cutoff, frozen for scoring
     value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
     value_basis: str = "spend_365d"  # what the value tiers rank (orders_365d without amounts)
+    training_cutoffs: tuple[pd.Timestamp, ...] = ()  # the seasons it has seen
     reason_templates: dict[str, tuple[str, str]] = field(
         default_factory=lambda: dict(REASON_TEMPLATES)
     )

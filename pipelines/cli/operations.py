@@ -59,6 +59,8 @@ def score(
     if written is not None:
         console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")
     _show_scoring(result, cutoff, settings)
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
     extra = f" and {out}" if out else ""
     done(
         f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}{extra}"

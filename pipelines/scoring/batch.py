@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from features.cutoffs import season_warning
 from features.frame import build_frame
 from features.schema import COMPLETED_STATUS
 from models.scorer import SCORE_COLUMNS, Scorer
@@ -27,6 +28,7 @@ class ScoreResult:
     features: pd.DataFrame
     lapsed: int
     model_version: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def score_population(
@@ -114,6 +116,8 @@ def run_scoring(
         raise ProblemFound(str(exc)) from None
     result = score_population(con, scorer, version, as_of, scored_at, settings, progress)
     result.model_version = version
+    warning = season_warning(list(scorer.training_cutoffs), scorer.horizon_days, as_of)
+    result.warnings = [warning] if warning and scorer.training_cutoffs else []
     store_scores(con, result, settings)
     return result
 

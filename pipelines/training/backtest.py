@@ -77,6 +77,7 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
         bgnbd=latest_fit,
         value_method=value_method,
         value_basis=value_basis(latest),
+        training_cutoffs=tuple(sorted(pd.to_datetime(frame["cutoff_at"].unique()))),
     )
 
 

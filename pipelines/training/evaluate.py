@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from features.cutoffs import to_timestamp
+from features.cutoffs import season_warning, to_timestamp
 from pipelines.errors import InputError
 from pipelines.settings import Settings
 from pipelines.training import plots
@@ -44,8 +44,14 @@ def evaluate(
     report = {
         "as_of": key,
         "horizon_days": settings.horizon_days,
+        "cutoff_step_days": settings.cutoff_step_days,
         "data_end": end.date().isoformat(),
         "evaluation_cutoffs": list(bt.by_cutoff),
+        "warnings": [
+            w
+            for v in evals
+            if (w := season_warning(training_cutoffs(v, settings), settings.horizon_days, v))
+        ],
         "metrics": bt.by_cutoff[key],
         "mean_over_cutoffs": _mean_over_cutoffs(bt.by_cutoff),
         "by_cutoff": bt.by_cutoff,

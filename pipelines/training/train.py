@@ -43,14 +43,20 @@ class TrainResult:
     @property
     def notes(self) -> list[str]:
         """What a data scientist should know about this fit."""
+        found = []
+        step = self.counts.get("cutoff_step_days", 0)
+        if step:
+            found.append(
+                f"training cutoffs every {step} days (month starts when the history is long enough)"
+            )
         timing = self.scorer.next_order
         if timing.method_ == "bgnbd":
-            return [
+            found.append(
                 f"next-order timing from BG/NBD per customer: only {timing.observed_:,} next "
                 f"orders were seen within the horizon, fewer than the {timing.min_observed:,} "
                 "a learned curve needs"
-            ]
-        return []
+            )
+        return found
 
     @property
     def validation(self) -> pd.DataFrame:
@@ -111,6 +117,7 @@ def train(
         "validation_rows": len(test),
         "training_cutoffs": final["cutoff_at"].nunique(),
         "customer_share_per_mille": round(share * 1000),
+        "cutoff_step_days": settings.cutoff_step_days,
     }
     window = (min(final_cutoffs), max(final_cutoffs))
     return TrainResult(metrics, scorer, reference, v, end, frame, window, counts)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.cutoffs import last_labelled_cutoff
+from features.cutoffs import last_labelled_cutoff, season_coverage, season_warning
 from pipelines.settings import Settings
 from pipelines.training.backtest import training_cutoffs
 
@@ -63,3 +63,14 @@ def test_the_labelled_cutoff_is_labelled_and_the_latest_month_start(horizon: int
     c = last_labelled_cutoff(end, horizon)
     assert c + pd.Timedelta(days=horizon) <= end and c.day == 1
     assert (c + pd.DateOffset(months=1)) + pd.Timedelta(days=horizon) > end
+
+
+def test_a_season_never_in_a_training_horizon_is_warned_about() -> None:
+    """One year of history from January: training horizons end by September; a horizon
+    from 1 September (to the end of November) was never seen."""
+    cutoffs = [T("2025-02-01") + pd.DateOffset(months=k) for k in range(5)]  # Feb .. Jun
+    assert season_coverage(cutoffs, 90, T("2025-09-01")) < 0.5
+    assert "never learned" in (season_warning(cutoffs, 90, T("2025-09-01")) or "")
+    a_year = [T("2024-01-01") + pd.DateOffset(months=k) for k in range(12)]
+    assert season_coverage(a_year, 90, T("2025-09-01")) == 1.0
+    assert season_warning(a_year, 90, T("2025-09-01")) is None
