@@ -177,7 +177,7 @@ class ChurnModel(BaseEstimator):
         losses = [log_loss_per_row(y_later, np.asarray(b.predict(x_later))) for b in boosters]
         chosen = one_standard_error_choice(losses)
         self.booster_, self.complexity_ = boosters[chosen], self.complexity[chosen]
-        inputs = self._calibration_inputs(x_later)
+        inputs = self._calibration_inputs(x_later, later)
         self.calibration_, self.calibration_scores_ = choose_calibration(
             inputs, y_later, later["customer_id"].to_numpy(dtype=str)
         )
@@ -187,19 +187,20 @@ class ChurnModel(BaseEstimator):
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn) per row."""
-        return self.predict_proba_encoded(self.encoder_.transform(frame))
+        return self.predict_proba_encoded(self.encoder_.transform(frame), frame)
 
-    def predict_proba_encoded(self, x: np.ndarray) -> np.ndarray:
-        inputs = self._calibration_inputs(x)
+    def predict_proba_encoded(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """The same from the encoded features `x` of `frame` (which carries the anchor)."""
+        inputs = self._calibration_inputs(x, frame)
         return np.asarray(self.calibrator_.predict_proba(inputs)[:, 1], dtype=float)
 
-    def _calibration_inputs(self, x: np.ndarray) -> np.ndarray:
-        """The booster's raw score and, when the features have it, BG/NBD's log-odds."""
+    def _calibration_inputs(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """The booster's raw score and, when the frame has it, BG/NBD's log-odds. The anchor
+        is not a tree feature: in the trees it cost ranking on short histories (suite)."""
         raw = np.asarray(self.booster_.predict(x, raw_score=True)).reshape(-1, 1)
-        if ANCHOR not in self.encoder_.features:
+        if ANCHOR not in frame:
             return raw
-        anchor = anchor_log_odds(x[:, list(self.encoder_.features).index(ANCHOR)])
-        return np.column_stack([raw, anchor])
+        return np.column_stack([raw, anchor_log_odds(frame[ANCHOR].to_numpy(dtype=float))])
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """SHAP contributions (rows x features, bias column dropped), in raw-score units."""

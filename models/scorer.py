@@ -139,7 +139,7 @@ class Scorer:
         (high, medium) are today's settings; without them, those in force at training."""
         frame = self.prepare(features)
         x = self.churn.encoder_.transform(frame)
-        p = self.churn.predict_proba_encoded(x)
+        p = self.churn.predict_proba_encoded(x, frame)
         curve = self.curve(frame, x)
         timing = self.next_order.summary(curve, frame.index)
         value = expected_value(frame, self.value_method, self.horizon_days)

@@ -269,6 +269,16 @@ class Settings(BaseSettings):
         return self.home / "scores" / "latest_features.parquet"
 
     @property
+    def lookup_pointer_path(self) -> Path:
+        """Names the published lookup file the scoring API reads (swapped atomically)."""
+        return self.home / "scores" / "lookup.current"
+
+    @property
+    def keys_path(self) -> Path:
+        """Salted hashes of the API keys (`retain keys`), never the keys themselves."""
+        return self.home / "api_keys.json"
+
+    @property
     def reference_path(self) -> Path:
         return self.home / "reference.parquet"
 

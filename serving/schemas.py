@@ -5,10 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 MAX_IDS_PER_REQUEST = 10_000
+MAX_ID_LENGTH = 128
+MAX_ORDERS_PER_HISTORY = 5_000
+MAX_COMPLAINTS_PER_HISTORY = 1_000
+
+CustomerId = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
 class CustomerScore(BaseModel):
-    """The latest batch scores of one customer, or why there are none."""
+    """The scores of one customer, or why there are none."""
 
     customer_id: str
     found: bool
@@ -17,21 +22,58 @@ class CustomerScore(BaseModel):
         None, description="Calibrated P(no order within the horizon)."
     )
     risk_tier: str | None = None
+    percentile: int | None = Field(None, description="Churn rank in the scored base, 1-100.")
+    permille: int | None = Field(None, description="Churn rank in the scored base, 1-1000.")
     expected_days_to_next_order: float | None = None
     next_order_p10_days: float | None = None
     next_order_p90_days: float | None = None
     next_order_date: str | None = None
+    expected_date_of_next_order: str | None = None
     order_probability_7d: float | None = Field(None, description="P(an order within 7 days).")
     order_probability_14d: float | None = Field(None, description="P(an order within 14 days).")
     order_probability_30d: float | None = Field(None, description="P(an order within 30 days).")
     value_tier: str | None = None
+    expected_value: float | None = Field(None, description="Spend expected over the horizon.")
     value_at_risk: float | None = None
+    average_days_between_orders: float | None = None
+    average_order_value: float | None = None
+    historic_clv: float | None = Field(None, description="Total spend so far.")
     reasons: list[str] = Field(default_factory=list)
     model_version: str | None = None
     as_of: str | None = None
+    scored_at: str | None = None
 
 
 class ScoreResponse(BaseModel):
     model_version: str | None = Field(None, description="Registered model version of these scores.")
     as_of: str | None = Field(None, description="Cutoff the scores were computed at.")
+    scored_at: str | None = Field(None, description="When the scores were computed.")
     results: list[CustomerScore]
+
+
+class OrderIn(BaseModel):
+    """One order of a posted history (the data contract's columns)."""
+
+    order_id: str = CustomerId
+    ordered_at: str = Field(min_length=1, max_length=40)
+    amount: float | None = None
+    status: str | None = Field(None, max_length=32)
+    channel: str | None = Field(None, max_length=64)
+    category: str | None = Field(None, max_length=64)
+    discount_amount: float | None = None
+
+
+class ComplaintIn(BaseModel):
+    complaint_id: str = CustomerId
+    opened_at: str = Field(min_length=1, max_length=40)
+    resolved_at: str | None = Field(None, max_length=40)
+    category: str | None = Field(None, max_length=64)
+    severity: int | None = None
+    channel: str | None = Field(None, max_length=64)
+    satisfaction: int | None = None
+
+
+class CustomerIn(BaseModel):
+    signed_up_at: str | None = Field(None, max_length=40)
+    segment: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=64)

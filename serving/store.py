@@ -1,82 +1,105 @@
-"""The latest batch scores, held in memory and reloaded when the scoring run replaces them."""
+"""Point lookups in the published lookup file (pipelines.scoring.publish), not a table in
+memory: the process stays small whatever the base, and a new scoring run is picked up by
+reopening the file the pointer names, without a restart and without blocking requests."""
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+import duckdb
 import pandas as pd
 
 from models.explain import split_reasons
+from pipelines.scoring.publish import LOOKUP_TABLE, current_lookup
 from serving.schemas import CustomerScore, ScoreResponse
 
-_FLOATS = (
-    "churn_probability",
-    "expected_days_to_next_order",
-    "next_order_p10_days",
-    "next_order_p90_days",
-    "order_probability_7d",
-    "order_probability_14d",
-    "order_probability_30d",
-    "value_at_risk",
-)
+NO_SCORES = "no scores yet: run `retain score`"
+UNKNOWN = "unknown customer_id: not in the scored population (new, lapsed or misspelt)"
+MEMORY_LIMIT = "256MB"  # DuckDB's cache for the lookup file: the process stays small
 
 
 class ScoreStore:
-    """Lookups by customer_id in the Parquet written by `retain score` (atomic renames,
-    so a reader never sees half a file)."""
+    """Lookups by customer_id in the current lookup file (read-only DuckDB)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._mtime: float | None = None
-        self._scores = pd.DataFrame()
+    def __init__(self, pointer: Path) -> None:
+        self.pointer = pointer
+        self._lock = threading.Lock()
+        self._opened: tuple[float | None, duckdb.DuckDBPyConnection | None] = (None, None)
 
-    def _refresh(self) -> None:
-        mtime = self.path.stat().st_mtime if self.path.exists() else None
-        if mtime != self._mtime:
-            frame = pd.read_parquet(self.path) if mtime is not None else pd.DataFrame()
-            self._scores = frame.set_index("customer_id") if len(frame) else frame
-            self._mtime = mtime
+    def _connection(self) -> duckdb.DuckDBPyConnection | None:
+        """The connection to the file the pointer names now (reopened when it changes)."""
+        try:
+            mtime: float | None = self.pointer.stat().st_mtime
+        except FileNotFoundError:
+            mtime = None
+        seen, con = self._opened
+        if mtime == seen:
+            return con
+        with self._lock:  # one thread reopens; the others keep reading the old file meanwhile
+            if self._opened[0] != mtime:
+                path = current_lookup(self.pointer)
+                fresh = None
+                if path is not None:
+                    fresh = duckdb.connect(str(path), read_only=True)
+                    fresh.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+                self._opened = (mtime, fresh)
+            return self._opened[1]
+
+    @property
+    def ready(self) -> bool:
+        return self._connection() is not None
 
     def lookup(self, customer_ids: list[str]) -> ScoreResponse:
-        self._refresh()
-        if self._scores.empty:
-            error = "no scores yet: run `retain score`"
-            return ScoreResponse(
-                results=[
-                    CustomerScore(customer_id=c, found=False, error=error) for c in customer_ids
-                ]
-            )
-        first = self._scores.iloc[0]
-        version, as_of = (
-            str(first["model_version"]),
-            pd.Timestamp(first["as_of"]).date().isoformat(),
-        )
+        con = self._connection()
+        if con is None:
+            results = [
+                CustomerScore(customer_id=c, found=False, error=NO_SCORES) for c in customer_ids
+            ]
+            return ScoreResponse(results=results)
+        cursor = con.cursor()  # one per request: connections are not shared across threads
+        try:
+            rows = cursor.execute(
+                f"SELECT * FROM {LOOKUP_TABLE} WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))",
+                [customer_ids],
+            ).df()
+            first = cursor.execute(
+                f"SELECT any_value(model_version), any_value(as_of), any_value(scored_at) FROM {LOOKUP_TABLE}"
+            ).fetchone()
+        finally:
+            cursor.close()
+        found = {str(r["customer_id"]): r for r in rows.to_dict("records")}
+        version, as_of, scored_at = first or (None, None, None)
         return ScoreResponse(
-            model_version=version,
-            as_of=as_of,
-            results=[self._one(c, version, as_of) for c in customer_ids],
+            model_version=None if version is None else str(version),
+            as_of=None if as_of is None else pd.Timestamp(as_of).date().isoformat(),
+            scored_at=None if scored_at is None else pd.Timestamp(scored_at).isoformat(),
+            results=[customer_score(c, found.get(c)) for c in customer_ids],
         )
 
-    def _one(self, customer_id: str, version: str, as_of: str) -> CustomerScore:
-        if customer_id not in self._scores.index:
-            return CustomerScore(
-                customer_id=customer_id,
-                found=False,
-                error="unknown customer_id: not in the scored population (new, lapsed or misspelt)",
-            )
-        record = cast(pd.Series, self._scores.loc[customer_id])  # index is unique
-        row: dict[str, Any] = {str(k): v for k, v in record.items()}
-        floats: dict[str, Any] = {k: None if math.isnan(row[k]) else float(row[k]) for k in _FLOATS}
-        return CustomerScore(
-            customer_id=customer_id,
-            found=True,
-            **floats,
-            risk_tier=str(row["risk_tier"]),
-            next_order_date=pd.Timestamp(row["next_order_date"]).date().isoformat(),
-            value_tier=str(row["value_tier"]),
-            reasons=split_reasons(row["reasons"]),
-            model_version=version,
-            as_of=as_of,
-        )
+
+def customer_score(customer_id: str, row: dict[str, Any] | None) -> CustomerScore:
+    """One result of the API from a row of scores (a lookup, or a scored history)."""
+    if row is None:
+        return CustomerScore(customer_id=customer_id, found=False, error=UNKNOWN)
+    known = {k: _plain(v) for k, v in row.items() if k in CustomerScore.model_fields}
+    known.pop("customer_id", None)
+    known["reasons"] = split_reasons(row.get("reasons"))
+    for day_field in ("next_order_date", "as_of"):
+        if known.get(day_field) is not None:
+            known[day_field] = pd.Timestamp(known[day_field]).date().isoformat()
+    known["expected_date_of_next_order"] = known.get("next_order_date")
+    if known.get("scored_at") is not None:
+        known["scored_at"] = pd.Timestamp(known["scored_at"]).isoformat()
+    return CustomerScore(customer_id=customer_id, found=True, **known)
+
+
+def _plain(value: Any) -> Any:
+    """NaN and NaT as None; numpy scalars as Python ones."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value

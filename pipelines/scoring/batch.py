@@ -16,6 +16,7 @@ from models.scorer import SCORE_COLUMNS, Scorer
 from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
 from pipelines.files import write_table
+from pipelines.scoring.publish import publish_lookup
 from pipelines.settings import Settings
 from pipelines.warehouse import hand_back_memory, scalar
 
@@ -98,6 +99,7 @@ def store_scores(con: duckdb.DuckDBPyConnection, result: ScoreResult, settings: 
     features = result.features.copy()
     features["as_of"] = scores["as_of"].iloc[0] if len(scores) else pd.NaT
     write_table(features, settings.latest_features_path)
+    publish_lookup(scores, features, settings.lookup_pointer_path)
 
 
 def run_scoring(

@@ -18,7 +18,7 @@ from features.schema import FEATURE_COLUMNS
 from models.baselines import BGNBDBaseline, RecencyBaseline, RFMBaseline
 from models.bgnbd import BGNBD_FEATURES, fit_bgnbd_features
 from models.boosting import FeatureEncoder
-from models.churn import ChurnModel
+from models.churn import ANCHOR, ChurnModel
 from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
 from models.next_order import NextOrderModel, observed_within
 from models.scorer import (
@@ -31,7 +31,8 @@ from models.scorer import (
 )
 from pipelines.settings import Settings
 
-MODEL_FEATURES = (*FEATURE_COLUMNS, *BGNBD_FEATURES)
+# The trees see BG/NBD's P(alive) and expected orders; its P(no order) is the stack's anchor.
+MODEL_FEATURES = (*FEATURE_COLUMNS, *(f for f in BGNBD_FEATURES if f != ANCHOR))
 
 
 def training_cutoffs(v: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:

@@ -1,0 +1,88 @@
+"""The lookup file the scoring API reads: one DuckDB file per scoring run, swapped atomically.
+
+A long-running service must not hold the warehouse that `retain score` writes at night: each
+run writes a new file `lookup-<run>.duckdb` (scores sorted by customer_id, so a point lookup
+reads one block, plus the rank and history fields a CRM application shows), then replaces the
+one-line pointer `lookup.current` with its name (a rename: readers see the old run or the new
+one, never half). The service reopens the file the pointer names when it changes; the file
+before the current one is kept, for requests still reading it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+LOOKUP_TABLE = "lookup"
+KEEP_FILES = 2
+
+
+def publish_lookup(scores: pd.DataFrame, features: pd.DataFrame, pointer: Path) -> Path:
+    """Write the lookup file of this run and point `pointer` at it; returns the file."""
+    folder = pointer.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    path = (
+        folder / f"lookup-{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.duckdb"
+    )
+    con = duckdb.connect(str(path))
+    try:
+        con.register("_scores", scores)
+        con.register("_features", _history_fields(features))
+        con.execute(
+            f"""CREATE TABLE {LOOKUP_TABLE} AS
+            SELECT s.*,
+                ceil(100 * percent_rank() OVER (ORDER BY s.churn_probability)) AS percentile,
+                ceil(1000 * percent_rank() OVER (ORDER BY s.churn_probability)) AS permille,
+                f.* EXCLUDE (customer_id)
+            FROM _scores s LEFT JOIN _features f USING (customer_id)
+            ORDER BY s.customer_id"""
+        )
+        con.execute(
+            f"UPDATE {LOOKUP_TABLE} SET percentile = greatest(percentile, 1), permille = greatest(permille, 1)"
+        )
+    finally:
+        con.close()
+    _point(pointer, path.name)
+    _prune(folder, path)
+    return path
+
+
+def _history_fields(features: pd.DataFrame) -> pd.DataFrame:
+    """What a CRM profile shows beside the scores (Klaviyo's fields), from the features."""
+    return pd.DataFrame(
+        {
+            "customer_id": features["customer_id"].astype(str).to_numpy(),
+            "average_days_between_orders": features["mean_days_between_orders"].to_numpy(),
+            "average_order_value": features["avg_order_value"].to_numpy(),
+            "historic_clv": features["spend_total"].to_numpy(),
+            "orders_total": features["orders_total"].to_numpy(),
+        }
+    )
+
+
+def _point(pointer: Path, name: str) -> None:
+    temporary = pointer.with_name(f".{pointer.name}.{uuid.uuid4().hex[:6]}")
+    temporary.write_text(name + "\n")
+    os.replace(temporary, pointer)
+
+
+def _prune(folder: Path, current: Path) -> None:
+    """Keep the current file and the one before (requests may still read it)."""
+    older = sorted(p for p in folder.glob("lookup-*.duckdb") if p != current)
+    for stale in older[: max(0, len(older) - (KEEP_FILES - 1))]:
+        stale.unlink(missing_ok=True)
+        Path(f"{stale}.wal").unlink(missing_ok=True)
+
+
+def current_lookup(pointer: Path) -> Path | None:
+    """The lookup file the pointer names, or None before the first scoring run."""
+    try:
+        name = pointer.read_text().strip()
+    except FileNotFoundError:
+        return None
+    path = pointer.parent / name
+    return path if name and path.exists() else None

@@ -1,0 +1,133 @@
+"""Fresh scores from a posted history: the same feature SQL on an in-memory DuckDB and the
+same registered model as the batch, so a history scores exactly as the batch scores the same
+customer at the same as-of (nothing in a version depends on who else is scored)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pandas as pd
+
+from features.cutoffs import to_timestamp
+from features.frame import build_frame
+from models.scorer import Scorer
+from pipelines.ingest.sources import load_frames
+from pipelines.settings import Settings
+from pipelines.warehouse import connect
+from serving.schemas import ComplaintIn, CustomerIn, CustomerScore, OrderIn
+from serving.store import customer_score
+
+CHAMPION_CHECK_SECONDS = 60.0
+
+
+class HistoryError(ValueError):
+    """A posted history that cannot be scored: the field (with its row) and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+class Champion:
+    """The champion scorer, loaded once and reloaded when the alias moves (checked at most
+    once a minute)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._loaded: tuple[str, Scorer] | None = None
+        self._checked = 0.0
+
+    def get(self) -> tuple[str, Scorer] | None:
+        if time.monotonic() - self._checked > CHAMPION_CHECK_SECONDS or self._loaded is None:
+            with self._lock:
+                self._checked = time.monotonic()
+                registry = self.settings.registry()
+                version = registry.champion_version()
+                if version is not None and (self._loaded is None or self._loaded[0] != version):
+                    scorer, _ = registry.load_scorer(version)
+                    self._loaded = (version, scorer)
+        return self._loaded
+
+
+def history_frames(
+    customer_id: str,
+    orders: list[OrderIn],
+    complaints: list[ComplaintIn],
+    customer: CustomerIn | None,
+) -> dict[str, pd.DataFrame]:
+    """The contract tables of one customer; columns nobody filled in are left out (absent)."""
+    frames = {
+        "orders": _table([o.model_dump() for o in orders], customer_id),
+        "complaints": _table([c.model_dump() for c in complaints], customer_id),
+    }
+    if customer is not None:
+        frames["customers"] = _table([customer.model_dump()], customer_id)
+    return {name: frame for name, frame in frames.items() if len(frame)}
+
+
+def _table(rows: list[dict[str, Any]], customer_id: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.dropna(axis=1, how="all")
+    frame.insert(0, "customer_id", customer_id)
+    return frame
+
+
+def score_history(
+    settings: Settings,
+    champion: tuple[str, Scorer],
+    as_of: str,
+    frames: dict[str, pd.DataFrame],
+    customer_id: str,
+) -> CustomerScore:
+    """Validate the history like any source, compute its features at `as_of`, score them."""
+    cutoff = _cutoff(as_of)
+    if "orders" not in frames:
+        raise HistoryError("orders", "at least one order is needed")
+    con = connect()
+    try:
+        load_frames(con, frames, settings.input.model_copy(update={"tables": {}, "columns": {}}))
+        _first_reject(con)
+        frame = build_frame(con, [cutoff], settings.activity_window_days)
+    finally:
+        con.close()
+    if frame.empty:
+        window = settings.activity_window_days
+        return CustomerScore(
+            customer_id=customer_id,
+            found=False,
+            error=f"not in the scored population at {cutoff.date()}: no completed order "
+            f"before it, or the last one more than {window} days before it",
+        )
+    version, scorer = champion
+    scores = scorer.score(
+        frame, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
+        risk_thresholds=settings.risk_thresholds,
+    )  # fmt: skip
+    row = scores.iloc[0].to_dict() | {
+        "average_days_between_orders": frame["mean_days_between_orders"].iloc[0],
+        "average_order_value": frame["avg_order_value"].iloc[0],
+        "historic_clv": frame["spend_total"].iloc[0],
+    }
+    return customer_score(customer_id, row)
+
+
+def _cutoff(as_of: str) -> pd.Timestamp:
+    try:
+        return to_timestamp(pd.Timestamp(as_of))
+    except (ValueError, TypeError):
+        raise HistoryError("as_of", f"not a date: {as_of!r} (expected YYYY-MM-DD)") from None
+
+
+def _first_reject(con: Any) -> None:
+    """A history with an unusable row is refused, naming the first such row and field."""
+    found = con.execute(
+        "SELECT table_name, row, column_name, reason FROM rejects ORDER BY table_name, row LIMIT 1"
+    ).fetchall()
+    if found:
+        table, row, column, reason = found[0]
+        raise HistoryError(f"{table}[{int(row) - 1}].{column}", reason)
