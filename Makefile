@@ -34,8 +34,8 @@ format: install ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-serve: install ## Scoring API on http://127.0.0.1:3000 (after make demo or retain score)
-	$(VENV)/bin/retain serve --host 127.0.0.1 --port 3000
+serve: install ## Scoring API on http://127.0.0.1:3000 without keys (after make demo); production: retain keys add + retain serve
+	$(VENV)/bin/retain serve --insecure-local --port 3000
 
 mlflow-ui: install ## MLflow UI on http://127.0.0.1:5000 for the local store in mlflow/
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db \

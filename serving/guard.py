@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from serving.auth import ASGIApp, Message, Receive, Scope, Send, json_response
 
 MAX_BODY_BYTES = 2_000_000  # a 10,000-id request is about 200 kB; a history of 5,000 orders ~1 MB
@@ -70,3 +72,52 @@ async def _too_large(send: Send, limit: int) -> None:
     await json_response(
         send, 413, {"error": "request too large", "detail": f"at most {limit:,} bytes"}
     )
+
+
+class ErrorShape:
+    """400 bodies as the OpenAPI spec states them, `{"error": str, "detail": str}`: BentoML's
+    own validation errors carry `detail` as a list and its other errors come as a one-item
+    list; both are rewritten here, so every client error has one shape."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def reshaping(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                held.append(message)
+                return
+            if held and message["type"] == "http.response.body":
+                held.append(message)
+                if not message.get("more_body", False):
+                    await _reshaped(send, b"".join(m.get("body", b"") for m in held[1:]))
+                return
+            await send(message)
+
+        await self.app(scope, receive, reshaping)
+
+
+async def _reshaped(send: Send, raw: bytes) -> None:
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        body = {"error": raw.decode("utf-8", "replace")}
+    if isinstance(body, list):
+        body = body[0] if body and isinstance(body[0], dict) else {"error": str(body)}
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        detail = "; ".join(
+            f"{'.'.join(str(x) for x in d.get('loc', []))}: {d.get('msg', '')}"
+            if isinstance(d, dict)
+            else str(d)
+            for d in detail
+        )
+    shaped = {"error": str(body.get("error", "bad request"))}
+    if detail is not None:
+        shaped["detail"] = str(detail)
+    await json_response(send, 400, shaped)

@@ -31,25 +31,42 @@ class HistoryError(ValueError):
 
 
 class Champion:
-    """The champion scorer, loaded once and reloaded when the alias moves (checked at most
-    once a minute)."""
+    """The champion scorer, loaded once and reloaded when the alias moves (the registry is
+    asked at most once a minute; probes read what is loaded and never wait for MLflow)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
         self._loaded: tuple[str, Scorer] | None = None
-        self._checked = 0.0
+        self._checked = -CHAMPION_CHECK_SECONDS
+
+    @property
+    def loaded(self) -> tuple[str, Scorer] | None:
+        return self._loaded
+
+    def stale(self) -> bool:
+        return time.monotonic() - self._checked > CHAMPION_CHECK_SECONDS
 
     def get(self) -> tuple[str, Scorer] | None:
-        if time.monotonic() - self._checked > CHAMPION_CHECK_SECONDS or self._loaded is None:
+        """The champion, asking the registry when the last answer is over a minute old."""
+        if self.stale():
             with self._lock:
-                self._checked = time.monotonic()
-                registry = self.settings.registry()
-                version = registry.champion_version()
-                if version is not None and (self._loaded is None or self._loaded[0] != version):
-                    scorer, _ = registry.load_scorer(version)
-                    self._loaded = (version, scorer)
+                if self.stale():
+                    self._refresh()
         return self._loaded
+
+    def _refresh(self) -> None:
+        registry = self.settings.registry()
+        version = registry.champion_version()
+        if version is not None and (self._loaded is None or self._loaded[0] != version):
+            scorer, _ = registry.load_scorer(version)
+            self._loaded = (version, scorer)
+        self._checked = time.monotonic()
+
+    def refresh_in_background(self) -> None:
+        """Load (or re-check) without blocking the caller: probes stay instant."""
+        if self.stale() and not self._lock.locked():
+            threading.Thread(target=self.get, daemon=True).start()
 
 
 def history_frames(
@@ -108,7 +125,7 @@ def score_history(
         frame, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
         risk_thresholds=settings.risk_thresholds,
     )  # fmt: skip
-    row = scores.iloc[0].to_dict() | {
+    row = {str(k): v for k, v in scores.iloc[0].items()} | {
         "average_days_between_orders": frame["mean_days_between_orders"].iloc[0],
         "average_order_value": frame["avg_order_value"].iloc[0],
         "historic_clv": frame["spend_total"].iloc[0],

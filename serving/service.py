@@ -1,35 +1,105 @@
-"""BentoML scoring service: POST /score by customer_id; GET /healthz (BentoML's own probe).
+"""BentoML scoring service: POST /score (lookups), POST /score/history (a posted history
+scored fresh), with API keys, body limits and readiness that tells the truth.
 
-Run with `retain serve` or `make serve` (127.0.0.1:3000). Settings come from the
-environment (RETAIN_HOME), built once when the service starts.
+Run with `retain serve` (or `make serve`). Settings come from the environment (RETAIN_HOME),
+read when the service starts; `retain serve --insecure-local` turns keys off and binds
+127.0.0.1 only.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
+import anyio
 import bentoml
+from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
-from pipelines.settings import Settings
-from serving.schemas import MAX_IDS_PER_REQUEST, ScoreResponse
+from pipelines.settings import load_settings
+from serving.auth import ApiKeyMiddleware
+from serving.guard import ErrorShape, RequestGuard
+from serving.history import Champion, HistoryError, history_frames, score_history
+from serving.schemas import (
+    MAX_COMPLAINTS_PER_HISTORY,
+    MAX_ID_LENGTH,
+    MAX_IDS_PER_REQUEST,
+    MAX_ORDERS_PER_HISTORY,
+    ComplaintIn,
+    CustomerIn,
+    OrderIn,
+    ScoreResponse,
+)
 from serving.store import ScoreStore
+
+INSECURE_ENV = "RETAIN_INSECURE_LOCAL"
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
 @bentoml.service(name="retain", traffic={"timeout": 30})
 class RetainService:
-    """Churn risk, next-order timing and reasons from the latest batch run."""
+    """Churn risk, next-order timing and reasons: from the latest batch run or a posted history."""
 
     def __init__(self) -> None:
-        self.store = ScoreStore(Settings().latest_scores_path.resolve())
+        self.settings = load_settings()
+        self.store = ScoreStore(self.settings.lookup_pointer_path.resolve())
+        self.champion = Champion(self.settings)
+        self.champion.refresh_in_background()
+
+    def __is_ready__(self) -> bool:
+        """Ready only once scores are published and the champion is loaded."""
+        self.champion.refresh_in_background()
+        return self.store.ready and self.champion.loaded is not None
 
     @bentoml.api(route="/score")
-    def score(
+    async def score(
         self,
         customer_ids: Annotated[
-            list[str],
-            Field(max_length=MAX_IDS_PER_REQUEST, description="Customers to look up."),
+            list[Id],
+            Field(
+                min_length=1, max_length=MAX_IDS_PER_REQUEST, description="Customers to look up."
+            ),
         ],
     ) -> ScoreResponse:
-        """Scores, reasons and model version per customer; unknown ids get a per-item error."""
-        return self.store.lookup(customer_ids)
+        """Scores, reasons and model version per customer from the latest scoring run;
+        unknown ids get a per-item error."""
+        return await anyio.to_thread.run_sync(self.store.lookup, customer_ids)
+
+    @bentoml.api(route="/score/history")
+    async def score_history(
+        self,
+        as_of: Annotated[str, Field(min_length=8, max_length=32, description="YYYY-MM-DD")],
+        customer_id: Id,
+        orders: Annotated[list[OrderIn], Field(min_length=1, max_length=MAX_ORDERS_PER_HISTORY)],
+        complaints: Annotated[list[ComplaintIn], Field(max_length=MAX_COMPLAINTS_PER_HISTORY)] = [],  # noqa: B006 (pydantic copies defaults)
+        customer: CustomerIn | None = None,
+    ) -> ScoreResponse:
+        """The customer's scores at `as_of` from the history posted (the data contract's
+        columns), computed like the batch with the champion version."""
+        champion = await anyio.to_thread.run_sync(self.champion.get)
+        if champion is None:
+            raise InvalidArgument("no champion model yet: run `retain train`")
+        frames = history_frames(customer_id, orders, complaints, customer)
+        try:
+            result = await anyio.to_thread.run_sync(
+                score_history, self.settings, champion, as_of, frames, customer_id
+            )
+        except HistoryError as exc:
+            raise InvalidArgument(str(exc)) from None
+        return ScoreResponse(
+            model_version=champion[0],
+            as_of=result.as_of,
+            scored_at=result.scored_at,
+            results=[result],
+        )
+
+
+# The first added is the outermost: keys are checked before anything else reads the request.
+_service: Any = RetainService
+_service.add_asgi_middleware(
+    ApiKeyMiddleware,
+    keys_path=str(load_settings().keys_path.resolve()),
+    enabled=os.environ.get(INSECURE_ENV) != "1",
+)
+_service.add_asgi_middleware(RequestGuard)
+_service.add_asgi_middleware(ErrorShape)

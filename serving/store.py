@@ -70,7 +70,10 @@ class ScoreStore:
             ).fetchone()
         finally:
             cursor.close()
-        found = {str(r["customer_id"]): r for r in rows.to_dict("records")}
+        found = {
+            str(r["customer_id"]): {str(k): v for k, v in r.items()}
+            for r in rows.to_dict("records")
+        }
         version, as_of, scored_at = first or (None, None, None)
         return ScoreResponse(
             model_version=None if version is None else str(version),

@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from pipelines.cli import data, lists, model, operations
+from pipelines.cli import data, keys, lists, model, operations
 from pipelines.cli.common import console
 from pipelines.errors import InputError, ProblemFound
 from pipelines.settings import load_settings
@@ -21,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for group in (data, model, lists, operations):
+for group in (data, model, lists, operations, keys):
     app.add_typer(group.app)
 
 

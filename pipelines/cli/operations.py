@@ -19,7 +19,7 @@ from pipelines.cli.common import (
     settings_with,
     warehouse,
 )
-from pipelines.errors import ProblemFound
+from pipelines.errors import InputError, ProblemFound
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,7 @@ def replay(
     months: Annotated[int, typer.Option(min=1, help="Months to walk.")] = 12,
     train_every: Annotated[int, typer.Option(min=1, help="Retrain every N months.")] = 3,
     check_gate: Annotated[
-        bool, typer.Option(help="Then a one-tree challenger, a new one and a rollback.")
+        bool, typer.Option(help="Then a challenger on shuffled outcomes, a new one and a rollback.")
     ] = True,
     out: Annotated[Path, typer.Option("--out", help="Markdown table; JSON beside it.")] = Path(
         "replay.md"
@@ -151,14 +151,31 @@ def drift(
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 3000,
+    insecure_local: Annotated[
+        bool, typer.Option("--insecure-local", help="No API keys; binds 127.0.0.1 only.")
+    ] = False,
 ) -> None:
-    """Start the BentoML scoring service (POST /score, GET /healthz)."""
+    """Start the BentoML scoring service (POST /score, /score/history; /livez, /readyz)."""
     import os
     import subprocess
 
+    from serving.auth import KeyRing
     from serving.launch import serve_command
 
-    env = {**os.environ, "RETAIN_HOME": str(settings_with().home.resolve())}
+    settings = settings_with()
+    if insecure_local:
+        host = "127.0.0.1"
+    elif not KeyRing(settings.keys_path).names():
+        raise InputError(
+            str(settings.keys_path),
+            "no API key configured: run `retain keys add NAME`, or serve with --insecure-local",
+        )
+    env = {
+        **os.environ,
+        "RETAIN_HOME": str(settings.home.resolve()),
+        "RETAIN_INSECURE_LOCAL": "1" if insecure_local else "0",
+        "BENTOML_HOME": str((settings.home / "bentoml" / str(port)).resolve()),
+    }
     console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
     raise typer.Exit(subprocess.call(serve_command(host, port), env=env))
 

@@ -25,6 +25,9 @@ from pipelines.training.train import TrainResult
 
 Metrics = dict[str, float | None]
 LAST_CUTOFF_TAG = "last_training_cutoff"
+# A challenger that ranks no better than chance is broken (bad data, shuffled outcomes, a bug),
+# whatever the champion: against a stale champion in a changed world it can still win on Brier.
+MIN_ROC_AUC = 0.55
 
 
 @dataclass
@@ -69,6 +72,13 @@ def judge(result: TrainResult, registry: Registry, settings: Settings) -> Decisi
     """The decision for this run's challenger against the registered champion."""
     challenger = result.metrics["model"]
     version = registry.champion_version()
+    roc_auc = challenger.get("churn_roc_auc")
+    if roc_auc is None or pd.isna(roc_auc) or roc_auc < MIN_ROC_AUC:
+        reason = (
+            f"ranks no better than chance (ROC-AUC {roc_auc} < {MIN_ROC_AUC} at "
+            f"{result.evaluation_cutoff.date()}): broken data or training; never promoted"
+        )
+        return Decision(False, reason, version, challenger)
     if version is None:
         return Decision(True, "no champion yet", None, challenger)
     try:

@@ -1,5 +1,5 @@
 """A year of operation replayed on history: score every month, retrain every few months,
-then check the gate with a deliberately broken challenger and a rollback.
+then check the gate with a deliberately broken challenger (shuffled outcomes) and a rollback.
 
 Scoring is the one function `Score`; the scoring stage provides it through the command
 line, so this training-stage module imports nothing of that stage.
@@ -90,11 +90,10 @@ def check(
     score: Score,
     status: Status,
 ) -> GateCheck:
-    """At `as_of`: a one-tree challenger must be refused; a proper one promoted; a rollback
-    then gives exactly the scores the previous champion gave at the same as-of."""
+    """At `as_of`: a challenger trained on shuffled outcomes must be refused; a proper one
+    promoted; a rollback then gives exactly the scores the previous champion gave."""
     before = score(as_of)
-    broken_settings = settings.model_copy(update={"churn_max_trees": 1})
-    broken = run_training(con, broken_settings, None, status, as_of)
+    broken = run_training(con, settings, None, status, as_of, shuffle_labels=True)
     fresh = run_training(con, settings, None, status, as_of)
     registry = settings.registry()
     previous = registry.rollback() if fresh.decision.promoted else ""

@@ -33,11 +33,12 @@ def run_training(
     metrics_out: Path | None,
     status: Status,
     as_of: pd.Timestamp | None = None,
+    shuffle_labels: bool = False,
 ) -> TrainingOutcome:
     """Train (on events before `as_of` when given), judge against the champion as registered,
     log the run, register the version and move the champion alias when the gate says so."""
     with status("building training frames, fitting the model and the baselines"):
-        result = train(con, settings, as_of)
+        result = train(con, settings, as_of, shuffle_labels)
     registry = settings.registry()
     with status("scoring the champion as registered on the same customers"):
         decision = judge(result, registry, settings)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.cutoffs import last_labelled_cutoff, spaced_cutoffs
 from features.frame import build_frame
+from features.schema import LABEL_COLUMNS
 from models.scorer import Scorer
 from pipelines.errors import InputError
 from pipelines.settings import Settings
@@ -88,16 +89,23 @@ def labelled_frame(
 
 
 def train(
-    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp | None = None
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: pd.Timestamp | None = None,
+    shuffle_labels: bool = False,
 ) -> TrainResult:
     """Build frames, validate against the baselines, refit on everything labelled (no MLflow).
-    With `as_of`, only events before it are used: the data ends there."""
+    With `as_of`, only events before it are used: the data ends there. `shuffle_labels` is a
+    negative control (the replay's broken challenger): outcomes permuted within each cutoff,
+    so the model can learn nothing and the gate must refuse it."""
     end = find_data_end(con) if as_of is None else min(find_data_end(con), as_of)
     v = last_labelled_cutoff(end, settings.horizon_days)
     final_cutoffs = spaced_cutoffs(v, settings.training_cutoffs, settings.cutoff_step_days)
     cutoffs = sorted({*training_cutoffs(v, settings), *final_cutoffs})
     frame, share = labelled_frame(con, cutoffs, end, settings)
     frame = frame[frame["churned"].notna()]
+    if shuffle_labels:
+        frame = _shuffled(frame, settings.random_state)
     if frame[frame["cutoff_at"] == v].empty:
         raise InputError(
             "--as-of" if as_of is not None else "orders",
@@ -121,6 +129,17 @@ def train(
     }
     window = (min(final_cutoffs), max(final_cutoffs))
     return TrainResult(metrics, scorer, reference, v, end, frame, window, counts)
+
+
+def _shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Outcomes permuted among the customers of each cutoff (features untouched)."""
+    rng = np.random.default_rng(seed)
+    out = frame.copy()
+    for _, rows in out.groupby("cutoff_at").groups.items():
+        order = rng.permutation(len(rows))
+        for column in LABEL_COLUMNS:
+            out.loc[rows, column] = out.loc[rows, column].to_numpy()[order]
+    return out
 
 
 def flat_metrics(metrics: dict[str, dict[str, float | None]]) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""The scoring service: lookups in process, then the BentoML server started for real."""
+"""The scoring service: the lookup store and keys in process, then the BentoML server started
+for real on 127.0.0.1 with keys, limits and readiness."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pandas as pd
 import pytest
 
 from models.scorer import SCORE_COLUMNS
+from pipelines.scoring.publish import current_lookup, publish_lookup
+from serving.auth import KeyRing
 from serving.launch import serve_command
 from serving.store import ScoreStore
 
@@ -23,72 +26,87 @@ AS_OF = pd.Timestamp("2025-06-01")
 
 def _scores(version: str = "7") -> pd.DataFrame:
     rows = [
-        (
-            "c1",
-            0.82,
-            "high",
-            20.0,
-            5.0,
-            60.0,
-            "no order for 143 days, usual gap 30 days; 2 unresolved complaints",
-        ),
+        ("c1", 0.82, "high", 20.0, 5.0, 60.0, "no order for 143 days, usual gap 30 days; 2 unresolved complaints"),
         ("c2", 0.10, "low", 8.0, 2.0, 15.0, ""),
-    ]
+        ("c3", 0.40, "medium", 12.0, 3.0, 40.0, ""),
+    ]  # fmt: skip
     frame = pd.DataFrame(
         rows,
         columns=[
-            "customer_id",
-            "churn_probability",
-            "risk_tier",
-            "expected_days_to_next_order",
-            "next_order_p10_days",
-            "next_order_p90_days",
-            "reasons",
+            "customer_id", "churn_probability", "risk_tier", "expected_days_to_next_order",
+            "next_order_p10_days", "next_order_p90_days", "reasons",
         ],
-    )
+    )  # fmt: skip
     frame["as_of"] = AS_OF
     frame["next_order_date"] = AS_OF + pd.to_timedelta(
         frame["expected_days_to_next_order"], unit="D"
     )
     for days, share in ((7, 0.2), (14, 0.4), (30, 0.7)):
         frame[f"order_probability_{days}d"] = (1 - frame["churn_probability"]) * share
-    frame["value_tier"] = ["gold", "bronze"]
-    frame["expected_value"] = [100.0, 20.0]
+    frame["value_tier"] = ["gold", "bronze", "silver"]
+    frame["expected_value"] = [100.0, 20.0, 50.0]
     frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]
     frame["model_version"] = version
     frame["scored_at"] = AS_OF
     return frame[list(SCORE_COLUMNS)]
 
 
-def _home_with_scores(home: Path, version: str = "7") -> Path:
-    path = home / "scores" / "latest.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _scores(version).to_parquet(path)
-    return path
+def _features() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "mean_days_between_orders": [30.0, float("nan"), 12.0],
+            "avg_order_value": [40.0, 20.0, 25.0],
+            "spend_total": [400.0, 20.0, 250.0],
+            "orders_total": [10.0, 1.0, 10.0],
+        }
+    )
 
 
-def test_lookup_known_and_unknown(tmp_path: Path) -> None:
-    store = ScoreStore(_home_with_scores(tmp_path))
-    got = store.lookup(["c1", "zz"])
-    assert got.model_version == "7" and got.as_of == "2025-06-01"
+def _publish(home: Path, version: str = "7") -> Path:
+    pointer = home / "scores" / "lookup.current"
+    publish_lookup(_scores(version), _features(), pointer)
+    return pointer
+
+
+def test_lookup_known_and_unknown_with_crm_fields(tmp_path: Path) -> None:
+    got = ScoreStore(_publish(tmp_path)).lookup(["c1", "zz"])
+    assert got.model_version == "7" and got.as_of == "2025-06-01" and got.scored_at
     c1, zz = got.results
     assert c1.found and c1.churn_probability == pytest.approx(0.82)
     assert c1.reasons == ["no order for 143 days, usual gap 30 days", "2 unresolved complaints"]
+    assert (c1.percentile, c1.permille) == (100, 1000)  # the riskiest of the base
+    assert c1.average_order_value == 40.0 and c1.historic_clv == 400.0
+    assert c1.expected_date_of_next_order == c1.next_order_date
     assert not zz.found and "unknown customer_id" in (zz.error or "")
 
 
 def test_no_scores_yet_is_a_per_item_error(tmp_path: Path) -> None:
-    got = ScoreStore(tmp_path / "missing.parquet").lookup(["c1"])
-    assert got.model_version is None and "retain score" in (got.results[0].error or "")
+    store = ScoreStore(tmp_path / "lookup.current")
+    got = store.lookup(["c1"])
+    assert not store.ready and got.model_version is None
+    assert "retain score" in (got.results[0].error or "")
 
 
-def test_new_batch_is_picked_up(tmp_path: Path) -> None:
-    path = _home_with_scores(tmp_path, "7")
-    store = ScoreStore(path)
+def test_a_new_run_is_picked_up_and_old_files_pruned(tmp_path: Path) -> None:
+    pointer = _publish(tmp_path, "7")
+    store = ScoreStore(pointer)
     assert store.lookup(["c1"]).model_version == "7"
-    _scores("8").to_parquet(path)
-    os.utime(path, (time.time() + 5, time.time() + 5))
-    assert store.lookup(["c1"]).model_version == "8"
+    time.sleep(0.01)
+    for version in ("8", "9"):
+        _publish(tmp_path, version)
+        os.utime(pointer, (time.time() + 5, time.time() + 5))
+    assert store.lookup(["c1"]).model_version == "9"
+    assert len(list((tmp_path / "scores").glob("lookup-*.duckdb"))) == 2  # current + previous
+    assert current_lookup(pointer) is not None
+
+
+def test_keys_are_kept_as_salted_hashes(tmp_path: Path) -> None:
+    ring = KeyRing(tmp_path / "keys.json")
+    key = ring.add("crm", pd.Timestamp("2026-11-30"))
+    assert ring.name_of(key) == "crm" and ring.name_of(key + "x") is None
+    assert key not in (tmp_path / "keys.json").read_text()
+    assert ring.revoke("crm") and ring.name_of(key) is None
 
 
 def _free_port() -> int:
@@ -98,29 +116,35 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     home = tmp_path_factory.mktemp("serve-home")
-    _home_with_scores(home)
+    _publish(home)
+    key = KeyRing(home / "api_keys.json").add("crm-app", pd.Timestamp("2026-11-30"))
     port = _free_port()
-    env = {**os.environ, "RETAIN_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
-    cmd = serve_command("127.0.0.1", port)
+    env = {
+        **os.environ,
+        "RETAIN_HOME": str(home),
+        "BENTOML_HOME": str(home / "bentoml"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
+    }
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+        serve_command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
             if proc.poll() is not None:
                 pytest.fail(f"server exited: {(home / 'server.log').read_text()[-2000:]}")
             try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/livez", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.25)
         else:
-            pytest.fail("server did not become healthy")
-        yield url
+            pytest.fail("server did not come up")
+        yield url, key, home
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -130,23 +154,93 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 @pytest.mark.integration
-def test_score_endpoint_over_http(server: str) -> None:
-    reply = httpx.post(f"{server}/score", json={"customer_ids": ["c1", "nobody"]}, timeout=10)
+def test_score_needs_a_valid_key(server) -> None:
+    url, key, _home = server
+    body = {"customer_ids": ["c1", "nobody"]}
+    assert httpx.post(f"{url}/score", json=body, timeout=10).status_code == 401
+    wrong = httpx.post(f"{url}/score", json=body, headers=_auth("nope"), timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["error"] == "unauthorized"
+    reply = httpx.post(f"{url}/score", json=body, headers=_auth(key), timeout=10)
     assert reply.status_code == 200
-    body = reply.json()
-    assert body["model_version"] == "7"
-    assert body["results"][0]["churn_probability"] == pytest.approx(0.82)
-    assert body["results"][1] == {**body["results"][1], "found": False}
-    assert "unknown customer_id" in body["results"][1]["error"]
+    got = reply.json()
+    assert got["model_version"] == "7" and got["results"][0]["percentile"] == 100
+    assert got["results"][1]["found"] is False
+    history = {"as_of": "2025-06-01", "customer_id": "c9", "orders": []}
+    assert httpx.post(f"{url}/score/history", json=history, timeout=10).status_code == 401
 
 
 @pytest.mark.integration
-def test_bad_body_is_400_not_500(server: str) -> None:
-    reply = httpx.post(f"{server}/score", json={"customer_ids": "c1"}, timeout=10)
-    assert reply.status_code == 400
+def test_a_revoked_key_is_refused_without_a_restart(server) -> None:
+    url, _, home = server
+    ring = KeyRing(home / "api_keys.json")
+    temporary = ring.add("temp", pd.Timestamp("2026-11-30"))
+    body = {"customer_ids": ["c1"]}
+    assert (
+        httpx.post(f"{url}/score", json=body, headers=_auth(temporary), timeout=10).status_code
+        == 200
+    )
+    ring.revoke("temp")
+    time.sleep(0.05)
+    assert (
+        httpx.post(f"{url}/score", json=body, headers=_auth(temporary), timeout=10).status_code
+        == 401
+    )
 
 
 @pytest.mark.integration
-def test_healthz(server: str) -> None:
-    assert httpx.get(f"{server}/healthz", timeout=5).status_code == 200
+def test_probes_are_open_and_readiness_tells_the_truth(server) -> None:
+    url, _, _ = server
+    assert httpx.get(f"{url}/livez", timeout=5).status_code == 200
+    assert httpx.get(f"{url}/readyz", timeout=5).status_code == 503  # scores, but no champion
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        ({"customer_ids": "c1"}, {}, 400),
+        ({"customer_ids": ["x" * 500]}, {}, 400),
+        ({"customer_ids": []}, {}, 400),
+        (None, {"content-type": "text/plain"}, 415),
+        (None, {"content-type": "multipart/form-data; boundary=x"}, 415),
+    ],
+)
+def test_hostile_input_is_4xx_with_the_spec_shape(server, body, headers, status) -> None:
+    url, key, _ = server
+    reply = httpx.post(
+        f"{url}/score", json=body, content=None if body is not None else b"customer_ids=c1",
+        headers={**_auth(key), **headers}, timeout=10,
+    )  # fmt: skip
+    assert reply.status_code == status, reply.text
+    shape = reply.json()
+    assert isinstance(shape["error"], str) and isinstance(shape.get("detail", ""), str)
+
+
+@pytest.mark.integration
+def test_a_body_over_the_limit_is_413(server) -> None:
+    url, key, _ = server
+    big = b'{"customer_ids": ["' + b"a" * 3_000_000 + b'"]}'
+    reply = httpx.post(
+        f"{url}/score",
+        content=big,
+        headers={**_auth(key), "content-type": "application/json"},
+        timeout=30,
+    )
+    assert reply.status_code == 413
+
+
+@pytest.mark.integration
+def test_a_history_without_a_champion_is_a_400_saying_so(server) -> None:
+    url, key, _ = server
+    history = {
+        "as_of": "2025-06-01",
+        "customer_id": "c9",
+        "orders": [{"order_id": "o1", "ordered_at": "2025-05-01", "amount": 10}],
+    }
+    reply = httpx.post(f"{url}/score/history", json=history, headers=_auth(key), timeout=30)
+    assert reply.status_code == 400 and "champion" in reply.json()["error"]

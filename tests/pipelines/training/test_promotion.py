@@ -48,3 +48,19 @@ def test_worse_by_more_than_a_margin_is_refused(challenger, word: str) -> None:
 def test_what_cannot_be_measured_is_refused(challenger) -> None:
     promoted, why = decide(challenger, _m(0.80, 0.15))
     assert not promoted and "cannot be measured" in why
+
+
+def test_a_challenger_that_ranks_like_chance_is_refused_even_without_a_champion() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from pipelines.training.gate import judge
+
+    result = SimpleNamespace(
+        metrics={"model": {"churn_roc_auc": 0.51, "churn_pr_auc": 0.6, "churn_brier": 0.2}},
+        evaluation_cutoff=pd.Timestamp("2025-01-01"),
+    )
+    registry = SimpleNamespace(champion_version=lambda: None)
+    decision = judge(result, registry, settings=None)  # type: ignore[arg-type]
+    assert not decision.promoted and "no better than chance" in decision.reason

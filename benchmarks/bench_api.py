@@ -1,0 +1,182 @@
+"""Latency and throughput of retain's scoring service against a bare Starlette/uvicorn app
+answering the same lookup from the same published lookup file, side by side in one run.
+
+Load on loopback only (asyncio + httpx, bounded requests): single-id lookups at concurrency
+1, 8 and 32 (p50 / p99 and requests per second, and the ratio to the bare app); how long
+single-id callers wait while one 10,000-id request runs. Targets (issue 16): p99 at most 2x
+the bare app's at concurrency 1 and 3x at 8 and 32, at most 25 ms at 32; throughput at 32 at
+least half the bare app's; a 10,000-id request stalls others by at most 50 ms.
+
+Run: .venv/bin/python benchmarks/bench_api.py [--customers 1000000] [--requests 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from models.scorer import SCORE_COLUMNS
+from pipelines.scoring.publish import publish_lookup
+from serving.auth import KeyRing
+from serving.launch import serve_command
+
+BARE_APP = """
+import sys
+from pathlib import Path
+import anyio, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from serving.store import ScoreStore
+store = ScoreStore(Path(sys.argv[1]))
+async def score(request):
+    body = await request.json()
+    got = await anyio.to_thread.run_sync(store.lookup, body["customer_ids"])
+    return JSONResponse(got.model_dump())
+app = Starlette(routes=[Route("/score", score, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
+def scores(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, n)
+    ids = np.char.add("C", np.arange(n).astype(str))
+    frame = pd.DataFrame({"customer_id": ids, "churn_probability": p})
+    for column in SCORE_COLUMNS:
+        if column not in frame:
+            frame[column] = 0.0
+    frame["risk_tier"], frame["value_tier"], frame["reasons"] = "low", "bronze", ""
+    frame["model_version"], frame["as_of"] = "1", pd.Timestamp("2025-06-01")
+    frame["next_order_date"] = frame["scored_at"] = pd.Timestamp("2025-06-01")
+    features = pd.DataFrame(
+        {"customer_id": ids, "mean_days_between_orders": 30.0, "avg_order_value": 40.0,
+         "spend_total": 400.0, "orders_total": 10.0}
+    )  # fmt: skip
+    return frame[list(SCORE_COLUMNS)], features
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(cmd: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    for _ in range(400):
+        try:
+            httpx.post(
+                f"{url}/score",
+                json={"customer_ids": ["C1"]},
+                headers=env["_AUTH"] and {"Authorization": env["_AUTH"]},
+                timeout=1,
+            )
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{cmd} did not start")
+
+
+async def load(
+    url: str, headers: dict[str, str], concurrency: int, requests: int, n: int
+) -> dict[str, float]:
+    latencies: list[float] = []
+    rng = np.random.default_rng(concurrency)
+    ids = [f"C{i}" for i in rng.integers(0, n, requests)]
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for i in ids:
+        queue.put_nowait(i)
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                one = queue.get_nowait()
+                t = time.perf_counter()
+                reply = await client.post(f"{url}/score", json={"customer_ids": [one]})
+                latencies.append(time.perf_counter() - t)
+                assert reply.status_code == 200, reply.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    ms = np.array(latencies) * 1000
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "rps": requests / wall,
+    }
+
+
+async def stall(url: str, headers: dict[str, str], n: int) -> float:
+    """Extra p99 of single-id callers while one 10,000-id request runs."""
+    big = {"customer_ids": [f"C{i}" for i in range(min(10_000, n))]}
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+        alone = await load(url, headers, 4, 400, n)
+        task = asyncio.create_task(client.post(f"{url}/score", json=big))
+        during = await load(url, headers, 4, 400, n)
+        await task
+    return during["p99"] - alone["p99"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    frame, features = scores(args.customers)
+    pointer = home / "scores" / "lookup.current"
+    publish_lookup(frame, features, pointer)
+    key = KeyRing(home / "api_keys.json").add("bench", pd.Timestamp("2026-11-30"))
+    auth = {"Authorization": f"Bearer {key}"}
+    ours, bare = free_port(), free_port()
+    env = {**os.environ, "RETAIN_HOME": str(home), "BENTOML_HOME": str(home / "bentoml"),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db", "_AUTH": auth["Authorization"]}  # fmt: skip
+    procs = [
+        start(serve_command("127.0.0.1", ours), env, f"http://127.0.0.1:{ours}"),
+        start(
+            [sys.executable, "-c", BARE_APP, str(pointer), str(bare)],
+            {**env, "_AUTH": ""},
+            f"http://127.0.0.1:{bare}",
+        ),
+    ]
+    try:
+        print(
+            f"lookups in {args.customers:,} scores, {args.requests:,} single-id requests per level"
+        )
+        print(
+            "| concurrency | retain p50 / p99 ms | bare p50 / p99 ms | p99 ratio | retain / bare req/s | throughput ratio |"
+        )
+        print("|---|---|---|---|---|---|")
+        for c in (1, 8, 32):
+            a = asyncio.run(
+                load(f"http://127.0.0.1:{ours}", auth, c, args.requests, args.customers)
+            )
+            b = asyncio.run(load(f"http://127.0.0.1:{bare}", {}, c, args.requests, args.customers))
+            print(f"| {c} | {a['p50']:.1f} / {a['p99']:.1f} | {b['p50']:.1f} / {b['p99']:.1f} | "
+                  f"{a['p99'] / b['p99']:.2f} | {a['rps']:,.0f} / {b['rps']:,.0f} | {a['rps'] / b['rps']:.2f} |")  # fmt: skip
+        print(
+            f"a 10,000-id request adds {asyncio.run(stall(f'http://127.0.0.1:{ours}', auth, args.customers)):.1f} ms to single-id p99"
+        )
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    main()
