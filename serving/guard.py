@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from serving.auth import ASGIApp, Message, Receive, Scope, Send, json_response
 
+OPEN_OPERATIONS = ("/livez", "/readyz", "/healthz", "/metrics")
 MAX_BODY_BYTES = 2_000_000  # a 10,000-id request is about 200 kB; a history of 5,000 orders ~1 MB
 
 
@@ -18,8 +20,12 @@ class RequestGuard:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope["path"] in OPEN_OPERATIONS
+        ):
+            await self.app(scope, receive, send)  # other methods and the probes: the router (405)
             return
         headers = dict(scope.get("headers") or [])
         media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip()
@@ -121,3 +127,68 @@ async def _reshaped(send: Send, raw: bytes) -> None:
     if detail is not None:
         shaped["detail"] = str(detail)
     await json_response(send, 400, shaped)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+GUARD_RESPONSES = {
+    "401": "missing, wrong or revoked API key",
+    "413": "request body over the size limit",
+    "415": "the body is not application/json",
+}
+
+
+class SpecTruth:
+    """`/docs.json` as the service really behaves: bearer keys on every API route (the probes
+    open), the 401/413/415 answers of the middlewares, and /readyz's 503 before it is ready."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/docs.json":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def holding(message: Message) -> None:
+            held.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                raw = b"".join(
+                    m.get("body", b"") for m in held if m["type"] == "http.response.body"
+                )
+                start = next(m for m in held if m["type"] == "http.response.start")
+                if start["status"] != 200:
+                    for m in held:
+                        await send(m)
+                    return
+                await json_response(send, 200, truthful_spec(json.loads(raw)))
+
+        await self.app(scope, receive, holding)
+
+
+def truthful_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    components = spec.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    spec["security"] = [{"bearer": []}]
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            if path in OPEN_OPERATIONS:
+                operation["security"] = []
+                if path == "/readyz":
+                    operation.setdefault("responses", {})["503"] = {"description": "not ready"}
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, why in GUARD_RESPONSES.items():
+                if method == "post" or status == "401":
+                    responses[status] = {
+                        "description": why,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+    return spec

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from pipelines.settings import load_settings
 from serving.auth import ApiKeyMiddleware
-from serving.guard import ErrorShape, RequestGuard
+from serving.guard import ErrorShape, RequestGuard, SpecTruth
 from serving.history import Champion, HistoryError, history_frames, score_history
 from serving.schemas import (
     MAX_COMPLAINTS_PER_HISTORY,
@@ -103,3 +103,4 @@ _service.add_asgi_middleware(
 )
 _service.add_asgi_middleware(RequestGuard)
 _service.add_asgi_middleware(ErrorShape)
+_service.add_asgi_middleware(SpecTruth)
