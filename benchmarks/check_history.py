@@ -1,0 +1,109 @@
+"""`POST /score/history` against the batch on real data: 1,000 CDNOW customers' histories
+posted to the running service equal their batch scores at the same as-of; the latency of
+those requests at concurrency 8 is printed (target p99 at most 100 ms, issue 16).
+
+Run: .venv/bin/python benchmarks/check_history.py [--customers 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+from bench_api import free_port, start
+
+from serving.auth import KeyRing
+from serving.launch import serve_command
+
+CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+COMPARED = ("churn_probability", "expected_days_to_next_order", "next_order_p10_days",
+            "next_order_p90_days", "order_probability_30d", "value_at_risk")  # fmt: skip
+
+
+def retain(home: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "RETAIN_HOME": str(home / "home"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
+    }
+    subprocess.run(
+        [str(Path(".venv/bin/retain").resolve()), *args],
+        env=env,
+        check=True,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+async def post_all(url: str, key: str, bodies: list[dict]) -> tuple[list[dict], np.ndarray]:
+    results: list[dict] = [{}] * len(bodies)
+    latencies = np.zeros(len(bodies))
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(bodies)):
+        queue.put_nowait(i)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                t = time.perf_counter()
+                reply = await client.post(f"{url}/score/history", json=bodies[i])
+                latencies[i] = time.perf_counter() - t
+                assert reply.status_code == 200, reply.text
+                results[i] = reply.json()["results"][0]
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+    return results, latencies * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="check-history-"))
+    retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
+    retain(work, "train", "--data", "data", "--horizon-days", "91")
+    retain(work, "score", "--out", "scores.parquet")
+    batch = pd.read_parquet(work / "scores.parquet").set_index("customer_id")
+    as_of = pd.Timestamp(batch["as_of"].iloc[0])
+    orders = pd.read_parquet(work / "data" / "orders.parquet")
+    orders = orders[orders["ordered_at"] < as_of].drop_duplicates()
+    chosen = list(batch.sample(args.customers, random_state=0).index)
+    mine = orders[orders["customer_id"].isin(chosen)].groupby("customer_id")
+    bodies = [
+        {"as_of": str(as_of.date()), "customer_id": c,
+         "orders": [{"order_id": o.order_id, "ordered_at": str(o.ordered_at), "amount": o.amount} for o in mine.get_group(c).itertuples()]}
+        for c in chosen
+    ]  # fmt: skip
+    key = KeyRing(work / "home" / "api_keys.json").add("check", pd.Timestamp("2026-11-30"))
+    port = free_port()
+    env = {**os.environ, "RETAIN_HOME": str(work / "home"), "BENTOML_HOME": str(work / "bentoml"),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "_AUTH": f"Bearer {key}"}  # fmt: skip
+    proc, _ = start(serve_command("127.0.0.1", port), env, f"http://127.0.0.1:{port}")
+    try:
+        while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
+            time.sleep(0.5)
+        results, ms = asyncio.run(post_all(f"http://127.0.0.1:{port}", key, bodies))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+    worst = max(
+        abs(float(r[c]) - float(batch.loc[r["customer_id"], c])) for r in results for c in COMPARED
+    )
+    tiers = all(r["risk_tier"] == batch.loc[r["customer_id"], "risk_tier"] for r in results)
+    print(f"{len(results):,} CDNOW histories at {as_of.date()}: largest difference from the batch "
+          f"{worst:.2e} over {', '.join(COMPARED)}; risk tiers equal: {tiers}")  # fmt: skip
+    print(f"latency at concurrency 8: p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms "
+          f"(histories of {np.mean([len(b['orders']) for b in bodies]):.1f} orders on average)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
