@@ -74,22 +74,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(cmd: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+def start(cmd: list[str], env: dict[str, str], url: str) -> tuple[subprocess.Popen[bytes], float]:
+    """The server and the seconds from its start to its first 200 answer."""
+    started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    for _ in range(400):
+    headers = {"Authorization": env["_AUTH"]} if env["_AUTH"] else {}
+    for _ in range(2400):
         try:
-            httpx.post(
-                f"{url}/score",
-                json={"customer_ids": ["C1"]},
-                headers=env["_AUTH"] and {"Authorization": env["_AUTH"]},
-                timeout=1,
-            )
-            return proc
+            body = {"customer_ids": ["C1"]}
+            if httpx.post(f"{url}/score", json=body, headers=headers, timeout=2).status_code == 200:
+                return proc, time.perf_counter() - started
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.05)
     raise RuntimeError(f"{cmd} did not start")
+
+
+def group_rss_mb(pid: int) -> float:
+    """Resident memory of a server's whole process group (BentoML runs worker processes)."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pid:  # the process group id
+            total += int(fields[21]) * 4096  # resident pages
+    return total / 1e6
 
 
 async def load(
@@ -147,14 +160,16 @@ def main() -> None:
     ours, bare = free_port(), free_port()
     env = {**os.environ, "RETAIN_HOME": str(home), "BENTOML_HOME": str(home / "bentoml"),
            "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db", "_AUTH": auth["Authorization"]}  # fmt: skip
-    procs = [
-        start(serve_command("127.0.0.1", ours), env, f"http://127.0.0.1:{ours}"),
-        start(
-            [sys.executable, "-c", BARE_APP, str(pointer), str(bare)],
-            {**env, "_AUTH": ""},
-            f"http://127.0.0.1:{bare}",
-        ),
-    ]
+    ours_proc, first_answer = start(
+        serve_command("127.0.0.1", ours), env, f"http://127.0.0.1:{ours}"
+    )
+    bare_cmd = [sys.executable, "-c", BARE_APP, str(pointer), str(bare)]
+    bare_proc, _ = start(bare_cmd, {**env, "_AUTH": ""}, f"http://127.0.0.1:{bare}")
+    procs = [ours_proc, bare_proc]
+    print(
+        f"retain's service: first answer {first_answer:.1f} s after start, resident memory "
+        f"{group_rss_mb(ours_proc.pid):,.0f} MB (all its processes)"
+    )
     try:
         print(
             f"lookups in {args.customers:,} scores, {args.requests:,} single-id requests per level"
@@ -173,6 +188,7 @@ def main() -> None:
         print(
             f"a 10,000-id request adds {asyncio.run(stall(f'http://127.0.0.1:{ours}', auth, args.customers)):.1f} ms to single-id p99"
         )
+        print(f"resident memory after the load: {group_rss_mb(ours_proc.pid):,.0f} MB")
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -118,6 +118,47 @@ def replay(
 
 
 @app.command(rich_help_panel=PANEL)
+def monitor(
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="monitor.json")] = Path("monitor.json"),
+) -> None:
+    """How past scores did: realized metrics of every scoring run whose horizon has passed,
+    expected ones before, prediction drift; exit 1 when the signal says retrain."""
+    from pipelines.monitoring.monitor import monitor as run_monitor
+    from pipelines.monitoring.monitor import write_monitor
+    from pipelines.monitoring.performance import Signal
+
+    settings = settings_with()
+    with warehouse(settings, data) as con, console.status("judging past scoring runs"):
+        report = run_monitor(con, settings, as_of_or_end(con, as_of), Signal())
+    console.print(monitor_table(report), soft_wrap=True)
+    done(f"wrote {write_monitor(report, out)}: {report['decision']}")
+    if report["decision"] == "retrain":
+        raise ProblemFound("retrain: " + "; ".join(report["reasons"]))
+
+
+def monitor_table(report: dict) -> str:
+    """One line per scoring run: expected and, once matured, realized churn rate and Brier."""
+    lines = [
+        "  as_of       version  customers  expected rate / Brier / AUC   realized rate / Brier / AUC"
+    ]
+    for run in report["runs"]:
+        e, r = run["expected"], run["realized"] or {}
+        seen = (
+            f"{r.get('churn_rate', float('nan')):.3f} / {r.get('brier', float('nan')):.4f} / "
+            f"{r.get('roc_auc', float('nan')):.4f}"
+            if run["matured"]
+            else "not matured"
+        )
+        lines.append(
+            f"  {run['as_of']}  {run['model_version']:>7}  {run['customers']:>9,}  "
+            f"{e['churn_rate']:.3f} / {e['brier']:.4f} / {e['roc_auc']:.4f}   {seen}"
+        )
+    return "\n".join(lines)
+
+
+@app.command(rich_help_panel=PANEL)
 def drift(
     out: Annotated[Path, typer.Option("--out", help="Evidently HTML report.")] = Path(
         "drift_report.html"

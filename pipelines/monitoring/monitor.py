@@ -1,0 +1,83 @@
+"""`retain monitor`: every scoring run kept in the warehouse, judged when its horizon has
+passed and estimated before, against the training reference; the retrain signal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from models.registry import Registry
+from pipelines.errors import InputError
+from pipelines.monitoring.performance import Signal, decide, expected, outcomes, psi, realized, runs
+from pipelines.settings import Settings
+from pipelines.warehouse import has_table
+
+
+def monitor(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp, signal: Signal
+) -> dict[str, Any]:
+    """monitor.json: the decision, its reasons, and one entry per scoring run."""
+    if not has_table(con, "scores"):
+        raise InputError(str(settings.warehouse_path), "no scoring runs yet; run `retain score`")
+    registry = settings.registry()
+    references = _references(registry, settings)
+    entries = []
+    for run in runs(con).to_dict("records"):
+        run_as_of = pd.Timestamp(str(run["as_of"]))
+        frame = outcomes(con, run_as_of, settings.horizon_days)
+        matured = run_as_of + pd.Timedelta(days=settings.horizon_days) <= as_of
+        version = str(run["model_version"])
+        entry: dict[str, Any] = {
+            "as_of": str(run_as_of.date()),
+            "model_version": version,
+            "customers": int(str(run["customers"])),
+            "matured": bool(matured),
+            "expected": expected(frame["churn_probability"].to_numpy()),
+            "realized": realized(frame) if matured else None,
+            "risk_tiers": frame["risk_tier"].value_counts(normalize=True).round(4).to_dict(),
+        }
+        reference = references.get(version)
+        if reference is not None:
+            entry["prediction_psi"] = psi(reference, frame["churn_probability"].to_numpy())
+            entry["expected_vs_training"] = {
+                k: entry["expected"][k] - v for k, v in expected(reference).items()
+            }
+        entries.append(entry)
+    training_brier = _training_brier(registry)
+    decision, reasons = decide(entries, training_brier, signal)
+    return {"as_of": str(as_of.date()), "decision": decision, "reasons": reasons, "runs": entries}
+
+
+def _references(registry: Registry, settings: Settings) -> dict[str, np.ndarray]:
+    """The champion's churn probabilities on the training reference sample (for drift)."""
+    version = registry.champion_version()
+    if version is None or not settings.reference_path.exists():
+        return {}
+    scorer, _ = registry.load_scorer(version)
+    sample = pd.read_parquet(settings.reference_path)
+    at = pd.Timestamp(sample["cutoff_at"].iloc[0]) if len(sample) else pd.Timestamp(0)
+    scored = scorer.score(sample, at, at, version, with_reasons=False)
+    return {version: scored["churn_probability"].to_numpy()}
+
+
+def _training_brier(registry: Registry) -> dict[str, float]:
+    """Each version's validation Brier score (what it promised at training)."""
+    versions = registry.list_versions()
+    if versions.empty:
+        return {}
+    return {
+        str(v): float(b)
+        for v, b in zip(versions["version"], versions["churn_brier"], strict=True)
+        if b is not None and b == b
+    }
+
+
+def write_monitor(report: dict[str, Any], out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=float))
+    return out
