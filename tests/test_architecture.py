@@ -93,8 +93,10 @@ ALLOWED = {
         f"pipelines.{s}": {"features", "models", "pipelines.infra", f"pipelines.{s}"}
         for s in STAGES
     },
+    # the stages the service exposes: scoring and marketing, and ingest for posted histories
+    # (validated exactly like files)
     "serving": {"features", "models", "serving", "pipelines.infra"}
-    | {"pipelines.scoring", "pipelines.marketing"},
+    | {"pipelines.scoring", "pipelines.marketing", "pipelines.ingest"},
     "pipelines.cli": {"features", "models", "serving", "pipelines", "pipelines.infra"}
     | {f"pipelines.{s}" for s in STAGES}
     | {"pipelines.cli"},

@@ -99,6 +99,8 @@ def replay(
     import pandas as pd
 
     from features.cutoffs import to_timestamp
+    from pipelines.monitoring.monitor import monitor as run_monitor
+    from pipelines.monitoring.performance import Signal
     from pipelines.scoring.batch import run_scoring
     from pipelines.training.replay import Walk, check, replay_months
 
@@ -109,9 +111,12 @@ def replay(
             return run_scoring(con, settings, as_of, as_of).scores
 
         walked = replay_months(con, settings, start, months, train_every, score, console.status)
+        watched = [
+            run_monitor(con, settings, pd.Timestamp(m.as_of), Signal())["decision"] for m in walked
+        ]
         end = start + pd.DateOffset(months=months)
         gate = check(con, settings, end, score, console.status) if check_gate else None
-    walk = Walk(walked, gate)
+    walk = Walk(walked, gate, watched)
     written = walk.write(out)
     console.print(walk.table, soft_wrap=True)
     done(f"replayed {months} months; wrote {', '.join(map(str, written))}")

@@ -131,20 +131,22 @@ def _pair(metrics: dict[str, float | None]) -> str:
 class Walk:
     months: list[Month]
     gate: GateCheck | None
+    monitor: list[str] = field(default_factory=list)  # `retain monitor`'s decision each month
 
     @property
     def table(self) -> str:
         """The walk as a Markdown table (docs/OPERATIONS.md), the gate check below it."""
         lines = [
             "| month | scored by version | customers | high risk | trained | decision "
-            "| challenger PR-AUC / Brier | champion PR-AUC / Brier |",
-            "|---|---|---|---|---|---|---|---|",
+            "| challenger PR-AUC / Brier | champion PR-AUC / Brier | monitor |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for m in self.months:
+        watched = self.monitor or ["-"] * len(self.months)
+        for m, seen in zip(self.months, watched, strict=True):
             lines.append(
                 f"| {m.as_of} | {m.scored_by} | {m.customers:,} | {m.high_risk_share:.1%} "
                 f"| {m.trained or '-'} | {_short(m.decision)} | {_pair(m.challenger)} "
-                f"| {_pair(m.champion)} |"
+                f"| {_pair(m.champion)} | {seen} |"
             )
         if self.gate is not None:
             lines += ["", *(f"- {k}: {v}" for k, v in asdict(self.gate).items())]
@@ -154,6 +156,10 @@ class Walk:
         """The table as Markdown at `out` and everything as JSON beside it."""
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(self.table + "\n")
-        body = {"months": [asdict(m) for m in self.months], "gate": self.gate and asdict(self.gate)}
+        body = {
+            "months": [asdict(m) for m in self.months],
+            "gate": self.gate and asdict(self.gate),
+            "monitor": self.monitor,
+        }
         out.with_suffix(".json").write_text(json.dumps(body, indent=2))
         return [out, out.with_suffix(".json")]
