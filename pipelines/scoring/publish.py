@@ -44,6 +44,11 @@ def publish_lookup(scores: pd.DataFrame, features: pd.DataFrame, pointer: Path) 
         con.execute(
             f"UPDATE {LOOKUP_TABLE} SET percentile = greatest(percentile, 1), permille = greatest(permille, 1)"
         )
+        con.execute(f"CREATE UNIQUE INDEX {LOOKUP_TABLE}_id ON {LOOKUP_TABLE} (customer_id)")
+        con.execute(
+            f"CREATE TABLE {LOOKUP_TABLE}_run AS SELECT any_value(model_version) AS model_version, "
+            f"any_value(as_of) AS as_of, any_value(scored_at) AS scored_at FROM {LOOKUP_TABLE}"
+        )
     finally:
         con.close()
     _point(pointer, path.name)
