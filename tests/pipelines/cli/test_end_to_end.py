@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from models.scorer import SCORE_COLUMNS
 from pipelines.cli import app, main
 from pipelines.settings import Settings
+from tests.cli_helpers import own_home
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -34,8 +35,7 @@ def _run(*args: str) -> str:
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("e2e")
     mp = pytest.MonkeyPatch()
-    mp.setenv("RETAIN_HOME", str(root / "home"))
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow/mlflow.db")
+    own_home(mp, root)
     mp.setenv("RETAIN_TRAINING_CUTOFFS", "6")
     mp.setenv("RETAIN_REASONS_TOP", "200")  # lists must explain the rest themselves
     _run(*GENERATE, "--out", str(root / "data"))

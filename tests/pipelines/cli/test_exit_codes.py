@@ -3,7 +3,6 @@ reports, 2 unusable input or usage; each failure is one line naming what was wro
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from features.schema import FEATURE_COLUMNS, NUMERIC_FEATURES
 from models.scorer import SCORE_COLUMNS
-from pipelines.cli import main
+from tests.cli_helpers import run_main
 from tests.conftest import tiny_tables
 
 
@@ -25,16 +24,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str):
-    """(exit code, everything printed) of `retain ARGS` as the console script runs it."""
-    monkeypatch.setattr(sys, "argv", ["retain", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as finished:
-        code = int(finished.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+run = run_main
 
 
 def one_line_without_traceback(output: str) -> str:

@@ -7,36 +7,28 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from pipelines.cli import app
+from tests.cli_helpers import own_home, run_ok
 
 pytestmark = pytest.mark.integration
 
 
-def _run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return " ".join(result.output.split())
-
-
 def test_a_log_without_amounts_runs_end_to_end(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
+    own_home(monkeypatch, tmp_path)
     monkeypatch.setenv("RETAIN_TRAINING_CUTOFFS", "4")
-    _run("generate", "--out", "gen", "--customers", "2000", "--seed", "9")
+    run_ok("generate", "--out", "gen", "--customers", "2000", "--seed", "9")
     data = tmp_path / "log"
     data.mkdir()
     orders = pd.read_parquet("gen/orders.parquet").drop(columns=["amount"])
     orders.to_csv(data / "orders.csv", index=False)
-    validated = _run("validate", "--data", str(data))
+    validated = run_ok("validate", "--data", str(data))
     assert "no amounts: spend features are absent" in validated
-    _run("train", "--data", str(data))
-    _run("score", "--out", "scores.parquet")
-    out = _run("risk-list", "--top", "200", "--list-id", "L", "--out", "list.xlsx")
+    run_ok("train", "--data", str(data))
+    run_ok("score", "--out", "scores.parquet")
+    out = run_ok("risk-list", "--top", "200", "--list-id", "L", "--out", "list.xlsx")
     assert "expected orders" in out
-    _run("risk-list", "--top", "200", "--list-id", "L", "--out", "list.csv")
+    run_ok("risk-list", "--top", "200", "--list-id", "L", "--out", "list.csv")
     about = pd.read_excel("list.xlsx", sheet_name="about")
     assert "orders" in about["description"].astype(str).tolist()  # value_unit on the about sheet
     features = pd.read_parquet(tmp_path / "home" / "scores" / "latest_features.parquet")

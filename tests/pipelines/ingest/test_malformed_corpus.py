@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from tests.cli_helpers import run_main
 
 CORPUS = Path(__file__).parents[2] / "data" / "malformed"
 
@@ -44,16 +43,10 @@ def test_validate_malformed(name: str, tmp_path: Path, monkeypatch, capsys) -> N
     shutil.copy(CORPUS / name, tmp_path / "orders.csv")
     report = tmp_path / "report.json"
     monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(
-        sys, "argv", ["retain", "validate", "--data", str(tmp_path), "--report", str(report)]
+    exit_code, out = run_main(
+        monkeypatch, capsys, "validate", "--data", str(tmp_path), "--report", str(report)
     )
-    try:
-        main()
-        exit_code = 0
-    except SystemExit as done:
-        exit_code = int(done.code or 0)
-    out = capsys.readouterr()
-    printed = " ".join((out.out + out.err).split())
+    printed = " ".join(out.split())
     assert exit_code == code, printed
     assert "Traceback" not in printed
     assert text in printed

@@ -4,7 +4,6 @@ independent computation from the raw lines."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,10 @@ import pandas as pd
 import pytest
 
 from features.frame import build_frame
-from pipelines.cli import main
 from pipelines.ingest.sources import load_source
 from pipelines.settings import load_settings
 from pipelines.warehouse import connect
+from tests.cli_helpers import run_main
 
 RETAIL_TOML = """
 [input]
@@ -144,14 +143,8 @@ def test_features_match_an_independent_computation_from_the_lines(export: pd.Dat
 
 
 def _validate(monkeypatch, capsys) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["retain", "validate", "--data", "data"])
-    try:
-        main()
-        code = 0
-    except SystemExit as finished:
-        code = int(finished.code or 0)
-    captured = capsys.readouterr()
-    return code, " ".join((captured.out + captured.err).split())
+    code, out = run_main(monkeypatch, capsys, "validate", "--data", "data")
+    return code, " ".join(out.split())
 
 
 def test_validate_reports_lines_and_guest_orders(export, monkeypatch, capsys) -> None:

@@ -9,29 +9,21 @@ import json
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
-from pipelines.cli import app
+from tests.cli_helpers import own_home, run_ok
 
 pytestmark = pytest.mark.integration
-
-
-def _run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("replay")
     mp = pytest.MonkeyPatch()
-    mp.setenv("RETAIN_HOME", str(root / "home"))
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow/mlflow.db")
+    own_home(mp, root)
     mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
-    _run("generate", "--out", str(root / "data"), "--customers", "2500", "--days", "900",
+    run_ok("generate", "--out", str(root / "data"), "--customers", "2500", "--days", "900",
          "--start", "2023-01-01", "--shift-date", "2024-05-01", "--seed", "5")  # fmt: skip
-    _run("replay", "--data", str(root / "data"), "--from", "2024-07-01", "--months", "6",
+    run_ok("replay", "--data", str(root / "data"), "--from", "2024-07-01", "--months", "6",
          "--train-every", "3", "--out", str(root / "replay.md"))  # fmt: skip
     body = json.loads((root / "replay.json").read_text())
     body["root"] = root
