@@ -9,6 +9,7 @@ error and is counted; the key's name, never the key, goes to the access log.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -29,6 +30,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("retain.access")
+
+
+@functools.cache
+def refused_counter() -> Any:
+    """Prometheus counter of 401s on BentoML's /metrics. Created on first use, inside the
+    worker: BentoML sets the multi-process metrics folder only once the worker starts."""
+    from prometheus_client import Counter
+
+    return Counter("retain_unauthorized_requests", "Requests refused for a missing or bad API key")
 
 
 def _digest(salt: str, key: str) -> str:
@@ -107,6 +117,7 @@ class ApiKeyMiddleware:
         name = self.keys.name_of(key.strip()) if scheme.lower() == "bearer" and key else None
         if name is None:
             self.refused += 1
+            refused_counter().inc()
             log.info("401 %s %s (no valid key)", scope.get("method"), scope["path"])
             detail = "missing or invalid API key: send Authorization: Bearer <key>"
             await json_response(send, 401, {"error": "unauthorized", "detail": detail}, bearer=True)

@@ -194,6 +194,20 @@ def test_a_revoked_key_is_refused_without_a_restart(server) -> None:
 
 
 @pytest.mark.integration
+def test_refused_requests_are_counted_on_metrics(server) -> None:
+    url, _, _ = server
+    httpx.post(f"{url}/score", json={"customer_ids": ["c1"]}, timeout=10)
+    metrics = httpx.get(f"{url}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    counted = [
+        line
+        for line in metrics.text.splitlines()
+        if line.startswith("retain_unauthorized_requests_total")
+    ]
+    assert counted and float(counted[0].split()[-1]) >= 1
+
+
+@pytest.mark.integration
 def test_probes_are_open_and_readiness_tells_the_truth(server) -> None:
     url, _, _ = server
     assert httpx.get(f"{url}/livez", timeout=5).status_code == 200
