@@ -130,15 +130,16 @@ def monitor(
 ) -> None:
     """How past scores did: realized metrics of every scoring run whose horizon has passed,
     expected ones before, prediction drift; exit 1 when the signal says retrain."""
+    from pipelines.monitoring.monitor import log_decision, write_monitor
     from pipelines.monitoring.monitor import monitor as run_monitor
-    from pipelines.monitoring.monitor import write_monitor
     from pipelines.monitoring.performance import Signal
 
     settings = settings_with()
     with warehouse(settings, data) as con, console.status("judging past scoring runs"):
         report = run_monitor(con, settings, as_of_or_end(con, as_of), Signal())
     console.print(monitor_table(report), soft_wrap=True)
-    done(f"wrote {write_monitor(report, out)}: {report['decision']}")
+    log_decision(settings, report)
+    done(f"wrote {write_monitor(report, out)}: {report['decision']} (logged to MLflow)")
     if report["decision"] == "retrain":
         raise ProblemFound("retrain: " + "; ".join(report["reasons"]))
 

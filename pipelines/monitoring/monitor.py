@@ -29,6 +29,8 @@ def monitor(
     entries = []
     for run in runs(con).to_dict("records"):
         run_as_of = pd.Timestamp(str(run["as_of"]))
+        if run_as_of > as_of:  # scored after the monitor's date (a replay): not yet made then
+            continue
         frame = outcomes(con, run_as_of, settings.horizon_days)
         matured = run_as_of + pd.Timedelta(days=settings.horizon_days) <= as_of
         version = str(run["model_version"])
@@ -75,6 +77,27 @@ def _training_brier(registry: Registry) -> dict[str, float]:
         for v, b in zip(versions["version"], versions["churn_brier"], strict=True)
         if b is not None and b == b
     }
+
+
+def log_decision(settings: Settings, report: dict[str, Any]) -> None:
+    """The decision on the champion version (tag `monitor`) and the newest matured run's
+    realized metrics as an MLflow run, so the history of judgements sits beside the model."""
+    registry = settings.registry()
+    version = registry.champion_version()
+    if version is None:
+        return
+    registry.tag_version(
+        version,
+        {"monitor": f"{report['as_of']}: {report['decision']}; " + "; ".join(report["reasons"])},
+    )
+    matured = [r for r in report["runs"] if r["matured"] and r["realized"]]
+    metrics = {
+        f"realized.{k}": float(v)
+        for k, v in (matured[-1]["realized"] if matured else {}).items()
+        if v is not None
+    }
+    params = {"as_of": report["as_of"], "decision": report["decision"], "champion": version}
+    registry.log_evaluation(f"monitor {report['as_of']}", params, metrics, [])
 
 
 def write_monitor(report: dict[str, Any], out: Path) -> Path:

@@ -279,3 +279,16 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server) -> N
         cwd=home,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_the_bento_requirements_follow_the_lock() -> None:
+    """`bentoml build` packages serving/requirements.txt: it must be uv.lock's (make bento)."""
+    from tests.pipelines.cli.fresh_venv import ROOT, uv_command
+
+    exported = subprocess.run(
+        [*uv_command(), "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    pins = {line for line in exported.splitlines() if line and not line.lstrip().startswith("#")}
+    kept = set((ROOT / "serving" / "requirements.txt").read_text().splitlines()) - {""}
+    assert kept == pins, "run `make bento` (or its export line) after changing dependencies"

@@ -54,6 +54,13 @@ def test_a_broken_challenger_is_refused_and_rollback_is_exact(walk: dict) -> Non
     assert gate["rollback_scores_identical"]
 
 
+def test_the_monitor_judges_every_month(walk: dict) -> None:
+    """retain monitor at each month of the walk: a decision per month; before any run has
+    matured (the first three months of a 90-day horizon) there is nothing to judge: ok."""
+    assert len(walk["monitor"]) == 6 and set(walk["monitor"]) <= {"ok", "watch", "retrain"}
+    assert walk["monitor"][:3] == ["ok", "ok", "ok"]
+
+
 def test_the_table_is_written_for_the_docs(walk: dict) -> None:
     table = (walk["root"] / "replay.md").read_text()
     assert table.startswith("| month | scored by version |")
