@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     drift_share_threshold: float = Field(
         0.5, gt=0, le=1, description="Drift alarm when this share of features drifted."
     )
+    serve_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes of `retain serve` (each opens the lookup file).",
+    )
     experiment_name: str = "retain"
     model_name: str = "retain"
     random_state: int = 42

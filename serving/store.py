@@ -54,7 +54,13 @@ class ScoreStore:
             return None, (None, None, None)
         con = duckdb.connect(str(path), read_only=True)
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        run = con.execute(f"SELECT * FROM {LOOKUP_TABLE}_run").fetchone()
+        try:
+            run = con.execute(f"SELECT * FROM {LOOKUP_TABLE}_run").fetchone()
+        except duckdb.CatalogException:  # a file published before the run table existed
+            run = con.execute(
+                f"SELECT any_value(model_version), any_value(as_of), any_value(scored_at) "
+                f"FROM {LOOKUP_TABLE}"
+            ).fetchone()
         return con, tuple(run or (None, None, None))
 
     @property

@@ -201,15 +201,18 @@ def serve(
     insecure_local: Annotated[
         bool, typer.Option("--insecure-local", help="No API keys; binds 127.0.0.1 only.")
     ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: serve_workers).")
+    ] = None,
 ) -> None:
     """Start the BentoML scoring service (POST /score, /score/history; /livez, /readyz)."""
     import os
     import subprocess
 
     from serving.auth import KeyRing
-    from serving.launch import serve_command
+    from serving.launch import serve_command, serve_env
 
-    settings = settings_with()
+    settings = settings_with(serve_workers=workers)
     if insecure_local:
         host = "127.0.0.1"
     elif not KeyRing(settings.keys_path).names():
@@ -217,12 +220,8 @@ def serve(
             str(settings.keys_path),
             "no API key configured: run `retain keys add NAME`, or serve with --insecure-local",
         )
-    env = {
-        **os.environ,
-        "RETAIN_HOME": str(settings.home.resolve()),
-        "RETAIN_INSECURE_LOCAL": "1" if insecure_local else "0",
-        "BENTOML_HOME": str((settings.home / "bentoml" / str(port)).resolve()),
-    }
+    home = str(settings.home.resolve())
+    env = serve_env(dict(os.environ), home, port, insecure_local, settings.serve_workers)
     console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
     raise typer.Exit(subprocess.call(serve_command(host, port), env=env))
 

@@ -292,3 +292,24 @@ def test_the_bento_requirements_follow_the_lock() -> None:
     pins = {line for line in exported.splitlines() if line and not line.lstrip().startswith("#")}
     kept = set((ROOT / "serving" / "requirements.txt").read_text().splitlines()) - {""}
     assert kept == pins, "run `make bento` (or its export line) after changing dependencies"
+
+
+def test_a_lookup_file_without_its_run_table_still_answers(tmp_path: Path) -> None:
+    """Files published before the run table existed (an upgrade) are read all the same."""
+    import duckdb
+
+    pointer = _publish(tmp_path)
+    path = current_lookup(pointer)
+    assert path is not None
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE lookup_run")
+    con.close()
+    assert ScoreStore(pointer).lookup(["c1"]).model_version == "7"
+
+
+def test_serve_runs_the_configured_workers_in_their_own_bentoml_home() -> None:
+    from serving.launch import serve_env
+
+    env = serve_env({}, "/srv/retain", 3000, insecure=False, workers=4)
+    assert env["BENTOML_CONFIG_OPTIONS"] == "services.retain.workers=4"
+    assert env["BENTOML_HOME"] == "/srv/retain/bentoml/3000" and env["RETAIN_INSECURE_LOCAL"] == "0"
