@@ -17,6 +17,7 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from pipelines.settings import load_settings
+from serving import logs
 from serving.auth import ApiKeyMiddleware
 from serving.guard import ErrorShape, RequestGuard, SpecTruth
 from serving.history import Champion, HistoryError, history_frames, score_history
@@ -41,6 +42,7 @@ class RetainService:
     """Churn risk, next-order timing and reasons: from the latest batch run or a posted history."""
 
     def __init__(self) -> None:
+        logs.install()
         self.settings = load_settings()
         self.store = ScoreStore(self.settings.lookup_pointer_path.resolve())
         self.champion = Champion(self.settings)

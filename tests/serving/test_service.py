@@ -237,6 +237,17 @@ def test_hostile_input_is_4xx_with_the_spec_shape(server, body, headers, status)
 
 
 @pytest.mark.integration
+def test_client_errors_are_one_info_line_without_a_traceback(server) -> None:
+    url, key, home = server
+    reply = httpx.post(f"{url}/score", json={"customer_ids": 7}, headers=_auth(key), timeout=10)
+    assert reply.status_code == 400
+    time.sleep(0.3)
+    log = (home / "server.log").read_text()
+    assert "client error on /score [POST]" in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.integration
 def test_a_body_over_the_limit_is_413(server) -> None:
     url, key, _ = server
     big = b'{"customer_ids": ["' + b"a" * 3_000_000 + b'"]}'
