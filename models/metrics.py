@@ -57,22 +57,48 @@ def interval_coverage(observed_days: np.ndarray, low: np.ndarray, high: np.ndarr
     return float(np.mean((t >= np.asarray(low)) & (t <= np.asarray(high))))
 
 
-def concordance_index(
-    time: np.ndarray, observed: np.ndarray, predicted: np.ndarray, block: int = 2048
-) -> float:
+def concordance_index(time: np.ndarray, observed: np.ndarray, predicted: np.ndarray) -> float:
     """Harrell's C for time to next order with right-censoring: over pairs where the earlier
     time is an observed order, the share where the prediction orders them the same way
-    (ties in the prediction count half). Censored customers take part as the later member."""
+    (ties in the prediction count half). Censored customers take part as the later member.
+
+    O(n log n): customers are visited from the latest time back; a Fenwick tree over the
+    ranks of the predictions holds everyone strictly later, so each observed order counts its
+    comparable, concordant and tied partners with two prefix sums (500,000 rows in seconds,
+    where all pairs took minutes)."""
     t = np.asarray(time, dtype=float)
     e = np.asarray(observed, dtype=bool)
-    s = np.asarray(predicted, dtype=float)
+    ranks = np.unique(np.asarray(predicted, dtype=float), return_inverse=True)[1].astype(int) + 1
+    tree = [0] * (int(ranks.max(initial=0)) + 1)
+    order = np.argsort(-t, kind="stable")
     concordant = comparable = 0.0
-    events = np.flatnonzero(e)
-    for start in range(0, len(events), block):
-        i = events[start : start + block]
-        later = t[None, :] > t[i, None]
-        concordant += np.sum(later & (s[None, :] > s[i, None])) + 0.5 * np.sum(
-            later & (s[None, :] == s[i, None])
-        )
-        comparable += np.sum(later)
+    later = 0
+    start = 0
+    while start < len(order):
+        end = start
+        while end < len(order) and t[order[end]] == t[order[start]]:
+            end += 1
+        group = order[start:end]
+        for i in group[e[group]]:  # partners: everyone already in the tree (strictly later)
+            at_most, below = _prefix(tree, ranks[i]), _prefix(tree, ranks[i] - 1)
+            concordant += (later - at_most) + 0.5 * (at_most - below)
+            comparable += later
+        for i in group:
+            _add(tree, int(ranks[i]))
+        later += len(group)
+        start = end
     return float(concordant / comparable) if comparable else float("nan")
+
+
+def _add(tree: list[int], position: int) -> None:
+    while position < len(tree):
+        tree[position] += 1
+        position += position & -position
+
+
+def _prefix(tree: list[int], position: int) -> int:
+    total = 0
+    while position > 0:
+        total += tree[position]
+        position -= position & -position
+    return total
