@@ -106,7 +106,6 @@ class ApiKeyMiddleware:
         self.app = app
         self.keys = KeyRing(Path(keys_path))
         self.enabled = enabled
-        self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled or scope["path"] in OPEN_PATHS:
@@ -116,7 +115,6 @@ class ApiKeyMiddleware:
         scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         name = self.keys.name_of(key.strip()) if scheme.lower() == "bearer" and key else None
         if name is None:
-            self.refused += 1
             refused_counter().inc()
             log.info("401 %s %s (no valid key)", scope.get("method"), scope["path"])
             detail = "missing or invalid API key: send Authorization: Bearer <key>"

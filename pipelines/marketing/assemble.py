@@ -109,11 +109,18 @@ def _segments(settings: Settings) -> pd.DataFrame | None:
 
 
 def _value_unit(settings: Settings) -> str:
+    """'orders' when the source had no amounts. A source gives amounts for every order or for
+    none, so the first row group of the features tells (not the whole column of a big base)."""
+    import pyarrow.parquet as pq
+
     path = settings.latest_features_path
     if not path.exists():
         return "money"
-    spend = pd.read_parquet(path, columns=["spend_365d"])["spend_365d"]
-    return "money" if spend.notna().any() or spend.empty else "orders"
+    features = pq.ParquetFile(path)
+    if features.metadata.num_row_groups == 0:
+        return "money"
+    spend = features.read_row_group(0, columns=["spend_365d"]).column(0)
+    return "orders" if len(spend) and spend.null_count == len(spend) else "money"
 
 
 def _check_selection(

@@ -17,7 +17,6 @@ from features.hashing import stable_units
 from models.timing import PROBABILITY_DAYS
 
 SORT_KEYS = ("value_at_risk", "churn_probability", "due_value")
-KNOWN_DAYS = tuple(int(d) for d in PROBABILITY_DAYS)  # the scores carry P(order within d days)
 # Lists are read by people: figures are rounded once the ranking (on exact values) is done.
 DECIMALS = {
     "churn_probability": 3,
@@ -96,7 +95,7 @@ def order_probability_within(scores: pd.DataFrame, days: float, horizon_days: in
     points = [(0.0, np.zeros(len(scores)))]
     points += [
         (float(d), scores[f"order_probability_{d}d"].to_numpy(float))
-        for d in KNOWN_DAYS
+        for d in PROBABILITY_DAYS
         if d < horizon_days
     ]
     points.append((float(horizon_days), 1 - scores["churn_probability"].to_numpy(float)))

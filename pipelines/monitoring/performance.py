@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import COMPLETED_STATUS
+from features.sql import SECONDS_PER_DAY
 from models.metrics import churn_metrics, interval_coverage
 
 PSI_BINS = 10
@@ -59,7 +60,7 @@ def outcomes(
         SELECT s.customer_id, s.churn_probability, s.risk_tier, s.value_tier,
             s.next_order_p10_days, s.next_order_p90_days,
             (n.first_at IS NULL)::INT AS churned,
-            epoch(n.first_at - s.as_of) / 86400.0 AS days_to_next_order
+            epoch(n.first_at - s.as_of) / {SECONDS_PER_DAY} AS days_to_next_order
         FROM scores s LEFT JOIN nxt n USING (customer_id)
         WHERE s.as_of = ?
         """,

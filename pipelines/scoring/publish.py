@@ -64,7 +64,6 @@ def _history_fields(features: pd.DataFrame) -> pd.DataFrame:
             "average_days_between_orders": features["mean_days_between_orders"].to_numpy(),
             "average_order_value": features["avg_order_value"].to_numpy(),
             "historic_clv": features["spend_total"].to_numpy(),
-            "orders_total": features["orders_total"].to_numpy(),
         }
     )
 

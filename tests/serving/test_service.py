@@ -19,7 +19,7 @@ import pytest
 from models.scorer import SCORE_COLUMNS
 from pipelines.scoring.publish import current_lookup, publish_lookup
 from serving.auth import KeyRing
-from serving.launch import serve_command
+from serving.launch import serve_command, serve_env
 from serving.store import ScoreStore
 
 AS_OF = pd.Timestamp("2025-06-01")
@@ -122,12 +122,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     _publish(home)
     key = KeyRing(home / "api_keys.json").add("crm-app", pd.Timestamp("2026-11-30"))
     port = _free_port()
-    env = {
-        **os.environ,
-        "RETAIN_HOME": str(home),
-        "BENTOML_HOME": str(home / "bentoml"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
-    }
+    env = serve_env(dict(os.environ), str(home), port, insecure=False, workers=1)
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
         serve_command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -319,8 +315,6 @@ def test_a_lookup_file_without_its_run_table_still_answers(tmp_path: Path) -> No
 
 
 def test_serve_runs_the_configured_workers_in_their_own_bentoml_home() -> None:
-    from serving.launch import serve_env
-
     env = serve_env({}, "/srv/retain", 3000, insecure=False, workers=4)
     assert env["BENTOML_CONFIG_OPTIONS"] == "services.retain.workers=4"
     assert env["BENTOML_HOME"] == "/srv/retain/bentoml/3000" and env["RETAIN_INSECURE_LOCAL"] == "0"
