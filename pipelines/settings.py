@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -215,6 +216,11 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes of `retain serve` (each opens the lookup file).",
     )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (e.g. https://crm.example.com); "
+        "none by default: no CORS headers, other origins are refused by the browser.",
+    )
     experiment_name: str = "retain"
     model_name: str = "retain"
     random_state: int = 42
@@ -236,6 +242,17 @@ class Settings(BaseSettings):
                 "cumulative shares must increase from best tier to last, each in (0, 1]"
             )
         return tiers
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        """Exact origins only: a wildcard would hand the API to any web page."""
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path, no wildcard"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _ordered_risk_thresholds(self) -> Settings:

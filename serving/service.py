@@ -15,6 +15,7 @@ import anyio
 import bentoml
 from bentoml.exceptions import InvalidArgument
 from pydantic import Field
+from starlette.middleware.cors import CORSMiddleware
 
 from pipelines.settings import load_settings
 from serving import logs
@@ -96,11 +97,20 @@ class RetainService:
         )
 
 
-# The first added is the outermost: keys are checked before anything else reads the request.
+# The first added is the outermost. CORS (only when origins are configured) answers a
+# browser's preflight, which carries no key; then keys are checked before anything else.
 _service: Any = RetainService
+_settings = load_settings()
+if _settings.cors_allowed_origins:
+    _service.add_asgi_middleware(
+        CORSMiddleware,
+        allow_origins=_settings.cors_allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
 _service.add_asgi_middleware(
     ApiKeyMiddleware,
-    keys_path=str(load_settings().keys_path.resolve()),
+    keys_path=str(_settings.keys_path.resolve()),
     enabled=os.environ.get(INSECURE_ENV) != "1",
 )
 _service.add_asgi_middleware(RequestGuard)

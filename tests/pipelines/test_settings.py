@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,16 @@ def test_input_settings_are_checked(tmp_path, monkeypatch, toml: str, words: str
     (tmp_path / "retain.toml").write_text(toml)
     message = _error()
     assert words in message and "from retain.toml" in message
+
+
+@pytest.mark.parametrize("origin", ["*", "https://crm.example.com/", "crm.example.com"])
+def test_cors_origins_are_exact(tmp_path, monkeypatch, origin: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RETAIN_CORS_ALLOWED_ORIGINS", json.dumps([origin]))
+    message = _error()
+    assert "cors_allowed_origins from the environment" in message and "no wildcard" in message
+
+
+def test_cors_is_closed_by_default(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert settings_with().cors_allowed_origins == []

@@ -110,6 +110,9 @@ def test_keys_are_kept_as_salted_hashes(tmp_path: Path) -> None:
     assert ring.revoke("crm") and ring.name_of(key) is None
 
 
+CRM_ORIGIN = "https://crm.example.com"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -124,6 +127,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     port = _free_port()
     env = serve_env(dict(os.environ), str(home), port, insecure=False, workers=1)
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
+    env["RETAIN_CORS_ALLOWED_ORIGINS"] = f'["{CRM_ORIGIN}"]'
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
         serve_command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -201,6 +205,23 @@ def test_refused_requests_are_counted_on_metrics(server) -> None:
         if line.startswith("retain_unauthorized_requests_total")
     ]
     assert counted and float(counted[0].split()[-1]) >= 1
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("origin", "allowed"), [(CRM_ORIGIN, True), ("https://evil.example", False)])
+def test_cors_answers_only_the_configured_origins(server, origin: str, allowed: bool) -> None:
+    url, key, _ = server
+    preflight = httpx.options(
+        f"{url}/score", timeout=5,
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"},
+    )  # fmt: skip
+    assert (preflight.status_code == 200) is allowed
+    call = httpx.post(
+        f"{url}/score", json={"customer_ids": ["c1"]}, timeout=10,
+        headers={**_auth(key), "Origin": origin},
+    )  # fmt: skip
+    assert (call.headers.get("access-control-allow-origin") == origin) is allowed
 
 
 @pytest.mark.integration
