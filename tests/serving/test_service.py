@@ -208,7 +208,9 @@ def test_refused_requests_are_counted_on_metrics(server) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("origin", "allowed"), [(CRM_ORIGIN, True), ("https://evil.example", False)])
+@pytest.mark.parametrize(
+    ("origin", "allowed"), [(CRM_ORIGIN, True), ("https://evil.example", False)]
+)
 def test_cors_answers_only_the_configured_origins(server, origin: str, allowed: bool) -> None:
     url, key, _ = server
     preflight = httpx.options(
