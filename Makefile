@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format serve bento mlflow-ui bench clean
+.PHONY: help install demo test lint format serve bento mlflow-ui monitor-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ format: install ## Apply ruff's formatting and safe fixes
 
 serve: install ## Scoring API on http://127.0.0.1:3000 without keys (after make demo); production: retain keys add + retain serve
 	$(VENV)/bin/retain serve --insecure-local --port 3000
+
+monitor-ui: install ## Evidently dashboard of the monitoring (after make demo or retain monitor) on http://127.0.0.1:8000
+	$(VENV)/bin/retain monitor-ui --port 8000
 
 bento: install ## Package the scoring service with its locked requirements (bentoml build)
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --format requirements-txt \

@@ -145,6 +145,29 @@ class InputSettings(BaseModel):
         return {**DEFAULT_STATUS_SYNONYMS, **{k.lower(): v for k, v in self.status_map.items()}}
 
 
+class MonitorSettings(BaseModel):
+    """The retrain signal of `retain monitor` (section [monitor] of retain.toml): a breach must
+    hold on `consecutive` matured runs of at least `min_customers` customers (one: watch)."""
+
+    brier_margin: float = Field(
+        0.02, gt=0, lt=1, description="Realized Brier over the version's training Brier by this."
+    )
+    calibration_margin: float = Field(
+        0.04,
+        gt=0,
+        lt=1,
+        description="|mean predicted - observed churn| over this (or 3 standard errors, if larger).",
+    )
+    psi_limit: float = Field(0.2, gt=0, description="Churn-probability PSI vs training over this.")
+    consecutive: int = Field(2, ge=1, le=12, description="Breached runs in a row that say retrain.")
+    min_customers: int = Field(500, ge=1, description="Matured customers a run needs to count.")
+    sample_rows: int = Field(
+        50_000,
+        ge=1_000,
+        description="Customers sampled per run for data and prediction drift (bounded memory).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a run can be told; see README "Settings"."""
 
@@ -153,6 +176,7 @@ class Settings(BaseSettings):
     )
 
     input: InputSettings = Field(default_factory=InputSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     home: Path = Field(Path(".retain"), description="Warehouse, latest scores, reference sample.")
     horizon_days: int = Field(90, gt=0, description="Churn = no order within this many days.")
@@ -286,6 +310,11 @@ class Settings(BaseSettings):
     @property
     def latest_scores_path(self) -> Path:
         return self.home / "scores" / "latest.parquet"
+
+    @property
+    def evidently_workspace_path(self) -> Path:
+        """Evidently's workspace (project "retain"): one snapshot per scoring run."""
+        return self.home / "evidently"
 
     @property
     def latest_features_path(self) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -99,8 +99,7 @@ def replay(
     import pandas as pd
 
     from features.cutoffs import to_timestamp
-    from pipelines.monitoring.monitor import monitor as run_monitor
-    from pipelines.monitoring.performance import Signal
+    from pipelines.monitoring.monitor import watch
     from pipelines.scoring.batch import run_scoring
     from pipelines.training.replay import Walk, check, replay_months
 
@@ -111,9 +110,11 @@ def replay(
             return run_scoring(con, settings, as_of, as_of).scores
 
         walked = replay_months(con, settings, start, months, train_every, score, console.status)
-        watched = [
-            run_monitor(con, settings, pd.Timestamp(m.as_of), Signal())["decision"] for m in walked
-        ]
+        watched: list[str] = []
+        known: dict[str, Any] = {}
+        for month in walked:  # the nightly monitor of each month, into the Evidently workspace
+            report, known = watch(con, settings, pd.Timestamp(month.as_of), known)
+            watched.append(report["decision"])
         end = start + pd.DateOffset(months=months)
         gate = check(con, settings, end, score, console.status) if check_gate else None
     walk = Walk(walked, gate, watched)
@@ -130,16 +131,18 @@ def monitor(
 ) -> None:
     """How past scores did: realized metrics of every scoring run whose horizon has passed,
     expected ones before, prediction drift; exit 1 when the signal says retrain."""
-    from pipelines.monitoring.monitor import log_decision, write_monitor
-    from pipelines.monitoring.monitor import monitor as run_monitor
-    from pipelines.monitoring.performance import Signal
+    from pipelines.monitoring.monitor import log_decision, watch, write_monitor
 
     settings = settings_with()
     with warehouse(settings, data) as con, console.status("judging past scoring runs"):
-        report = run_monitor(con, settings, as_of_or_end(con, as_of), Signal())
+        report, _ = watch(con, settings, as_of_or_end(con, as_of))
     console.print(monitor_table(report), soft_wrap=True)
     log_decision(settings, report)
-    done(f"wrote {write_monitor(report, out)}: {report['decision']} (logged to MLflow)")
+    done(
+        f"wrote {write_monitor(report, out)}: {report['decision']} (logged to MLflow; "
+        f"{report['recorded_in_workspace']} run(s) added to the Evidently workspace "
+        f"{settings.evidently_workspace_path}, see `retain monitor-ui`)"
+    )
     if report["decision"] == "retrain":
         raise ProblemFound("retrain: " + "; ".join(report["reasons"]))
 
@@ -192,6 +195,28 @@ def drift(
             f"drift alarm: {result['drifted_share']:.0%} of features drifted "
             f"(threshold {settings.drift_share_threshold:.0%})"
         )
+
+
+@app.command("monitor-ui", rich_help_panel=PANEL)
+def monitor_ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+) -> None:
+    """Evidently's UI on the monitoring workspace (project "retain": realized and expected
+    ROC-AUC and Brier, calibration, prediction and data drift per scoring run), 127.0.0.1 only."""
+    import os
+    import subprocess
+    import sys
+
+    from pipelines.monitoring.evidently_adapter import open_project
+
+    settings = settings_with()
+    workspace = settings.evidently_workspace_path.resolve()
+    open_project(workspace)  # the project and its panels exist before the first monitor run
+    command = [sys.executable, "-m", "evidently.cli", "ui", "--workspace", str(workspace)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    console.print(f"Evidently UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    env = {**os.environ, "DO_NOT_TRACK": "1"}  # no telemetry leaves the machine
+    raise typer.Exit(subprocess.call(command, env=env))
 
 
 @app.command(rich_help_panel=PANEL)
@@ -253,6 +278,7 @@ def demo(
             ),
         ),
         ("drift", lambda: drift(out=out / "drift_report.html")),
+        ("monitor", lambda: monitor(data=None, as_of=None, out=out / "monitor.json")),
     ]
     for i, (title, step) in enumerate(steps, 1):
         console.rule(f"[bold]{i}/{len(steps)} {title}")
@@ -272,6 +298,9 @@ def _where_things_are(out: Path) -> None:
     console.print(f"  drift report    {out / 'drift_report.html'}")
     console.print(
         f"  MLflow UI       make mlflow-ui  ->  http://127.0.0.1:5000 ({settings.mlflow_tracking_uri})"
+    )
+    console.print(
+        f"  monitoring      {out / 'monitor.json'}; make monitor-ui  ->  http://127.0.0.1:8000"
     )
     console.print("  scoring API     make serve     ->  POST http://127.0.0.1:3000/score")
     done(f"demo finished; outputs in {out}")

@@ -13,19 +13,23 @@ import pandas as pd
 
 from models.registry import Registry
 from pipelines.errors import InputError
-from pipelines.monitoring.performance import Signal, decide, expected, outcomes, psi, realized, runs
+from pipelines.monitoring.dashboard import record
+from pipelines.monitoring.performance import decide, expected, outcomes, psi, realized, runs
 from pipelines.settings import Settings
 from pipelines.warehouse import has_table
 
 
 def monitor(
-    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp, signal: Signal
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: pd.Timestamp,
+    references: dict[str, np.ndarray],
 ) -> dict[str, Any]:
-    """monitor.json: the decision, its reasons, and one entry per scoring run."""
+    """monitor.json: the decision, its reasons, and one entry per scoring run; `references`
+    are the training-reference probabilities per version (`reference_probabilities`)."""
     if not has_table(con, "scores"):
         raise InputError(str(settings.warehouse_path), "no scoring runs yet; run `retain score`")
     registry = settings.registry()
-    references = _references(registry, settings)
     entries = []
     for run in runs(con).to_dict("records"):
         run_as_of = pd.Timestamp(str(run["as_of"]))
@@ -51,20 +55,25 @@ def monitor(
             }
         entries.append(entry)
     training_brier = _training_brier(registry)
-    decision, reasons = decide(entries, training_brier, signal)
+    decision, reasons = decide(entries, training_brier, settings.monitor)
     return {"as_of": str(as_of.date()), "decision": decision, "reasons": reasons, "runs": entries}
 
 
-def _references(registry: Registry, settings: Settings) -> dict[str, np.ndarray]:
-    """The champion's churn probabilities on the training reference sample (for drift)."""
+def reference_probabilities(
+    settings: Settings, known: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """The champion's churn probabilities on the training reference sample (for prediction
+    drift), added to `known` (a cache across months of a replay: one model load per version)."""
+    known = dict(known or {})
+    registry = settings.registry()
     version = registry.champion_version()
-    if version is None or not settings.reference_path.exists():
-        return {}
+    if version is None or version in known or not settings.reference_path.exists():
+        return known
     scorer, _ = registry.load_scorer(version)
     sample = pd.read_parquet(settings.reference_path)
     at = pd.Timestamp(sample["cutoff_at"].iloc[0]) if len(sample) else pd.Timestamp(0)
     scored = scorer.score(sample, at, at, version, with_reasons=False)
-    return {version: scored["churn_probability"].to_numpy()}
+    return known | {version: scored["churn_probability"].to_numpy()}
 
 
 def _training_brier(registry: Registry) -> dict[str, float]:
@@ -104,3 +113,17 @@ def write_monitor(report: dict[str, Any], out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=float))
     return out
+
+
+def watch(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: pd.Timestamp,
+    known: dict[str, np.ndarray] | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One monitoring pass at `as_of`: the report, its runs recorded in the Evidently
+    workspace; and the reference probabilities, to pass back as `known` next time."""
+    references = reference_probabilities(settings, known)
+    report = monitor(con, settings, as_of, references)
+    report["recorded_in_workspace"] = record(con, settings, report, references)
+    return report, references

@@ -10,7 +10,6 @@ NannyML's CBPE estimates it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -20,20 +19,9 @@ import pandas as pd
 from features.schema import COMPLETED_STATUS
 from features.sql import SECONDS_PER_DAY
 from models.metrics import churn_metrics, interval_coverage
+from pipelines.settings import MonitorSettings
 
 PSI_BINS = 10
-
-
-@dataclass(frozen=True)
-class Signal:
-    """Thresholds of the retrain signal; a breach must hold for `consecutive` matured runs of
-    at least `min_customers` customers before it says retrain (one breach: watch)."""
-
-    brier_margin: float = 0.02
-    calibration_margin: float = 0.04  # or 3 standard errors of the mean, when larger
-    psi_limit: float = 0.2
-    consecutive: int = 2
-    min_customers: int = 500
 
 
 def runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -129,7 +117,7 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = PSI_BINS) -> flo
 
 
 def decide(
-    runs_: list[dict[str, Any]], training_brier: dict[str, float], signal: Signal
+    runs_: list[dict[str, Any]], training_brier: dict[str, float], signal: MonitorSettings
 ) -> tuple[str, list[str]]:
     """ok / watch / retrain from the matured runs, newest last: a breach (realized Brier over
     the version's validation Brier by the margin, calibration-in-the-large off by its margin,

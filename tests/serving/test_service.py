@@ -4,8 +4,6 @@ for real on 127.0.0.1 with keys, limits and readiness."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ from pipelines.scoring.publish import current_lookup, publish_lookup
 from serving.auth import KeyRing
 from serving.launch import serve_command, serve_env
 from serving.store import ScoreStore
+from tests.net_helpers import free_port, running
 
 AS_OF = pd.Timestamp("2025-06-01")
 
@@ -113,46 +112,18 @@ def test_keys_are_kept_as_salted_hashes(tmp_path: Path) -> None:
 CRM_ORIGIN = "https://crm.example.com"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     home = tmp_path_factory.mktemp("serve-home")
     _publish(home)
     key = KeyRing(home / "api_keys.json").add("crm-app", pd.Timestamp("2026-11-30"))
-    port = _free_port()
+    port = free_port()
     env = serve_env(dict(os.environ), str(home), port, insecure=False, workers=1)
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
     env["RETAIN_CORS_ALLOWED_ORIGINS"] = f'["{CRM_ORIGIN}"]'
-    log = (home / "server.log").open("w")
-    proc = subprocess.Popen(
-        serve_command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {(home / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/livez", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.25)
-        else:
-            pytest.fail("server did not come up")
+    with running(serve_command("127.0.0.1", port), env, f"{url}/livez", home / "server.log"):
         yield url, key, home
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def _auth(key: str) -> dict[str, str]:

@@ -38,6 +38,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     own_home(mp, root)
     mp.setenv("RETAIN_TRAINING_CUTOFFS", "6")
     mp.setenv("RETAIN_REASONS_TOP", "200")  # lists must explain the rest themselves
+    mp.setenv("RETAIN_MONITOR__SAMPLE_ROWS", "1000")  # drift on a bounded sample
     _run(*GENERATE, "--out", str(root / "data"))
     # a month-by-month operation in brief: v1 three months ago, v2 on today's data, and the
     # same again on the same data (v3); the broken challenger is the replay's (test_replay)
@@ -254,6 +255,8 @@ def test_drift_summary(workspace: Path) -> None:
     assert 0 <= summary["drifted_share"] <= 1
     assert "days_since_last_order" in summary["columns"]
     assert (workspace / "drift.html").stat().st_size > 10_000
+    scored = len(pd.read_parquet(workspace / "scores.parquet"))
+    assert scored > 1000 and summary["current_rows"] == summary["sample_rows"] == 1000
 
 
 def test_a_newer_model_replaces_the_champion_and_says_why(workspace: Path) -> None:

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from pipelines.monitoring.performance import (
-    Signal,
     decide,
     expected_roc_auc,
     outcomes,
     psi,
     realized,
 )
+from pipelines.settings import MonitorSettings
 from pipelines.warehouse import connect
 
 AS_OF = pd.Timestamp("2025-01-01")
@@ -115,18 +115,18 @@ def _run(as_of: str, cal: float, brier: float = 0.17, matured: bool = True) -> d
 )
 def test_the_signal_needs_two_breaches_in_a_row(cals, decision) -> None:
     runs = [_run(f"2025-0{k + 1}-01", c) for k, c in enumerate(cals)]
-    assert decide(runs, {"1": 0.17}, Signal())[0] == decision
+    assert decide(runs, {"1": 0.17}, MonitorSettings())[0] == decision
 
 
 def test_a_worse_brier_than_at_training_is_a_breach() -> None:
     runs = [_run("2025-01-01", 0.0, brier=0.2), _run("2025-02-01", 0.0, brier=0.2)]
-    got, reasons = decide(runs, {"1": 0.17}, Signal())
+    got, reasons = decide(runs, {"1": 0.17}, MonitorSettings())
     assert got == "retrain" and "realized Brier" in reasons[0]
 
 
 def test_runs_not_matured_are_never_judged() -> None:
     runs = [_run("2025-01-01", -0.3, matured=False), _run("2025-02-01", -0.3, matured=False)]
-    assert decide(runs, {"1": 0.17}, Signal())[0] == "ok"
+    assert decide(runs, {"1": 0.17}, MonitorSettings())[0] == "ok"
 
 
 def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift() -> None:
@@ -134,3 +134,10 @@ def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift() -> None:
     ref = rng.beta(2, 5, 5000)
     assert psi(ref, rng.beta(2, 5, 5000)) < 0.02
     assert psi(ref, rng.beta(5, 2, 5000)) > 0.2
+
+
+def test_the_signal_thresholds_are_settings() -> None:
+    """A third breach needed when `consecutive = 3` (retain.toml [monitor])."""
+    runs = [_run(f"2025-0{k + 1}-01", -0.06) for k in range(2)]
+    assert decide(runs, {"1": 0.17}, MonitorSettings(consecutive=3))[0] == "watch"
+    assert decide(runs, {"1": 0.17}, MonitorSettings(calibration_margin=0.1))[0] == "ok"

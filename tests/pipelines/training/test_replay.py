@@ -6,11 +6,19 @@ exact scores."""
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
 
 import duckdb
+import httpx
 import pytest
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from tests.cli_helpers import own_home, run_ok
+from tests.net_helpers import free_port, running
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +33,8 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
          "--start", "2023-01-01", "--shift-date", "2024-05-01", "--seed", "5")  # fmt: skip
     run_ok("replay", "--data", str(root / "data"), "--from", "2024-07-01", "--months", "6",
          "--train-every", "3", "--out", str(root / "replay.md"))  # fmt: skip
+    monitored = CliRunner().invoke(app, ["monitor", "--out", str(root / "monitor.json")])
+    assert monitored.exit_code in (0, 1), monitored.output  # 1: the signal says retrain
     body = json.loads((root / "replay.json").read_text())
     body["root"] = root
     yield body
@@ -65,3 +75,45 @@ def test_the_table_is_written_for_the_docs(walk: dict) -> None:
     table = (walk["root"] / "replay.md").read_text()
     assert table.startswith("| month | scored by version |")
     assert "broken_refused: True" in table
+
+
+def _evidently(url: str, path: str, body: dict | None = None) -> Any:
+    reply = (
+        httpx.post(url + path, json=body, timeout=30) if body else httpx.get(url + path, timeout=30)
+    )
+    assert reply.is_success, reply.text
+    return reply.json()
+
+
+def test_the_monitor_ui_serves_the_project_its_panels_and_each_run(walk: dict) -> None:
+    """`retain monitor-ui` (what `make monitor-ui` runs) on the replay's workspace: the project
+    "retain" found through Evidently's API, its panels, and one point per scoring run whose
+    realized ROC-AUC equals monitor.json's."""
+    root, port = walk["root"], free_port()
+    env = {**os.environ, "RETAIN_HOME": str(root / "home")}
+    command = [str(Path(sys.executable).parent / "retain"), "monitor-ui", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with running(command, env, f"{url}/api/projects", root / "monitor-ui.log"):
+        projects = _evidently(url, "/api/projects")
+        project = next(p for p in projects if p["name"] == "retain")
+        panels = _evidently(url, f"/api/v2/dashboards/{project['id']}")["panels"]
+        titles = " | ".join(p["title"] for p in panels)
+        assert "ROC-AUC" in titles and "Brier" in titles and "drifted features" in titles
+        series = _evidently(url, f"/api/v2/snapshots/{project['id']}/data_series_batch", {
+            "series_filter": [{"metric": "evidently:metric_v2:MeanValue", "tags": [],
+                               "metadata": {}, "metric_labels": {"column": "realized_roc_auc"}}]
+        })  # fmt: skip
+    shown = {
+        s["timestamp"][:10]: v
+        for s, v in zip(series["sources"], series["series"][0]["values"], strict=True)
+    }
+    report = json.loads((root / "monitor.json").read_text())
+    matured = {r["as_of"]: r["realized"]["roc_auc"] for r in report["runs"] if r["matured"]}
+    assert matured and shown == pytest.approx(matured)
+
+
+def test_a_second_monitor_adds_only_what_is_new(walk: dict) -> None:
+    """Every run is in the workspace already: a nightly monitor on the same day adds none."""
+    again = walk["root"] / "monitor-again.json"
+    assert CliRunner().invoke(app, ["monitor", "--out", str(again)]).exit_code in (0, 1)
+    assert json.loads(again.read_text())["recorded_in_workspace"] == 0
