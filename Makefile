@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format serve bento mlflow-ui monitor-ui bench clean
+.PHONY: help install browser demo test lint format serve bento mlflow-ui monitor-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,8 +22,13 @@ install: $(VENV)/.synced ## Create .venv from uv.lock
 demo: install ## Synthetic data -> train -> score -> risk list -> drift, outputs in runs/demo/
 	$(VENV)/bin/retain demo --out runs/demo
 
-test: install ## Run the whole test suite
+test: install browser ## Run the whole test suite
 	$(PY) -m pytest
+
+browser: ## Chromium and chromedriver from Debian's packages for the page tests, when missing
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

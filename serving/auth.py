@@ -23,6 +23,8 @@ from typing import Any
 import pandas as pd
 
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
+INSECURE_ENV = "RETAIN_INSECURE_LOCAL"  # `retain serve --insecure-local`: keys off, 127.0.0.1
+PAGES_PREFIX = "/ui"  # the marketing pages sign in with the same keys, into a session cookie
 KEY_BYTES = 32
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -99,6 +101,10 @@ class KeyRing:
                 self._entries, self._mtime = self._read(), mtime
 
 
+def is_page(path: str) -> bool:
+    return path == PAGES_PREFIX or path.startswith(PAGES_PREFIX + "/")
+
+
 class ApiKeyMiddleware:
     """401 JSON for requests without a valid bearer key (probes and metrics stay open)."""
 
@@ -108,7 +114,8 @@ class ApiKeyMiddleware:
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.enabled or scope["path"] in OPEN_PATHS:
+        path = scope.get("path", "")  # a lifespan scope has none
+        if scope["type"] != "http" or not self.enabled or path in OPEN_PATHS or is_page(path):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

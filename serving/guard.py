@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from serving.auth import ASGIApp, Message, Receive, Scope, Send, json_response
+from serving.auth import ASGIApp, Message, Receive, Scope, Send, is_page, json_response
 
 OPEN_OPERATIONS = ("/livez", "/readyz", "/healthz", "/metrics")
+FORM = "application/x-www-form-urlencoded"  # the pages' sign-in and sign-out forms
 MAX_BODY_BYTES = 2_000_000  # a 10,000-id request is about 200 kB; a history of 5,000 orders ~1 MB
 
 
@@ -29,7 +30,8 @@ class RequestGuard:
             return
         headers = dict(scope.get("headers") or [])
         media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip()
-        if media != "application/json":
+        allowed = {"application/json"} | ({FORM} if is_page(scope["path"]) else set())
+        if media not in allowed:
             await json_response(
                 send, 415, {"error": "unsupported media type", "detail": "send application/json"}
             )
@@ -89,7 +91,7 @@ class ErrorShape:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or is_page(scope["path"]):  # pages show their own errors
             await self.app(scope, receive, send)
             return
         held: list[Message] = []

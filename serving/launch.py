@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from serving.auth import INSECURE_ENV
+
 SERVICE = "serving.service:RetainService"
 
 
@@ -20,7 +22,7 @@ def serve_env(
     return {
         **base,
         "RETAIN_HOME": home,
-        "RETAIN_INSECURE_LOCAL": "1" if insecure else "0",
+        INSECURE_ENV: "1" if insecure else "0",
         "BENTOML_HOME": f"{home}/bentoml/{port}",
         "BENTOML_CONFIG_OPTIONS": f"services.retain.workers={workers}",
     }

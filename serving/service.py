@@ -19,7 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from pipelines.settings import load_settings
 from serving import logs
-from serving.auth import ApiKeyMiddleware
+from serving.auth import INSECURE_ENV, ApiKeyMiddleware
 from serving.guard import ErrorShape, RequestGuard, SpecTruth
 from serving.history import Champion, HistoryError, history_frames, score_history
 from serving.schemas import (
@@ -33,8 +33,8 @@ from serving.schemas import (
     ScoreResponse,
 )
 from serving.store import ScoreStore
+from serving.ui.app import PagesMount
 
-INSECURE_ENV = "RETAIN_INSECURE_LOCAL"
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
@@ -116,3 +116,4 @@ _service.add_asgi_middleware(
 _service.add_asgi_middleware(RequestGuard)
 _service.add_asgi_middleware(ErrorShape)
 _service.add_asgi_middleware(SpecTruth)
+_service.add_asgi_middleware(PagesMount)  # innermost: /ui/... are the marketing pages

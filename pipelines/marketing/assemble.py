@@ -52,8 +52,15 @@ class MadeList:
         return f"value at risk in the target group {target['value_at_risk'].sum():,.0f}{unit}"
 
 
-def make_list(settings: Settings, selection: Selection, list_id: str | None, kind: str) -> MadeList:
-    """Rank the latest scores by `selection`, draw the control group, explain every row."""
+def make_list(
+    settings: Settings,
+    selection: Selection,
+    list_id: str | None,
+    kind: str,
+    explain: bool = True,
+) -> MadeList:
+    """Rank the latest scores by `selection`, draw the control group, explain every row
+    (`explain=False`: only the reasons `retain score` kept; a page explains what it shows)."""
     scores = _latest_scores(settings)
     segments = _segments(settings)
     _check_selection(selection, scores, segments, settings)
@@ -68,7 +75,7 @@ def make_list(settings: Settings, selection: Selection, list_id: str | None, kin
     if segments is not None and not selection.segments:  # shown only: the listed rows suffice
         listed = listed.merge(segments, on="customer_id", how="left")
     if selection.within_days is None:
-        listed = _with_reasons(listed, settings)
+        listed = with_reasons(listed, settings) if explain else listed
     else:
         listed = _with_cycle_reasons(listed, settings, selection.within_days)
     facts = {
@@ -184,7 +191,7 @@ def _with_cycle_reasons(listed: pd.DataFrame, settings: Settings, days: float) -
     return listed.assign(reasons=texts)
 
 
-def _with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Reasons for listed customers `retain score` did not explain, from the same version."""
     missing = listed.index[listed["reasons"].fillna("") == ""]
     if len(missing) == 0 or not settings.latest_features_path.exists():

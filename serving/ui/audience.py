@@ -1,0 +1,78 @@
+"""The audience builder's figures: what a selection of the latest scores is worth, from the
+same `make_list` the command line uses (so a download equals `retain risk-list`'s file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from features.sql import sql_text
+from pipelines.marketing.assemble import MadeList, make_list, with_reasons, write_list
+from pipelines.marketing.lists import Selection
+from pipelines.settings import Settings
+
+HISTOGRAM_BINS = 20
+PREVIEW_ROWS = 25
+
+
+@dataclass
+class Audience:
+    made: MadeList
+    target: int
+    control: int
+    expected_churners: float  # sum of calibrated probabilities, target and control
+    churner_share: float  # of all expected churners in the scored base
+    expected_non_churners_contacted: float
+    value_at_risk: float  # target group
+    histogram_all: list[int]  # customers per churn-probability bin, whole base
+    histogram_selected: list[int]
+    preview: pd.DataFrame
+
+
+def build(settings: Settings, selection: Selection, list_id: str | None) -> Audience:
+    """The selection's counts, expectations and histogram; reasons only for the preview rows."""
+    made = make_list(settings, selection, list_id, "risk list", explain=False)
+    listed = made.listed
+    target = listed[listed["group"] == "target"]
+    p_all, bins_all = _base_figures(settings)
+    p = listed["churn_probability"].to_numpy(float)
+    edges = np.linspace(0, 1, HISTOGRAM_BINS + 1)
+    return Audience(
+        made=made,
+        target=len(target),
+        control=made.control,
+        expected_churners=float(p.sum()),
+        churner_share=float(p.sum() / p_all) if p_all else 0.0,
+        expected_non_churners_contacted=float((1 - target["churn_probability"]).sum()),
+        value_at_risk=float(target["value_at_risk"].sum()),
+        histogram_all=bins_all,
+        histogram_selected=np.histogram(p, edges)[0].tolist(),
+        preview=with_reasons(listed.head(PREVIEW_ROWS).copy(), settings),
+    )
+
+
+def _base_figures(settings: Settings) -> tuple[float, list[int]]:
+    """Sum of churn probabilities and the histogram of the whole base, in DuckDB."""
+    source = f"read_parquet({sql_text(str(settings.latest_scores_path))})"
+    total = duckdb.connect().execute(f"SELECT sum(churn_probability) FROM {source}").fetchone()
+    counts = dict(
+        duckdb.connect()
+        .execute(
+            f"SELECT least(floor(churn_probability * {HISTOGRAM_BINS}), {HISTOGRAM_BINS - 1})::INT,"
+            f" count(*) FROM {source} GROUP BY 1"
+        )
+        .fetchall()
+    )
+    return float((total or [0])[0] or 0), [int(counts.get(b, 0)) for b in range(HISTOGRAM_BINS)]
+
+
+def download(settings: Settings, selection: Selection, list_id: str | None, suffix: str) -> bytes:
+    """The list file exactly as `retain risk-list --out X.suffix` writes it."""
+    made = make_list(settings, selection, list_id, "risk list")
+    with TemporaryDirectory() as folder:
+        return write_list(made, Path(folder) / f"list{suffix}").read_bytes()

@@ -1,0 +1,212 @@
+"""The marketing pages in a real browser: Chromium from Debian's packages, driven by
+Selenium with the system chromedriver (nothing downloaded). The service runs for real on
+127.0.0.1 over a home with a trained champion and published scores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from serving.auth import KeyRing
+from serving.launch import serve_command, serve_env
+from tests.cli_helpers import own_home, run_ok
+from tests.net_helpers import free_port, running
+
+pytestmark = pytest.mark.integration
+AXE = Path(__file__).parents[1] / "vendor" / "axe.min.js"
+SHOTS = os.environ.get("RETAIN_SCREENSHOTS")  # a folder (docs/images) to keep the screenshots
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("pages")
+    mp = pytest.MonkeyPatch()
+    own_home(mp, root)
+    mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
+    mp.setenv("RETAIN_REASONS_TOP", "100")  # the page explains the rows it shows itself
+    run_ok(
+        "generate",
+        "--out",
+        str(root / "data"),
+        "--customers",
+        "2500",
+        "--days",
+        "730",
+        "--seed",
+        "11",
+    )
+    run_ok("train", "--data", str(root / "data"))
+    run_ok("score")
+    home = root / "home"
+    key = KeyRing(home / "api_keys.json").add("marketing", pd.Timestamp("2026-11-30"))
+    port = free_port()
+    env = serve_env(dict(os.environ), str(home), port, insecure=False, workers=1)
+    url = f"http://127.0.0.1:{port}"
+    with running(serve_command("127.0.0.1", port), env, f"{url}/livez", root / "server.log"):
+        yield {"url": url, "key": key, "root": root}
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def browser(site: dict[str, Any]) -> Iterator[Any]:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.fail("chromium and chromedriver are missing: `make browser` installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or ""
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1000"):  # fmt: skip
+        options.add_argument(flag)
+    downloads = site["root"] / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})  # fmt: skip
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _shot(driver: Any, name: str, tmp: Path) -> None:
+    target = Path(SHOTS) if SHOTS else tmp
+    target.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(target / f"{name}.png"))
+
+
+def _accessibility_violations(driver: Any) -> list[str]:
+    """axe-core (vendored) on the current page: WCAG 2 A and AA rules, labels and contrast."""
+    driver.execute_script(AXE.read_text())
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => done(r.violations.map("
+        "v => v.id + ': ' + v.nodes.length)));"
+    )
+    return list(found)
+
+
+def _sign_in(driver: Any, site: dict[str, Any], key: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver.get(site["url"] + "/ui/sign-in")
+    driver.find_element(By.NAME, "key").send_keys(key)
+    button = driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    button.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(button))  # answered
+
+
+def test_without_a_session_every_page_redirects_to_sign_in(site: dict[str, Any]) -> None:
+    for path in ("/ui/", "/ui/audience.csv?budget=10"):
+        reply = httpx.get(site["url"] + path, follow_redirects=False, timeout=10)
+        assert reply.status_code == 303 and reply.headers["location"] == "/ui/sign-in"
+    forged = httpx.post(site["url"] + "/ui/sign-in", data={"key": site["key"]}, timeout=10)
+    assert forged.status_code == 400 and "retain_session" not in forged.headers.get(
+        "set-cookie", ""
+    )
+
+
+def test_a_wrong_key_does_not_sign_in(browser: Any, site: dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, "not-a-key")
+    assert "not valid" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    assert browser.current_url.endswith("/ui/sign-in")
+    assert _accessibility_violations(browser) == []
+
+
+def test_gold_budget_500_downloads_exactly_the_command_lines_file(
+    browser: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/")
+    browser.find_element(By.CSS_SELECTOR, "input[name=value_tier][value=gold]").click()
+    for name, value in (("budget", "500"), ("list_id", "PAGE-1")):
+        field = browser.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, "form[aria-label='audience filters'] button").click()
+    _wait(lambda: browser.find_element(By.ID, "list-id").text == "PAGE-1")
+    cli = site["root"] / "cli.csv"
+    run_ok(
+        "risk-list",
+        "--value-tier",
+        "gold",
+        "--budget",
+        "500",
+        "--list-id",
+        "PAGE-1",
+        "--out",
+        str(cli),
+    )
+    listed = pd.read_csv(cli)
+    scores = pd.read_parquet(site["root"] / "home" / "scores" / "latest.parquet")
+    exact = scores.set_index("customer_id").loc[listed["customer_id"], "churn_probability"]
+    target = int((listed["group"] == "target").sum())
+    assert browser.find_element(By.ID, "target").text == f"{target:,}"
+    assert browser.find_element(By.ID, "control").text == f"{len(listed) - target:,}"
+    assert float(
+        browser.find_element(By.ID, "expected-churners").text.replace(",", "")
+    ) == pytest.approx(exact.sum(), abs=0.05)
+    _shot(browser, "audience-builder", tmp_path)
+    assert _accessibility_violations(browser) == []
+    browser.find_element(By.LINK_TEXT, "Download CSV").click()
+    downloaded = site["root"] / "downloads" / "risk_list.csv"
+    _wait(lambda: downloaded.exists() and downloaded.stat().st_size > 0)
+    assert downloaded.read_bytes() == cli.read_bytes()
+
+
+def test_the_page_works_on_a_phone(browser: Any, site: dict[str, Any], tmp_path: Path) -> None:
+    _sign_in(browser, site, site["key"])
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(site["url"] + "/ui/?risk_tier=high&top=50")
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 1  # nothing sticks out sideways (the table scrolls in its box)
+        _shot(browser, "audience-builder-phone", tmp_path)
+        assert _accessibility_violations(browser) == []
+    finally:
+        browser.set_window_size(1280, 1000)
+
+
+def test_a_bad_filter_is_shown_not_crashed(browser: Any, site: dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/?budget=many")
+    assert "budget: expected a number" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+
+
+def test_signing_out_ends_the_session(browser: Any, site: dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    _wait(lambda: browser.current_url.endswith("/ui/sign-in"))
+    browser.get(site["url"] + "/ui/")
+    assert browser.current_url.endswith("/ui/sign-in")
+
+
+def _wait(condition: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the page did not get there")
+        time.sleep(0.1)
