@@ -139,6 +139,11 @@ class Registry:
     def version_tags(self, model_version: str) -> dict[str, str]:
         return dict(self.require_version(model_version).tags)
 
+    def run_metrics(self, model_version: str) -> dict[str, float]:
+        """The metrics logged with a version's training run ('model.churn_brier', 'bgnbd....')."""
+        run_id = self.require_version(model_version).run_id
+        return dict(self.client.get_run(run_id).data.metrics) if run_id else {}
+
     def tag_version(self, model_version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.model_name, model_version, key, value[:5000])

@@ -1,8 +1,10 @@
-"""Marketing pages at /ui, mounted into the scoring service: sign in with an API key, build an
-audience from the latest scores, download it exactly as `retain risk-list` writes it.
+"""Marketing pages at /ui, served by the scoring service: sign in with an API key; build an
+audience (risk or due soon) from the latest scores and download it exactly as the command
+line writes it; look a customer up; see the champion model.
 
-Server-rendered (Starlette and Jinja2, no script, nothing fetched from elsewhere). Every page
-but the sign-in page needs a session; forms that change state carry a CSRF token.
+Server-rendered (Starlette and Jinja2; htmx, vendored, swaps the results as filters change;
+nothing fetched from elsewhere). Every page but sign-in needs a session; forms that change
+state carry a CSRF token.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,16 +23,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from pipelines.errors import InputError
-from pipelines.marketing.lists import SORT_KEYS, Selection
 from pipelines.settings import Settings, load_settings
 from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing, is_page
-from serving.ui.audience import HISTOGRAM_BINS, build, download
+from serving.store import ScoreStore
+from serving.ui import audience, customer, model
+from serving.ui.filters import form_values, selection_from
 from serving.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions, new_token
 
 PREFIX = PAGES_PREFIX
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 DOWNLOADS = {"csv": ("text/csv", ".csv"), "xlsx": (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")}  # fmt: skip
+PAGE_ERRORS = (InputError, ValueError)  # bad filters or ids: shown on the page, 400
 
 
 class Pages:
@@ -37,6 +42,7 @@ class Pages:
         self.settings = settings
         self.keys = KeyRing(settings.keys_path.resolve())
         self.sessions = Sessions(settings.home.resolve() / "ui_secret")
+        self.store = ScoreStore(settings.lookup_pointer_path.resolve())
         self.open = os.environ.get(INSECURE_ENV) == "1"
 
     def signed_in(self, request: Request) -> str | None:
@@ -45,14 +51,20 @@ class Pages:
         name = self.sessions.key_name(request.cookies.get(SESSION_COOKIE))
         return name if name is not None and name in self.keys.names() else None
 
+    def render(
+        self, request: Request, template: str, extra: dict[str, Any], status: int = 200
+    ) -> Response:
+        session = request.cookies.get(SESSION_COOKIE, "")
+        context = {"prefix": PREFIX, "who": self.signed_in(request),
+                   "csrf": self.sessions.csrf_for(session), **extra}  # fmt: skip
+        return TEMPLATES.TemplateResponse(request, template, context, status)
+
     async def sign_in_form(self, request: Request) -> Response:
         return self._sign_in_page(request, "", 200)
 
     def _sign_in_page(self, request: Request, error: str, status: int) -> Response:
         token = new_token()
-        page = TEMPLATES.TemplateResponse(
-            request, "sign_in.html", {"csrf": token, "error": error, "prefix": PREFIX}, status
-        )
+        page = self.render(request, "sign_in.html", {"csrf": token, "error": error}, status)
         page.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path=PREFIX,
                         secure=request.url.scheme == "https")  # fmt: skip
         return page
@@ -79,77 +91,70 @@ class Pages:
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
 
-    async def audience(self, request: Request) -> Response:
-        who = self.signed_in(request)
-        if who is None:
-            return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-        context: dict[str, Any] = {"who": who, "prefix": PREFIX, "form": _form(request),
-                                   "sorts": SORT_KEYS, "bins": HISTOGRAM_BINS,
-                                   "risk_tiers": ("high", "medium", "low"),
-                                   "value_tiers": tuple(self.settings.value_tiers),
-                                   "csrf": self.sessions.csrf_for(request.cookies.get(SESSION_COOKIE, "")),
-                                   "query": request.url.query}  # fmt: skip
+    async def builder(self, request: Request) -> Response:
+        """The audience builder: risk (/) or due soon (/due), same controls."""
+        due = request.url.path.rstrip("/").endswith("/due")
+        extra: dict[str, Any] = {"due": due, "query": request.url.query,
+                                 "value_tiers": tuple(self.settings.value_tiers)}  # fmt: skip
         try:
-            settings, selection, list_id = _selection(request, self.settings)
-            context["audience"] = build(settings, selection, list_id)
-        except (InputError, ValueError) as problem:
-            context["error"] = str(problem)
-            return TEMPLATES.TemplateResponse(request, "audience.html", context, 400)
-        return TEMPLATES.TemplateResponse(request, "audience.html", context)
+            settings, selection, list_id, extra["form"] = selection_from(
+                request, self.settings, due
+            )
+            extra["audience"] = await run_in_threadpool(
+                audience.build, settings, selection, list_id
+            )
+        except PAGE_ERRORS as problem:
+            extra["form"] = form_values(request, due)
+            extra["error"] = str(problem)
+            return self.render(request, "audience.html", extra, 400)
+        return self.render(request, "audience.html", extra)
 
     async def download(self, request: Request) -> Response:
-        if self.signed_in(request) is None:
-            return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-        if request.path_params["fmt"] not in DOWNLOADS:
-            return Response("download as audience.csv or audience.xlsx", status_code=404)
-        media, suffix = DOWNLOADS[request.path_params["fmt"]]
+        fmt, kind = request.path_params["fmt"], request.path_params["kind"]
+        if fmt not in DOWNLOADS or kind not in ("audience", "due"):
+            return Response(
+                "download audience.csv, audience.xlsx, due.csv or due.xlsx", status_code=404
+            )
+        due = kind == "due"
+        media, suffix = DOWNLOADS[fmt]
         try:
-            settings, selection, list_id = _selection(request, self.settings)
-            body = download(settings, selection, list_id, suffix)
-        except (InputError, ValueError) as problem:
+            settings, selection, list_id, _ = selection_from(request, self.settings, due)
+            body = await run_in_threadpool(audience.download, settings, selection, list_id, suffix)
+        except PAGE_ERRORS as problem:
             return Response(str(problem), status_code=400, media_type="text/plain")
-        name = f"risk_list{suffix}"
+        name = f"{'due' if due else 'risk'}_list{suffix}"
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
+    async def customer(self, request: Request) -> Response:
+        wanted = request.query_params.get("id", "").strip()[:128]
+        found = (
+            await run_in_threadpool(customer.find, self.settings, self.store, wanted)
+            if wanted
+            else None
+        )
+        extra = {"customer_id": wanted, "customer": found, "horizon": self.settings.horizon_days}
+        return self.render(request, "customer.html", extra, 200 if found else 404)
 
-def _form(request: Request) -> dict[str, Any]:
-    q = request.query_params
-    return {
-        "risk_tier": q.getlist("risk_tier"),
-        "value_tier": q.getlist("value_tier"),
-        **{
-            k: q.get(k, "")
-            for k in ("min_probability", "budget", "top", "list_id", "control_share")
-        },
-        "sort": q.get("sort", "value_at_risk"),
-    }
-
-
-def _number(text: str, name: str, kind: type) -> Any:
-    if text == "":
-        return None
-    try:
-        return kind(text)
-    except ValueError:
-        raise ValueError(f"{name}: expected a number, got {text!r}") from None
+    async def model(self, request: Request) -> Response:
+        overview = await run_in_threadpool(model.overview, self.settings)
+        extra = {"model": overview, "columns": model.VERSION_COLUMNS}
+        return self.render(request, "model.html", extra)
 
 
-def _selection(request: Request, settings: Settings) -> tuple[Settings, Selection, str | None]:
-    """The query string as the command line's options: the same Selection, the same list id."""
-    f = _form(request)
-    share = _number(f["control_share"], "control share", float)
-    if share is not None and not 0 <= share < 1:
-        raise ValueError("control share: expected a share from 0 up to (not including) 1")
-    if f["sort"] not in SORT_KEYS:
-        raise ValueError(f"sort: expected one of {', '.join(SORT_KEYS)}")
-    chosen = settings if share is None else settings.model_copy(update={"control_share": share})
-    selection = Selection(
-        top=_number(f["top"], "top", int), budget=_number(f["budget"], "budget", int),
-        min_probability=_number(f["min_probability"], "minimum probability", float) or 0.0,
-        risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
-    )  # fmt: skip
-    return chosen, selection, f["list_id"] or None
+class SignedIn:
+    """Every page but sign-in (and the static files) redirects to sign-in without a session."""
+
+    def __init__(self, app: Any, pages: Pages) -> None:
+        self.app, self.pages = app, pages
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        free = path.startswith((f"{PREFIX}/sign-in", f"{PREFIX}/static/"))
+        if scope["type"] == "http" and not free and self.pages.signed_in(Request(scope)) is None:
+            await RedirectResponse(f"{PREFIX}/sign-in", status_code=303)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class Headers:
@@ -185,13 +190,16 @@ def make_app() -> Starlette:
             Route("/sign-in", pages.sign_in_form, methods=["GET"]),
             Route("/sign-in", pages.sign_in, methods=["POST"]),
             Route("/sign-out", pages.sign_out, methods=["POST"]),
-            Route("/", pages.audience, methods=["GET"]),
-            Route("/audience.{fmt:str}", pages.download, methods=["GET"]),
+            Route("/", pages.builder, methods=["GET"]),
+            Route("/due", pages.builder, methods=["GET"]),
+            Route("/{kind:str}.{fmt:str}", pages.download, methods=["GET"]),
+            Route("/customer", pages.customer, methods=["GET"]),
+            Route("/model", pages.model, methods=["GET"]),
             Mount(
                 "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"
             ),
         ],
-        middleware=[Middleware(Headers)],
+        middleware=[Middleware(Headers), Middleware(SignedIn, pages=pages)],
     )
 
 

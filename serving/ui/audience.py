@@ -32,13 +32,22 @@ class Audience:
     histogram_all: list[int]  # customers per churn-probability bin, whole base
     histogram_selected: list[int]
     preview: pd.DataFrame
+    expected_orders: float | None = None  # due lists: orders expected within the window ...
+    due_value: float | None = None  # ... and what they are worth (target group)
+
+
+def kind_of(selection: Selection) -> str:
+    return "risk list" if selection.within_days is None else "due list"
 
 
 def build(settings: Settings, selection: Selection, list_id: str | None) -> Audience:
-    """The selection's counts, expectations and histogram; reasons only for the preview rows."""
-    made = make_list(settings, selection, list_id, "risk list", explain=False)
+    """The selection's counts, expectations and histogram; reasons only for the preview rows
+    of a risk list (a due list's reasons are its customers' cycles, cheap for every row)."""
+    made = make_list(settings, selection, list_id, kind_of(selection), explain=False)
     listed = made.listed
     target = listed[listed["group"] == "target"]
+    due = selection.within_days is not None
+    preview = listed.head(PREVIEW_ROWS).copy()
     p_all, bins_all = _base_figures(settings)
     p = listed["churn_probability"].to_numpy(float)
     edges = np.linspace(0, 1, HISTOGRAM_BINS + 1)
@@ -52,7 +61,9 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
         value_at_risk=float(target["value_at_risk"].sum()),
         histogram_all=bins_all,
         histogram_selected=np.histogram(p, edges)[0].tolist(),
-        preview=with_reasons(listed.head(PREVIEW_ROWS).copy(), settings),
+        preview=preview if due else with_reasons(preview, settings),
+        expected_orders=float(target["order_probability"].sum()) if due else None,
+        due_value=float(target["due_value"].sum()) if due else None,
     )
 
 
@@ -72,7 +83,7 @@ def _base_figures(settings: Settings) -> tuple[float, list[int]]:
 
 
 def download(settings: Settings, selection: Selection, list_id: str | None, suffix: str) -> bytes:
-    """The list file exactly as `retain risk-list --out X.suffix` writes it."""
-    made = make_list(settings, selection, list_id, "risk list")
+    """The list file exactly as `retain risk-list` (or `due-list`) `--out X.suffix` writes it."""
+    made = make_list(settings, selection, list_id, kind_of(selection))
     with TemporaryDirectory() as folder:
         return write_list(made, Path(folder) / f"list{suffix}").read_bytes()

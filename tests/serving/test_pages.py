@@ -210,3 +210,62 @@ def _wait(condition: Any, seconds: float = 15) -> None:
         if time.monotonic() > deadline:
             pytest.fail("the page did not get there")
         time.sleep(0.1)
+
+
+def test_due_soon_downloads_exactly_the_due_list(browser: Any, site: dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(
+        site["url"] + "/ui/due?within_days=30&min_order_probability=0.3&top=200&list_id=DUE-1"
+    )
+    listed = int(browser.find_element(By.ID, "target").text.replace(",", ""))
+    browser.find_element(By.LINK_TEXT, "Download CSV").click()
+    downloaded = site["root"] / "downloads" / "due_list.csv"
+    _wait(lambda: downloaded.exists() and downloaded.stat().st_size > 0)
+    cli = site["root"] / "cli_due.csv"
+    run_ok("due-list", "--within-days", "30", "--min-order-probability", "0.3", "--top", "200",
+           "--list-id", "DUE-1", "--out", str(cli))  # fmt: skip
+    assert downloaded.read_bytes() == cli.read_bytes()
+    assert listed == int((pd.read_csv(cli)["group"] == "target").sum())
+
+
+def test_a_customer_page_shows_scores_reasons_curve_and_history(
+    browser: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    scores = pd.read_parquet(site["root"] / "home" / "scores" / "latest.parquet")
+    unexplained = scores[scores["reasons"].fillna("") == ""].iloc[0]  # beyond reasons_top
+    _sign_in(browser, site, site["key"])
+    search = browser.find_element(By.ID, "customer-search")
+    search.send_keys(str(unexplained["customer_id"]))
+    search.submit()
+    shown = browser.find_element(By.ID, "churn-probability").text
+    assert shown == f"{unexplained['churn_probability']:.1%}"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#reasons li:not(.muted)")) >= 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg circle")) >= 4  # the timing curve
+    orders = pd.read_parquet(site["root"] / "data" / "orders.parquet")
+    before = orders[(orders["customer_id"] == unexplained["customer_id"])
+                    & (orders["ordered_at"] < unexplained["as_of"])]  # fmt: skip
+    assert (
+        f"Orders before {unexplained['as_of']:%Y-%m-%d} ({min(len(before), 100)}"
+        in browser.page_source
+    )
+    _shot(browser, "customer-page", tmp_path)
+    assert _accessibility_violations(browser) == []
+    browser.get(site["url"] + "/ui/customer?id=nobody")
+    assert "No customer nobody" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+
+
+def test_the_model_page_names_the_champion_and_its_baselines(
+    browser: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/model")
+    assert browser.find_element(By.ID, "champion").text == "version 1"
+    assert "BG/NBD" in browser.page_source and "recency rule" in browser.page_source
+    _shot(browser, "model-page", tmp_path)
+    assert _accessibility_violations(browser) == []

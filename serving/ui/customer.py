@@ -1,0 +1,80 @@
+"""One customer as marketing sees them: the scores of the latest run with the timing curve,
+the reasons, and the orders and complaints before the scores' as-of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from models.explain import split_reasons
+from models.timing import PROBABILITY_DAYS
+from pipelines.marketing.assemble import with_reasons
+from pipelines.settings import Settings
+from serving.store import ScoreStore
+
+HISTORY_ROWS = 100  # most recent events shown
+
+
+@dataclass
+class Customer:
+    score: dict[str, Any]  # the API's fields for this customer
+    curve: list[tuple[float, float]]  # (days, P(an order within them)), from 0 to the horizon
+    reasons: list[str]
+    orders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    complaints: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history_note: str = ""
+
+
+def find(settings: Settings, store: ScoreStore, customer_id: str) -> Customer | None:
+    """The customer's page, or None when the latest run has no such customer."""
+    found = store.lookup([customer_id])
+    result = found.results[0]
+    if not result.found:
+        return None
+    score = {**result.model_dump(), "model_version": found.model_version, "as_of": found.as_of}
+    curve = [(0.0, 0.0)] + [
+        (float(d), float(score[f"order_probability_{d}d"]))
+        for d in PROBABILITY_DAYS
+        if d < settings.horizon_days and score.get(f"order_probability_{d}d") is not None
+    ]
+    curve.append((float(settings.horizon_days), 1 - float(score["churn_probability"])))
+    customer = Customer(score, curve, list(result.reasons or []))
+    if not customer.reasons:
+        customer.reasons = _explained(settings, score)
+    _add_history(settings, customer, customer_id, pd.Timestamp(str(found.as_of)))
+    return customer
+
+
+def _explained(settings: Settings, score: dict[str, Any]) -> list[str]:
+    """Reasons for a customer `retain score` did not explain, from the same version."""
+    row = pd.DataFrame([{"customer_id": score["customer_id"], "reasons": "",
+                         "model_version": score["model_version"]}])  # fmt: skip
+    return split_reasons(with_reasons(row, settings)["reasons"].iloc[0])
+
+
+def _add_history(
+    settings: Settings, customer: Customer, customer_id: str, as_of: pd.Timestamp
+) -> None:
+    """Orders and complaints before the as-of, newest first, read from the warehouse."""
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.Error as busy:  # a run holds the warehouse: the scores still show
+        customer.history_note = f"history unavailable right now ({type(busy).__name__})"
+        return
+    try:
+        for table, at in (("orders", "ordered_at"), ("complaints", "opened_at")):
+            if con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+            ).fetchone() == (0,):
+                continue
+            frame = con.execute(
+                f"SELECT * EXCLUDE (customer_id) FROM {table} WHERE customer_id = ? AND {at} < ? "
+                f"ORDER BY {at} DESC LIMIT {HISTORY_ROWS}",
+                [customer_id, as_of],
+            ).df()
+            setattr(customer, table, frame.dropna(axis=1, how="all"))
+    finally:
+        con.close()

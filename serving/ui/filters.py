@@ -1,0 +1,67 @@
+"""The builder's query string as the command line's options: the same `Selection`, the same
+list id, so a page's download and `retain risk-list` / `due-list` make the same file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from pipelines.marketing.lists import SORT_KEYS, Selection
+from pipelines.settings import Settings
+
+RISK_FIELDS = ("min_probability", "budget", "top", "list_id", "control_share")
+DUE_FIELDS = ("within_days", "min_order_probability", "top", "list_id", "control_share")
+
+
+def form_values(request: Request, due: bool) -> dict[str, Any]:
+    """The filters as given (text), to show them back in the form."""
+    q = request.query_params
+    values: dict[str, Any] = {k: q.get(k, "") for k in (DUE_FIELDS if due else RISK_FIELDS)}
+    values["sort"] = q.get("sort", "due_value" if due else "value_at_risk")
+    if due:
+        values["within_days"] = values["within_days"] or "14"
+        values["min_order_probability"] = values["min_order_probability"] or "0.5"
+    else:
+        values["risk_tier"], values["value_tier"] = q.getlist("risk_tier"), q.getlist("value_tier")
+    return values
+
+
+def selection_from(
+    request: Request, settings: Settings, due: bool
+) -> tuple[Settings, Selection, str | None, dict[str, Any]]:
+    """(settings with the control share asked for, the selection, the list id, the form);
+    ValueError naming the field when a value cannot be used."""
+    f = form_values(request, due)
+    share = _number(f["control_share"], "control share", float)
+    if share is not None and not 0 <= share < 1:
+        raise ValueError("control share: expected a share from 0 up to (not including) 1")
+    if f["sort"] not in SORT_KEYS:
+        raise ValueError(f"sort: expected one of {', '.join(SORT_KEYS)}")
+    chosen = settings if share is None else settings.model_copy(update={"control_share": share})
+    top = _number(f["top"], "top", int)
+    if due:
+        selection = Selection(
+            top=top, sort=f["sort"],
+            within_days=_number(f["within_days"], "within days", float),
+            min_order_probability=_number(f["min_order_probability"], "minimum order probability", float),
+        )  # fmt: skip
+    else:
+        selection = Selection(
+            top=top, budget=_number(f["budget"], "budget", int),
+            min_probability=_number(f["min_probability"], "minimum probability", float) or 0.0,
+            risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
+        )  # fmt: skip
+    return chosen, selection, f["list_id"] or None, f
+
+
+def _number(text: str, name: str, kind: type) -> Any:
+    if text == "":
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, got {text!r}") from None
+    if value < 0 or value != value:
+        raise ValueError(f"{name}: expected a number of at least 0, got {text!r}")
+    return value

@@ -1,0 +1,56 @@
+"""The champion as marketing and data scientists see it: which version, trained on what
+window, how it did against BG/NBD and the simple rules at validation, what monitoring says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.settings import Settings
+
+SCORERS = {"model": "retain", "bgnbd": "BG/NBD", "rfm": "RFM", "recency_baseline": "recency rule"}
+MEASURES = {
+    "churn_roc_auc": "ROC-AUC",
+    "churn_pr_auc": "PR-AUC",
+    "churn_brier": "Brier (lower is better)",
+}
+
+
+VERSION_COLUMNS = ("version", "champion", "created_at", "training_window", "churn_roc_auc",
+                   "churn_brier", "decision")  # fmt: skip
+
+
+@dataclass
+class Overview:
+    champion: str | None
+    versions: list[dict[str, str]]  # shown as text, newest first
+    validation: list[dict[str, str | float | None]] = field(default_factory=list)  # per scorer
+    tags: dict[str, str] = field(default_factory=dict)  # of the champion version
+
+
+def overview(settings: Settings) -> Overview:
+    registry = settings.registry()
+    champion = registry.champion_version()
+    versions = _shown(registry.list_versions())
+    if champion is None:
+        return Overview(None, versions)
+    metrics = registry.run_metrics(champion)
+    validation = [
+        {"scorer": shown, **{label: metrics.get(f"{who}.{m}") for m, label in MEASURES.items()}}
+        for who, shown in SCORERS.items()
+        if any(f"{who}.{m}" in metrics for m in MEASURES)
+    ]
+    return Overview(champion, versions, validation, registry.version_tags(champion))
+
+
+def _shown(versions: pd.DataFrame) -> list[dict[str, str]]:
+    """Versions as the page shows them: metrics to 4 decimals, the champion marked."""
+    rows = []
+    for row in versions.to_dict("records"):
+        shown = {c: "" if pd.isna(row.get(c)) else str(row.get(c)) for c in VERSION_COLUMNS}
+        for c in ("churn_roc_auc", "churn_brier"):
+            shown[c] = f"{row[c]:.4f}" if shown[c] else ""
+        shown["champion"] = "champion" if row["champion"] else ""
+        rows.append(shown)
+    return rows
