@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,7 +27,7 @@ from pipelines.errors import InputError
 from pipelines.settings import Settings, load_settings
 from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing, is_page
 from serving.store import ScoreStore
-from serving.ui import audience, customer, model
+from serving.ui import audience, campaigns, customer, model
 from serving.ui.filters import form_values, selection_from
 from serving.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions, new_token
 
@@ -98,13 +99,13 @@ class Pages:
                                  "value_tiers": tuple(self.settings.value_tiers)}  # fmt: skip
         try:
             settings, selection, list_id, extra["form"] = selection_from(
-                request, self.settings, due
+                request.query_params, self.settings, due
             )
             extra["audience"] = await run_in_threadpool(
                 audience.build, settings, selection, list_id
             )
         except PAGE_ERRORS as problem:
-            extra["form"] = form_values(request, due)
+            extra["form"] = form_values(request.query_params, due)
             extra["error"] = str(problem)
             return self.render(request, "audience.html", extra, 400)
         return self.render(request, "audience.html", extra)
@@ -118,13 +119,44 @@ class Pages:
         due = kind == "due"
         media, suffix = DOWNLOADS[fmt]
         try:
-            settings, selection, list_id, _ = selection_from(request, self.settings, due)
+            settings, selection, list_id, _ = selection_from(
+                request.query_params, self.settings, due
+            )
             body = await run_in_threadpool(audience.download, settings, selection, list_id, suffix)
         except PAGE_ERRORS as problem:
             return Response(str(problem), status_code=400, media_type="text/plain")
         name = f"{'due' if due else 'risk'}_list{suffix}"
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+    async def save(self, request: Request) -> Response:
+        """Keep a list under RETAIN_HOME/lists (the file the download gives), for campaigns."""
+        form = await request.form()
+        if not self.sessions.csrf_ok(
+            request.cookies.get(SESSION_COOKIE, ""), str(form.get("csrf", ""))
+        ):
+            return Response("CSRF token missing or wrong", status_code=400)
+        due = form.get("kind") == "due"
+        try:
+            query = QueryParams(str(form.get("query", "")))
+            settings, selection, list_id, _ = selection_from(query, self.settings, due)
+            saved = await run_in_threadpool(campaigns.save, settings, selection, list_id)
+        except PAGE_ERRORS as problem:
+            return Response(str(problem), status_code=400, media_type="text/plain")
+        return RedirectResponse(f"{PREFIX}/campaigns?list={saved}", status_code=303)
+
+    async def campaigns(self, request: Request) -> Response:
+        q = request.query_params
+        extra: dict[str, Any] = {"lists": campaigns.saved(self.settings), "form": dict(q)}
+        if q.get("list") and q.get("since"):
+            try:
+                extra["report"] = await run_in_threadpool(
+                    campaigns.report, self.settings, q["list"], q["since"], q.get("until", "")
+                )
+            except PAGE_ERRORS as problem:
+                extra["error"] = str(problem)
+                return self.render(request, "campaigns.html", extra, 400)
+        return self.render(request, "campaigns.html", extra)
 
     async def customer(self, request: Request) -> Response:
         wanted = request.query_params.get("id", "").strip()[:128]
@@ -194,6 +226,8 @@ def make_app() -> Starlette:
             Route("/due", pages.builder, methods=["GET"]),
             Route("/{kind:str}.{fmt:str}", pages.download, methods=["GET"]),
             Route("/customer", pages.customer, methods=["GET"]),
+            Route("/save", pages.save, methods=["POST"]),
+            Route("/campaigns", pages.campaigns, methods=["GET"]),
             Route("/model", pages.model, methods=["GET"]),
             Mount(
                 "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"

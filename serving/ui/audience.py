@@ -82,8 +82,15 @@ def _base_figures(settings: Settings) -> tuple[float, list[int]]:
     return float((total or [0])[0] or 0), [int(counts.get(b, 0)) for b in range(HISTOGRAM_BINS)]
 
 
-def download(settings: Settings, selection: Selection, list_id: str | None, suffix: str) -> bytes:
-    """The list file exactly as `retain risk-list` (or `due-list`) `--out X.suffix` writes it."""
+def write(settings: Settings, selection: Selection, list_id: str | None, target: Path) -> MadeList:
+    """The list file exactly as `retain risk-list` (or `due-list`) `--out target` writes it."""
     made = make_list(settings, selection, list_id, kind_of(selection))
+    write_list(made, target)
+    return made
+
+
+def download(settings: Settings, selection: Selection, list_id: str | None, suffix: str) -> bytes:
     with TemporaryDirectory() as folder:
-        return write_list(made, Path(folder) / f"list{suffix}").read_bytes()
+        target = Path(folder) / f"list{suffix}"
+        write(settings, selection, list_id, target)
+        return target.read_bytes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.datastructures import QueryParams
 
 from pipelines.marketing.lists import SORT_KEYS, Selection
 from pipelines.settings import Settings
@@ -14,9 +14,8 @@ RISK_FIELDS = ("min_probability", "budget", "top", "list_id", "control_share")
 DUE_FIELDS = ("within_days", "min_order_probability", "top", "list_id", "control_share")
 
 
-def form_values(request: Request, due: bool) -> dict[str, Any]:
+def form_values(q: QueryParams, due: bool) -> dict[str, Any]:
     """The filters as given (text), to show them back in the form."""
-    q = request.query_params
     values: dict[str, Any] = {k: q.get(k, "") for k in (DUE_FIELDS if due else RISK_FIELDS)}
     values["sort"] = q.get("sort", "due_value" if due else "value_at_risk")
     if due:
@@ -28,11 +27,11 @@ def form_values(request: Request, due: bool) -> dict[str, Any]:
 
 
 def selection_from(
-    request: Request, settings: Settings, due: bool
+    q: QueryParams, settings: Settings, due: bool
 ) -> tuple[Settings, Selection, str | None, dict[str, Any]]:
     """(settings with the control share asked for, the selection, the list id, the form);
     ValueError naming the field when a value cannot be used."""
-    f = form_values(request, due)
+    f = form_values(q, due)
     share = _number(f["control_share"], "control share", float)
     if share is not None and not 0 <= share < 1:
         raise ValueError("control share: expected a share from 0 up to (not including) 1")

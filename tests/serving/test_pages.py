@@ -4,6 +4,7 @@ Selenium with the system chromedriver (nothing downloaded). The service runs for
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -268,4 +269,28 @@ def test_the_model_page_names_the_champion_and_its_baselines(
     assert browser.find_element(By.ID, "champion").text == "version 1"
     assert "BG/NBD" in browser.page_source and "recency rule" in browser.page_source
     _shot(browser, "model-page", tmp_path)
+    assert _accessibility_violations(browser) == []
+
+
+def test_a_saved_list_reads_out_as_the_campaign_report_does(
+    browser: Any, site: dict[str, Any], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/?top=800&list_id=CAMP-1")
+    browser.find_element(By.XPATH, "//button[starts-with(text(), 'Save list')]").click()
+    _wait(lambda: "/ui/campaigns" in browser.current_url)
+    saved = site["root"] / "home" / "lists" / "CAMP-1.csv"
+    cli = site["root"] / "cli_camp.csv"
+    run_ok("risk-list", "--top", "800", "--list-id", "CAMP-1", "--out", str(cli))
+    assert saved.read_bytes() == cli.read_bytes()
+    since = (pd.Timestamp(pd.read_csv(saved)["as_of"].iloc[0]) - pd.Timedelta(days=120)).date()
+    browser.get(f"{site['url']}/ui/campaigns?list=CAMP-1&since={since}")
+    shown = browser.find_element(By.ID, "conclusion").text
+    out = site["root"] / "campaign.json"
+    run_ok("campaign-report", "--list", str(saved), "--since", str(since), "--out", str(out))
+    expected = json.loads(out.read_text())["overall"]["conclusion"]
+    assert shown.startswith(expected)
+    _shot(browser, "campaign-report", tmp_path)
     assert _accessibility_violations(browser) == []

@@ -1,0 +1,68 @@
+"""Saved lists and their campaign readouts, for the campaigns page: a list saved from the
+builder is the file `retain risk-list` writes, kept under RETAIN_HOME/lists; its readout is
+`retain campaign-report` on it (target vs control, overall and per risk decile)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from features.cutoffs import to_timestamp
+from pipelines.errors import InputError
+from pipelines.files import read_list
+from pipelines.marketing.campaign import campaign_report
+from pipelines.marketing.lists import Selection
+from pipelines.settings import Settings
+from serving.ui.audience import write
+
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")  # a list id that is also a file name
+
+
+def folder(settings: Settings) -> Path:
+    return settings.home / "lists"
+
+
+def save(settings: Settings, selection: Selection, list_id: str | None) -> str:
+    """Write the list as CSV under the lists folder; its list id."""
+    if list_id is not None and not SAFE_ID.fullmatch(list_id):
+        raise ValueError("list id: letters, digits, '.', '_' or '-', at most 80, to be saved")
+    with TemporaryDirectory() as scratch:
+        made = write(settings, selection, list_id, Path(scratch) / "list.csv")
+        target = folder(settings) / f"{made.list_id}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (Path(scratch) / "list.csv").replace(target)
+    return made.list_id
+
+
+def saved(settings: Settings) -> list[str]:
+    """Saved list ids, newest first."""
+    found = folder(settings).glob("*.csv") if folder(settings).exists() else []
+    return [p.stem for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def report(settings: Settings, list_id: str, since: str, until: str) -> dict[str, Any]:
+    """The campaign readout of a saved list, with its chart as a data URI."""
+    if list_id not in saved(settings):
+        raise InputError("list", f"no saved list {list_id!r}")
+    listed = read_list(
+        folder(settings) / f"{list_id}.csv", ("customer_id", "group", "churn_probability")
+    )
+    start = to_timestamp(since)
+    end = to_timestamp(until) if until else start + pd.Timedelta(days=settings.horizon_days)
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.Error as busy:
+        raise InputError("warehouse", f"cannot be read right now ({type(busy).__name__})") from None
+    with TemporaryDirectory() as where:
+        try:
+            found, png = campaign_report(con, listed, start, end, Path(where) / "r.json", list_id)
+        finally:
+            con.close()
+        found["chart"] = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
+    return found
