@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser demo test lint format serve bento mlflow-ui monitor-ui bench clean
+.PHONY: help install browser demo test lint format serve screenshots bento mlflow-ui monitor-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ serve: install ## Scoring API on http://127.0.0.1:3000 without keys (after make 
 
 monitor-ui: install ## Evidently dashboard of the monitoring (after make demo or retain monitor) on http://127.0.0.1:8000
 	$(VENV)/bin/retain monitor-ui --port 8000
+
+screenshots: install browser ## The pages' screenshots in docs/images, taken by the browser tests
+	RETAIN_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/serving/test_pages.py
 
 bento: install ## Package the scoring service with its locked requirements (bentoml build)
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --format requirements-txt \
