@@ -20,8 +20,10 @@ from pipelines.marketing.lists import (
     build_list,
     default_list_id,
     description_sheet,
+    reach,
     with_due_columns,
 )
+from pipelines.marketing.source import candidates, run_facts, segment_values
 from pipelines.settings import Settings
 
 
@@ -61,19 +63,12 @@ def make_list(
 ) -> MadeList:
     """Rank the latest scores by `selection`, draw the control group, explain every row
     (`explain=False`: only the reasons `retain score` kept; a page explains what it shows)."""
-    scores = _latest_scores(settings)
-    segments = _segments(settings)
-    _check_selection(selection, scores, segments, settings)
-    if segments is not None and selection.segments:  # a filter: every score needs its segment
-        scores = scores.merge(segments, on="customer_id", how="left")
-    if selection.within_days is not None:
-        scores = with_due_columns(scores, selection.within_days, settings.horizon_days)
-    as_of = pd.Timestamp(scores["as_of"].iloc[0]) if len(scores) else pd.Timestamp(0)
-    version = str(scores["model_version"].iloc[0]) if len(scores) else ""
+    as_of, version = run_facts(settings)
+    _check_selection(selection, settings)
     chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
-    listed = build_list(scores, chosen_id, selection, settings.control_share)
-    if segments is not None and not selection.segments:  # shown only: the listed rows suffice
-        listed = listed.merge(segments, on="customer_id", how="left")
+    listed = _ranked(settings, selection, chosen_id)
+    if not selection.segments:  # shown only: read for the listed rows
+        listed = _with_segments(listed, settings)
     if selection.within_days is None:
         listed = with_reasons(listed, settings) if explain else listed
     else:
@@ -99,20 +94,27 @@ def write_list(made: MadeList, target: Path) -> Path:
     return write_table(made.listed, target)
 
 
-def _latest_scores(settings: Settings) -> pd.DataFrame:
-    if not settings.latest_scores_path.exists():
-        raise InputError(
-            str(settings.latest_scores_path), "no scores yet; run `retain score` first"
-        )
-    return pd.read_parquet(settings.latest_scores_path)
+def _ranked(settings: Settings, selection: Selection, list_id: str) -> pd.DataFrame:
+    """`build_list` on the head of the ranking the list can reach, read in DuckDB; the head
+    doubles while the list runs to its end (more rows could still belong to it)."""
+    head = reach(selection, settings.control_share)
+    head = None if head is None else head + 1
+    while True:
+        scores = candidates(settings, selection, head)
+        if selection.within_days is not None:
+            scores = with_due_columns(scores, selection.within_days, settings.horizon_days)
+        listed = build_list(scores, list_id, selection, settings.control_share)
+        if head is None or len(scores) < head or len(listed) < len(scores):
+            return listed
+        head *= 2
 
 
-def _segments(settings: Settings) -> pd.DataFrame | None:
-    """customer_id and segment of the scored customers, when `retain score` kept them."""
-    path = settings.latest_features_path
-    if not path.exists():
-        return None
-    return pd.read_parquet(path, columns=["customer_id", "segment"])
+def _with_segments(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The listed customers' declared segment, when `retain score` kept it."""
+    if not settings.latest_features_path.exists():
+        return listed
+    found = _listed_features(listed, settings, ["segment"]).drop_duplicates("customer_id")
+    return listed.merge(found, on="customer_id", how="left")
 
 
 def _value_unit(settings: Settings) -> str:
@@ -130,25 +132,20 @@ def _value_unit(settings: Settings) -> str:
     return "orders" if len(spend) and spend.null_count == len(spend) else "money"
 
 
-def _check_selection(
-    selection: Selection,
-    scores: pd.DataFrame,
-    segments: pd.DataFrame | None,
-    settings: Settings,
-) -> None:
+def _check_selection(selection: Selection, settings: Settings) -> None:
     """Every filter value must be one the scores can have: a typo is a usage error, not an
     empty list."""
     _known("--tier", selection.risk_tiers, RISK_TIERS)
     _known("--value-tier", selection.value_tiers, tuple(settings.value_tiers))
     if not selection.segments:
         return
-    if segments is None:
+    known = segment_values(settings)
+    if known is None:
         raise InputError(
             "--segment",
             f"no customer segments next to the scores ({settings.latest_features_path} is "
             "missing); run `retain score` on data with a customers table that has 'segment'",
         )
-    known = tuple(sorted(str(s) for s in segments["segment"].dropna().unique()))
     _known("--segment", selection.segments, known)
 
 

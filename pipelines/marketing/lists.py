@@ -129,6 +129,16 @@ def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     return scores[keep]
 
 
+def reach(sel: Selection, control_share: float) -> int | None:
+    """How far down the ranking a list first looks: its top, or enough rows for its budget's
+    targets and the controls among them (None: the whole selection)."""
+    if sel.top is not None:
+        return sel.top
+    if sel.budget is not None:
+        return int(sel.budget / max(1 - control_share, 0.01) * 1.1) + 100
+    return None
+
+
 def build_list(
     scores: pd.DataFrame, list_id: str, sel: Selection, control_share: float
 ) -> pd.DataFrame:
@@ -139,9 +149,7 @@ def build_list(
     if sel.sort not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
     candidates = _filtered(scores, sel)
-    need = sel.top
-    if need is None and sel.budget is not None:
-        need = int(sel.budget / max(1 - control_share, 0.01) * 1.1) + 100
+    need = reach(sel, control_share)
     while True:
         picked = _ranked_head(candidates, sel.sort, need)
         if sel.top is not None:
