@@ -20,6 +20,15 @@ import pandas as pd
 from models.scorer import Scorer
 
 CHAMPION = "champion"
+# Charts each version's training run carries: its validation against the baselines.
+VALIDATION_CHARTS = {"reliability": "validation_reliability.png", "lift": "validation_lift.png"}
+# The scorers of a training run by the prefix of their logged metrics, as people read them.
+SCORER_LABELS = {
+    "model": "retain",
+    "bgnbd": "BG/NBD",
+    "rfm": "RFM",
+    "recency_baseline": "recency rule",
+}
 CODE_ROOT = Path(__file__).resolve().parents[1]  # models/ and features/ travel with a version
 
 
@@ -143,6 +152,18 @@ class Registry:
         """The metrics logged with a version's training run ('model.churn_brier', 'bgnbd....')."""
         run_id = self.require_version(model_version).run_id
         return dict(self.client.get_run(run_id).data.metrics) if run_id else {}
+
+    def chart(self, model_version: str, name: str) -> bytes | None:
+        """A chart logged with a version's training run (VALIDATION_CHARTS), None if absent."""
+        run_id = self.require_version(model_version).run_id
+        if not run_id:
+            return None
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                found = self.client.download_artifacts(run_id, VALIDATION_CHARTS[name], folder)
+            except (_mlflow().exceptions.MlflowException, OSError):
+                return None
+            return Path(found).read_bytes()
 
     def tag_version(self, model_version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():

@@ -11,11 +11,18 @@ import duckdb
 import pandas as pd
 
 from features.schema import LABEL_COLUMNS
-from models.registry import Registry
+from models.registry import SCORER_LABELS, VALIDATION_CHARTS, Registry
 from pipelines.files import write_table
 from pipelines.settings import Settings
+from pipelines.training import plots
 from pipelines.training.gate import LAST_CUTOFF_TAG, Decision, judge
-from pipelines.training.train import TrainResult, flat_metrics, train, write_metrics
+from pipelines.training.train import (
+    METRIC_NAMES,
+    TrainResult,
+    flat_metrics,
+    train,
+    write_metrics,
+)
 
 Status = Callable[[str], Any]  # shows what is being done (a spinner's context manager)
 
@@ -86,11 +93,19 @@ def _register(
     }
     example = result.reference.drop(columns=list(LABEL_COLUMNS))
     example = example.rename(columns={"cutoff_at": "as_of"})
+    figures = settings.home / "figures"
+    shown = result.predictions.rename(
+        columns={k: SCORER_LABELS[v] for k, v in METRIC_NAMES.items()}
+    )
+    charts = {
+        "reliability": plots.reliability(shown, figures / VALIDATION_CHARTS["reliability"]),
+        "lift": plots.lift(shown, figures / VALIDATION_CHARTS["lift"]),
+    }
     logged = registry.log_run(
         result.scorer,
         params,
         flat_metrics(result.metrics),
-        {"metrics": metrics_path, "reference": reference_path},
+        {"metrics": metrics_path, "reference": reference_path, **charts},
         example,
     )
     return logged.version

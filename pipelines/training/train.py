@@ -40,6 +40,7 @@ class TrainResult:
     frame: pd.DataFrame  # labelled training frame, kept for the champion comparison
     training_window: tuple[pd.Timestamp, pd.Timestamp]  # first and last cutoff of the final fit
     counts: dict[str, int] = field(default_factory=dict)
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)  # P(churn) at validation
 
     @property
     def notes(self) -> list[str]:
@@ -128,7 +129,8 @@ def train(
         "cutoff_step_days": settings.cutoff_step_days,
     }
     window = (min(final_cutoffs), max(final_cutoffs))
-    return TrainResult(metrics, scorer, reference, v, end, frame, window, counts)
+    predictions = result.predictions[v.date().isoformat()]
+    return TrainResult(metrics, scorer, reference, v, end, frame, window, counts, predictions)
 
 
 def _shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:

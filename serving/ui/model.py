@@ -3,13 +3,14 @@ window, how it did against BG/NBD and the simple rules at validation, what monit
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from models.registry import SCORER_LABELS, VALIDATION_CHARTS
 from pipelines.settings import Settings
 
-SCORERS = {"model": "retain", "bgnbd": "BG/NBD", "rfm": "RFM", "recency_baseline": "recency rule"}
 MEASURES = {
     "churn_roc_auc": "ROC-AUC",
     "churn_pr_auc": "PR-AUC",
@@ -27,6 +28,7 @@ class Overview:
     versions: list[dict[str, str]]  # shown as text, newest first
     validation: list[dict[str, str | float | None]] = field(default_factory=list)  # per scorer
     tags: dict[str, str] = field(default_factory=dict)  # of the champion version
+    charts: dict[str, str] = field(default_factory=dict)  # name -> data URI of the PNG
 
 
 def overview(settings: Settings) -> Overview:
@@ -38,10 +40,15 @@ def overview(settings: Settings) -> Overview:
     metrics = registry.run_metrics(champion)
     validation = [
         {"scorer": shown, **{label: metrics.get(f"{who}.{m}") for m, label in MEASURES.items()}}
-        for who, shown in SCORERS.items()
+        for who, shown in SCORER_LABELS.items()
         if any(f"{who}.{m}" in metrics for m in MEASURES)
     ]
-    return Overview(champion, versions, validation, registry.version_tags(champion))
+    charts = {}
+    for name in VALIDATION_CHARTS:
+        png = registry.chart(champion, name)
+        if png is not None:
+            charts[name] = "data:image/png;base64," + base64.b64encode(png).decode()
+    return Overview(champion, versions, validation, registry.version_tags(champion), charts)
 
 
 def _shown(versions: pd.DataFrame) -> list[dict[str, str]]:

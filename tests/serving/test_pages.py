@@ -268,6 +268,9 @@ def test_the_model_page_names_the_champion_and_its_baselines(
     browser.get(site["url"] + "/ui/model")
     assert browser.find_element(By.ID, "champion").text == "version 1"
     assert "BG/NBD" in browser.page_source and "recency rule" in browser.page_source
+    for chart in ("Reliability", "Lift"):  # logged with the training run, shown from MLflow
+        image = browser.find_element(By.CSS_SELECTOR, f"img[alt^='{chart}']")
+        assert browser.execute_script("return arguments[0].naturalWidth", image) > 300
     _shot(browser, "model-page", tmp_path)
     assert _accessibility_violations(browser) == []
 
@@ -294,3 +297,22 @@ def test_a_saved_list_reads_out_as_the_campaign_report_does(
     assert shown.startswith(expected)
     _shot(browser, "campaign-report", tmp_path)
     assert _accessibility_violations(browser) == []
+
+
+def test_changing_a_filter_updates_the_figures_without_a_reload(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    """htmx (vendored) swaps the results when a filter changes; the address follows."""
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/?top=300")
+    browser.execute_script("document.body.dataset.loaded = 'once'")  # gone if the page reloads
+    before = browser.find_element(By.ID, "list-id").text  # the default id follows the filters
+    browser.find_element(By.CSS_SELECTOR, "input[name=risk_tier][value=low]").click()
+    _wait(lambda: "risk_tier=low" in browser.current_url)
+    _wait(lambda: browser.find_element(By.ID, "list-id").text != before)
+    assert {r.text for r in browser.find_elements(By.CSS_SELECTOR, "tbody td:nth-child(5)")} == {
+        "low"
+    }
+    assert browser.execute_script("return document.body.dataset.loaded") == "once"
