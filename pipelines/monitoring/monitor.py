@@ -45,6 +45,11 @@ def monitor(
             "matured": bool(matured),
             "expected": expected(frame["churn_probability"].to_numpy()),
             "realized": realized(frame) if matured else None,
+            "realized_by_value_tier": {
+                str(tier): realized(rows) for tier, rows in frame.groupby("value_tier")
+            }
+            if matured
+            else None,
             "risk_tiers": frame["risk_tier"].value_counts(normalize=True).round(4).to_dict(),
         }
         reference = references.get(version)

@@ -117,3 +117,13 @@ def test_a_second_monitor_adds_only_what_is_new(walk: dict) -> None:
     again = walk["root"] / "monitor-again.json"
     assert CliRunner().invoke(app, ["monitor", "--out", str(again)]).exit_code in (0, 1)
     assert json.loads(again.read_text())["recorded_in_workspace"] == 0
+
+
+def test_matured_runs_are_judged_per_value_tier_too(walk: dict) -> None:
+    report = json.loads((walk["root"] / "monitor.json").read_text())
+    matured = [r for r in report["runs"] if r["matured"]]
+    assert matured
+    for run in matured:
+        tiers = run["realized_by_value_tier"]
+        assert set(tiers) <= {"platinum", "gold", "silver", "bronze"} and len(tiers) >= 2
+        assert sum(t["customers"] for t in tiers.values()) == run["realized"]["customers"]
