@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from features.cutoffs import to_timestamp
 from features.frame import build_frame
-from models.scorer import Scorer
 from pipelines.ingest.sources import load_frames
 from pipelines.settings import Settings
 from pipelines.warehouse import connect
 from serving.schemas import ComplaintIn, CustomerIn, CustomerScore, OrderIn
 from serving.store import customer_score
+
+if TYPE_CHECKING:  # the scorer's stack (scikit-learn, LightGBM) loads with the champion
+    from models.scorer import Scorer
 
 CHAMPION_CHECK_SECONDS = 60.0
 

@@ -33,7 +33,7 @@ from serving.schemas import (
     ScoreResponse,
 )
 from serving.store import ScoreStore
-from serving.ui.app import PagesMount
+from serving.ui.mount import PagesMount
 
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 

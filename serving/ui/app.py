@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from pipelines.errors import InputError
 from pipelines.settings import Settings, load_settings
-from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing, is_page
+from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing
 from serving.store import ScoreStore
 from serving.ui import audience, campaigns, customer, model
 from serving.ui.filters import form_values, selection_from
@@ -235,19 +235,3 @@ def make_app() -> Starlette:
         ],
         middleware=[Middleware(Headers), Middleware(SignedIn, pages=pages)],
     )
-
-
-class PagesMount:
-    """ASGI middleware that hands /ui/... to the pages and everything else to the API. (A
-    BentoML `asgi_app` mount keeps the service instance from being created in 1.4.)"""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.pages = make_app()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and is_page(scope["path"]):
-            scope = {**scope, "root_path": scope.get("root_path", "") + PREFIX}
-            await self.pages(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
