@@ -303,4 +303,5 @@ def _where_things_are(out: Path) -> None:
         f"  monitoring      {out / 'monitor.json'}; make monitor-ui  ->  http://127.0.0.1:8000"
     )
     console.print("  scoring API     make serve     ->  POST http://127.0.0.1:3000/score")
+    console.print("  marketing pages make serve     ->  http://127.0.0.1:3000/ui/")
     done(f"demo finished; outputs in {out}")
