@@ -11,7 +11,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from features.hashing import stable_unit
-from models.boosting import FeatureEncoder, train_booster
+from models.boosting import FeatureEncoder, predict, train_booster
 
 
 class Platt:
@@ -197,14 +197,14 @@ class ChurnModel(BaseEstimator):
     def _calibration_inputs(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         """The booster's raw score and, when the frame has it, BG/NBD's log-odds. The anchor
         is not a tree feature: in the trees it cost ranking on short histories (suite)."""
-        raw = np.asarray(self.booster_.predict(x, raw_score=True)).reshape(-1, 1)
+        raw = predict(self.booster_, x, raw_score=True).reshape(-1, 1)
         if ANCHOR not in frame:
             return raw
         return np.column_stack([raw, anchor_log_odds(frame[ANCHOR].to_numpy(dtype=float))])
 
     def contributions(self, frame: pd.DataFrame) -> np.ndarray:
         """SHAP contributions (rows x features, bias column dropped), in raw-score units."""
-        contrib = self.booster_.predict(self.encoder_.transform(frame), pred_contrib=True)
+        contrib = predict(self.booster_, self.encoder_.transform(frame), pred_contrib=True)
         return np.asarray(contrib)[:, :-1]
 
     @property

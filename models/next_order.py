@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from models.bgnbd import BGNBD
-from models.boosting import FeatureEncoder, train_booster
+from models.boosting import FeatureEncoder, predict, train_booster
 from models.churn import split_latest_cutoff
 from models.timing import bgnbd_bin_probabilities, bin_edges, quantile_days
 
@@ -89,7 +89,7 @@ class NextOrderModel(BaseEstimator):
     ) -> np.ndarray:
         """Rows x bins: P(next order in each day bin | it comes within the horizon)."""
         if self.booster_ is not None:
-            return np.asarray(self.booster_.predict(x)).reshape(len(frame), -1)
+            return predict(self.booster_, x).reshape(len(frame), -1)
         if bgnbd is None:
             raise ValueError("the BG/NBD timing curve needs the scorer's BG/NBD fit")
         return bgnbd_bin_probabilities(bgnbd, frame, self.edges_)
