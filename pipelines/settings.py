@@ -312,6 +312,11 @@ class Settings(BaseSettings):
         return self.home / "scores" / "latest.parquet"
 
     @property
+    def latest_monitor_path(self) -> Path:
+        """The newest `retain monitor` report (what the model page shows)."""
+        return self.home / "monitor" / "latest.json"
+
+    @property
     def evidently_workspace_path(self) -> Path:
         """Evidently's workspace (project "retain"): one snapshot per scoring run."""
         return self.home / "evidently"

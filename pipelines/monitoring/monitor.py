@@ -131,4 +131,5 @@ def watch(
     references = reference_probabilities(settings, known)
     report = monitor(con, settings, as_of, references)
     report["recorded_in_workspace"] = record(con, settings, report, references)
+    write_monitor(report, settings.latest_monitor_path)
     return report, references

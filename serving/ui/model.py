@@ -4,7 +4,9 @@ window, how it did against BG/NBD and the simple rules at validation, what monit
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -29,14 +31,16 @@ class Overview:
     validation: list[dict[str, str | float | None]] = field(default_factory=list)  # per scorer
     tags: dict[str, str] = field(default_factory=dict)  # of the champion version
     charts: dict[str, str] = field(default_factory=dict)  # name -> data URI of the PNG
+    monitor: dict[str, Any] = field(default_factory=dict)  # the newest `retain monitor` report
 
 
 def overview(settings: Settings) -> Overview:
+    monitor = _latest_monitor(settings)
     registry = settings.registry()
     champion = registry.champion_version()
     versions = _shown(registry.list_versions())
     if champion is None:
-        return Overview(None, versions)
+        return Overview(None, versions, monitor=monitor)
     metrics = registry.run_metrics(champion)
     validation = [
         {"scorer": shown, **{label: metrics.get(f"{who}.{m}") for m, label in MEASURES.items()}}
@@ -48,7 +52,13 @@ def overview(settings: Settings) -> Overview:
         png = registry.chart(champion, name)
         if png is not None:
             charts[name] = "data:image/png;base64," + base64.b64encode(png).decode()
-    return Overview(champion, versions, validation, registry.version_tags(champion), charts)
+    tags = registry.version_tags(champion)
+    return Overview(champion, versions, validation, tags, charts, monitor)
+
+
+def _latest_monitor(settings: Settings) -> dict[str, Any]:
+    path = settings.latest_monitor_path
+    return dict(json.loads(path.read_text())) if path.exists() else {}
 
 
 def _shown(versions: pd.DataFrame) -> list[dict[str, str]]:

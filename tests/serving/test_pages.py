@@ -46,6 +46,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     run_ok("train", "--data", str(root / "data"))
     run_ok("score")
+    run_ok("monitor", "--out", str(root / "monitor.json"))
     home = root / "home"
     key = KeyRing(home / "api_keys.json").add("marketing", pd.Timestamp("2026-11-30"))
     port = free_port()
@@ -268,6 +269,12 @@ def test_the_model_page_names_the_champion_and_its_baselines(
     browser.get(site["url"] + "/ui/model")
     assert browser.find_element(By.ID, "champion").text == "version 1"
     assert "BG/NBD" in browser.page_source and "recency rule" in browser.page_source
+    report = json.loads((site["root"] / "monitor.json").read_text())
+    assert browser.find_element(By.ID, "monitor-decision").text.startswith(report["decision"])
+    assert (
+        report["runs"][0]["as_of"]
+        in browser.find_element(By.CSS_SELECTOR, "[aria-label='scoring runs']").text
+    )
     for chart in ("Reliability", "Lift"):  # logged with the training run, shown from MLflow
         image = browser.find_element(By.CSS_SELECTOR, f"img[alt^='{chart}']")
         assert browser.execute_script("return arguments[0].naturalWidth", image) > 300
