@@ -31,6 +31,7 @@ Budget = Annotated[int | None, typer.Option("--budget", help="Contacts to fill (
 Tiers = Annotated[list[str] | None, typer.Option("--tier", help="Risk tier(s): high, medium, low.")]
 ValueTiers = Annotated[list[str] | None, typer.Option("--value-tier", help="platinum, gold, ...")]
 Segments = Annotated[list[str] | None, typer.Option("--segment", help="Declared segment(s).")]
+Regions = Annotated[list[str] | None, typer.Option("--region", help="Declared region(s).")]
 
 
 @app.command("risk-list", rich_help_panel=PANEL)
@@ -42,6 +43,7 @@ def risk_list(
     tier: Tiers = None,
     value_tier: ValueTiers = None,
     segment: Segments = None,
+    region: Regions = None,
     sort: Sort = "value_at_risk",
     control_share: ControlShare = None,
     list_id: ListId = None,
@@ -51,8 +53,9 @@ def risk_list(
     from pipelines.marketing.lists import Selection
 
     selection = Selection(
-        top, budget, min_probability, tier or [], value_tier or [], segment or [], sort
-    )
+        top, budget, min_probability, tier or [], value_tier or [], segment or [], sort,
+        regions=region or [],
+    )  # fmt: skip
     _write_list(out, fmt, selection, control_share, list_id, "risk list")
 
 

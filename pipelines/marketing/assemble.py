@@ -23,7 +23,7 @@ from pipelines.marketing.lists import (
     reach,
     with_due_columns,
 )
-from pipelines.marketing.source import candidates, run_facts, segment_values
+from pipelines.marketing.source import candidates, declared_values, run_facts
 from pipelines.settings import Settings
 
 
@@ -137,16 +137,20 @@ def _check_selection(selection: Selection, settings: Settings) -> None:
     empty list."""
     _known("--tier", selection.risk_tiers, RISK_TIERS)
     _known("--value-tier", selection.value_tiers, tuple(settings.value_tiers))
-    if not selection.segments:
-        return
-    known = segment_values(settings)
-    if known is None:
-        raise InputError(
-            "--segment",
-            f"no customer segments next to the scores ({settings.latest_features_path} is "
-            "missing); run `retain score` on data with a customers table that has 'segment'",
-        )
-    _known("--segment", selection.segments, known)
+    for column, option, wanted in (
+        ("segment", "--segment", selection.segments),
+        ("region", "--region", selection.regions),
+    ):
+        if not wanted:
+            continue
+        known = declared_values(settings, column)
+        if known is None:
+            raise InputError(
+                option,
+                f"no customer {column}s next to the scores ({settings.latest_features_path} is "
+                f"missing); run `retain score` on data with a customers table that has '{column}'",
+            )
+        _known(option, wanted, known)
 
 
 def _known(option: str, values: list[str], allowed: tuple[str, ...]) -> None:

@@ -53,6 +53,7 @@ COLUMN_DESCRIPTIONS = {
     "value_at_risk": "churn_probability x expected_value: revenue at stake.",
     "reasons": "Up to three reasons the churn risk is high, most important first.",
     "segment": "Declared customer segment.",
+    "region": "Declared customer region.",
     "model_version": "Registered model version that produced the scores.",
     "scored_at": "When the scores were computed.",
 }
@@ -81,6 +82,7 @@ class Selection:
     sort: str = "value_at_risk"
     within_days: float | None = None  # due lists: P(order within this many days) ...
     min_order_probability: float = 0.5  # ... at least this, and above the churn probability
+    regions: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         shown = {k: v for k, v in vars(self).items() if v not in (None, [], 0.0)}
@@ -120,6 +122,7 @@ def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
         ("risk_tier", sel.risk_tiers),
         ("value_tier", sel.value_tiers),
         ("segment", sel.segments),
+        ("region", sel.regions),
     ):
         if allowed:
             keep &= scores[column].isin(allowed)

@@ -18,6 +18,8 @@ from pipelines.errors import InputError
 from pipelines.marketing.lists import Selection
 from pipelines.settings import Settings
 
+DECLARED = {"segment": "segments", "region": "regions"}  # feature column -> Selection filter
+
 
 def _scan(settings: Settings) -> str:
     path = settings.latest_scores_path
@@ -36,16 +38,17 @@ def run_facts(settings: Settings) -> tuple[pd.Timestamp, str]:
     return (pd.Timestamp(row[0]), str(row[1])) if row else (pd.Timestamp(0), "")
 
 
-def segment_values(settings: Settings) -> tuple[str, ...] | None:
-    """The segments of the scored customers (None: `retain score` kept no features)."""
+def declared_values(settings: Settings, column: str) -> tuple[str, ...] | None:
+    """The values of a declared customer column (segment, region) among the scored customers
+    (None: `retain score` kept no features)."""
     path = settings.latest_features_path
     if not path.exists():
         return None
     found = (
         duckdb.connect()
         .execute(
-            f"SELECT DISTINCT segment FROM read_parquet({sql_text(str(path))}) "
-            "WHERE segment IS NOT NULL ORDER BY 1"
+            f"SELECT DISTINCT {column} FROM read_parquet({sql_text(str(path))}) "
+            f"WHERE {column} IS NOT NULL ORDER BY 1"
         )
         .fetchall()
     )
@@ -53,15 +56,17 @@ def segment_values(settings: Settings) -> tuple[str, ...] | None:
 
 
 def candidates(settings: Settings, selection: Selection, head: int | None) -> pd.DataFrame:
-    """The selection's scores (with `segment` when it filters on segments); with `head`, only
+    """The selection's scores (with `segment` / `region` when it filters on them); with `head`, only
     the first `head` rows by its sort key and every row tied with the last of them."""
     where, params = _where(selection)
     source = f"{_scan(settings)} s"
     columns = "s.*"
-    if selection.segments:
+    declared = [c for c, wanted in DECLARED.items() if getattr(selection, wanted)]
+    if declared:
         features = f"read_parquet({sql_text(str(settings.latest_features_path))})"
-        source += f" LEFT JOIN (SELECT customer_id, segment FROM {features}) f USING (customer_id)"
-        columns += ", f.segment"
+        kept = ", ".join(["customer_id", *declared])
+        source += f" LEFT JOIN (SELECT {kept} FROM {features}) f USING (customer_id)"
+        columns += "".join(f", f.{c}" for c in declared)
     con = duckdb.connect()
     if head is not None and selection.within_days is None:
         key = f"CASE WHEN isnan(s.{selection.sort}) THEN NULL ELSE s.{selection.sort} END"
@@ -78,8 +83,8 @@ def candidates(settings: Settings, selection: Selection, head: int | None) -> pd
 
 
 def _as_stored(table: Any, settings: Settings) -> Any:
-    """The rows with the types the scores file stores (DuckDB reads ms timestamps as us), so
-    a list is the same whether it reads the head or the whole file."""
+    """The rows with the types the scores file stores, and the pandas dtypes it records (DuckDB
+    reads ms timestamps as us), so a list is the same from the head as from the whole file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -87,7 +92,7 @@ def _as_stored(table: Any, settings: Settings) -> Any:
     fields = [
         stored.field(n) if n in stored.names else table.schema.field(n) for n in table.schema.names
     ]
-    return table.cast(pa.schema(fields))
+    return table.cast(pa.schema(fields)).replace_schema_metadata(stored.metadata)
 
 
 def _where(selection: Selection) -> tuple[str, list[Any]]:
@@ -98,6 +103,7 @@ def _where(selection: Selection) -> tuple[str, list[Any]]:
         ("s.risk_tier", selection.risk_tiers),
         ("s.value_tier", selection.value_tiers),
         ("f.segment", selection.segments),
+        ("f.region", selection.regions),
     ):
         if allowed:
             parts.append(f"{column} IN ({', '.join('?' * len(allowed))})")

@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from pipelines.errors import InputError
+from pipelines.marketing.source import declared_values
 from pipelines.settings import Settings, load_settings
 from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing
 from serving.store import ScoreStore
@@ -96,7 +97,8 @@ class Pages:
         """The audience builder: risk (/) or due soon (/due), same controls."""
         due = request.url.path.rstrip("/").endswith("/due")
         extra: dict[str, Any] = {"due": due, "query": request.url.query,
-                                 "value_tiers": tuple(self.settings.value_tiers)}  # fmt: skip
+                                 "value_tiers": tuple(self.settings.value_tiers),
+                                 "declared": await run_in_threadpool(self.declared)}  # fmt: skip
         try:
             settings, selection, list_id, extra["form"] = selection_from(
                 request.query_params, self.settings, due
@@ -109,6 +111,11 @@ class Pages:
             extra["error"] = str(problem)
             return self.render(request, "audience.html", extra, 400)
         return self.render(request, "audience.html", extra)
+
+    def declared(self) -> dict[str, tuple[str, ...]]:
+        """Segments and regions the scored customers have (a filter each, when any)."""
+        found = {c: declared_values(self.settings, c) for c in ("segment", "region")}
+        return {c: values for c, values in found.items() if values}
 
     async def download(self, request: Request) -> Response:
         fmt, kind = request.path_params["fmt"], request.path_params["kind"]

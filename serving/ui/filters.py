@@ -22,7 +22,8 @@ def form_values(q: QueryParams, due: bool) -> dict[str, Any]:
         values["within_days"] = values["within_days"] or "14"
         values["min_order_probability"] = values["min_order_probability"] or "0.5"
     else:
-        values["risk_tier"], values["value_tier"] = q.getlist("risk_tier"), q.getlist("value_tier")
+        for many in ("risk_tier", "value_tier", "segment", "region"):
+            values[many] = q.getlist(many)
     return values
 
 
@@ -50,6 +51,7 @@ def selection_from(
             top=top, budget=_number(f["budget"], "budget", int),
             min_probability=_number(f["min_probability"], "minimum probability", float) or 0.0,
             risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
+            segments=f["segment"], regions=f["region"],
         )  # fmt: skip
     return chosen, selection, f["list_id"] or None, f
 

@@ -323,3 +323,28 @@ def test_changing_a_filter_updates_the_figures_without_a_reload(
         "low"
     }
     assert browser.execute_script("return document.body.dataset.loaded") == "once"
+
+
+def test_segment_and_region_filters_download_what_the_command_line_writes(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/?budget=100&list_id=R-1")
+    browser.find_element(By.CSS_SELECTOR, "input[name=region][value=north]").click()
+    _wait(lambda: "region=north" in browser.current_url)
+    browser.find_element(By.CSS_SELECTOR, "input[name=segment]").click()  # the first segment
+    _wait(lambda: "segment=" in browser.current_url)
+    segment = browser.current_url.split("segment=")[1].split("&")[0]
+    browser.get(browser.current_url)  # the address holds the filters
+    for old in (site["root"] / "downloads").glob("risk_list*.csv"):
+        old.unlink()
+    browser.find_element(By.LINK_TEXT, "Download CSV").click()
+    downloaded = site["root"] / "downloads" / "risk_list.csv"
+    _wait(lambda: downloaded.exists() and downloaded.stat().st_size > 0)
+    cli = site["root"] / "cli_region.csv"
+    run_ok("risk-list", "--budget", "100", "--region", "north", "--segment", segment,
+           "--list-id", "R-1", "--out", str(cli))  # fmt: skip
+    assert downloaded.read_bytes() == cli.read_bytes()
+    assert set(pd.read_csv(cli)["region"]) == {"north"}

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.cli.common import settings_with
+from pipelines.errors import InputError
 from pipelines.files import write_table
 from pipelines.marketing.assemble import make_list
 from pipelines.marketing.lists import Selection, build_list
@@ -80,3 +81,26 @@ def test_a_narrow_head_reads_only_the_rows_it_needs(home: Path) -> None:
     head = candidates(settings_with(), Selection(top=50, sort="churn_probability"), 50)
     cut = np.sort(scores["churn_probability"].to_numpy())[::-1][49]
     assert len(head) == int((scores["churn_probability"] >= cut).sum()) < len(scores)
+
+
+def test_segment_and_region_filters_join_the_declared_columns(home: Path) -> None:
+    scores = _scores(800, 3)
+    features = pd.DataFrame({
+        "customer_id": scores["customer_id"],
+        "segment": np.where(np.arange(800) % 2 == 0, "premium", "standard"),
+        "region": np.array(["north", "south", "east", "west"])[np.arange(800) % 4],
+        "spend_365d": 1.0,
+    })  # fmt: skip
+    write_table(scores, home / "scores" / "latest.parquet")
+    write_table(features, home / "scores" / "latest_features.parquet")
+    selection = Selection(budget=60, segments=["premium"], regions=["north", "east"])
+    made = make_list(settings_with(), selection, "L", "risk list", explain=False)
+    stored = pd.read_parquet(home / "scores" / "latest.parquet")
+    declared = features[["customer_id", "segment", "region"]]
+    whole = build_list(stored.merge(declared), "L", selection, 0.1)
+    pd.testing.assert_frame_equal(made.listed, whole)
+    assert set(made.listed["region"]) == {"north", "east"} and set(made.listed["segment"]) == {
+        "premium"
+    }
+    with pytest.raises(InputError, match="--region: unknown value 'mars'"):
+        make_list(settings_with(), Selection(regions=["mars"]), "L", "risk list")
