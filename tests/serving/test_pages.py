@@ -207,8 +207,16 @@ def test_signing_out_ends_the_session(browser: Any, site: dict[str, Any]) -> Non
 
 
 def _wait(condition: Any, seconds: float = 15) -> None:
+    """Until `condition()` holds; an element htmx swapped out meanwhile counts as not yet."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + seconds
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except (NoSuchElementException, StaleElementReferenceException):
+            pass
         if time.monotonic() > deadline:
             pytest.fail("the page did not get there")
         time.sleep(0.1)
