@@ -40,6 +40,9 @@ PAGE_ERRORS = (InputError, ValueError)  # bad filters or ids: shown on the page,
 
 
 class Pages:
+    """The page handlers, over one settings object, the key ring, the sessions and the
+    lookup store of the scores (the same the API reads)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys = KeyRing(settings.keys_path.resolve())
