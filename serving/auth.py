@@ -18,9 +18,10 @@ import secrets
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
 INSECURE_ENV = "RETAIN_INSECURE_LOCAL"  # `retain serve --insecure-local`: keys off, 127.0.0.1

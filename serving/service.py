@@ -21,7 +21,6 @@ from pipelines.settings import load_settings
 from serving import logs
 from serving.auth import INSECURE_ENV, ApiKeyMiddleware
 from serving.guard import ErrorShape, RequestGuard, SpecTruth
-from serving.history import Champion, HistoryError, history_frames, score_history
 from serving.schemas import (
     MAX_COMPLAINTS_PER_HISTORY,
     MAX_ID_LENGTH,
@@ -32,7 +31,6 @@ from serving.schemas import (
     OrderIn,
     ScoreResponse,
 )
-from serving.store import ScoreStore
 from serving.ui.mount import PagesMount
 
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
@@ -45,6 +43,11 @@ class RetainService:
     def __init__(self) -> None:
         logs.install()
         self.settings = load_settings()
+        # Imported here, in the worker: `bentoml serve` imports this module in its supervisor
+        # too, and the data stack (pandas, DuckDB, the feature SQL) would be loaded twice.
+        from serving.history import Champion
+        from serving.store import ScoreStore
+
         self.store = ScoreStore(self.settings.lookup_pointer_path.resolve())
         self.champion = Champion(self.settings)
         self.champion.refresh_in_background()
@@ -82,6 +85,8 @@ class RetainService:
         champion = await anyio.to_thread.run_sync(self.champion.get)
         if champion is None:
             raise InvalidArgument("no champion model yet: run `retain train`")
+        from serving.history import HistoryError, history_frames, score_history
+
         frames = history_frames(customer_id, orders, complaints, customer)
         try:
             result = await anyio.to_thread.run_sync(
