@@ -1,11 +1,13 @@
 """/ui/... to the marketing pages, everything else to the API: an ASGI middleware that loads
-the pages (and the list, campaign and model code behind them) in a thread beside the
-starting service, so the scoring API does not wait for them."""
+the pages (and the list, campaign and model code behind them) at the first page request, in
+a worker thread, so the scoring API neither waits for them at start nor stalls on them."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+
+import anyio
 
 from serving.auth import PAGES_PREFIX, is_page
 
@@ -17,7 +19,6 @@ class PagesMount:
         self.app = app
         self._pages: Any = None
         self._lock = threading.Lock()
-        threading.Thread(target=self.pages, name="pages-warm-up", daemon=True).start()
 
     def pages(self) -> Any:
         with self._lock:
@@ -30,6 +31,7 @@ class PagesMount:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_page(scope["path"]):
             scope = {**scope, "root_path": scope.get("root_path", "") + PAGES_PREFIX}
-            await self.pages()(scope, receive, send)
+            pages = self._pages or await anyio.to_thread.run_sync(self.pages)
+            await pages(scope, receive, send)
             return
         await self.app(scope, receive, send)
