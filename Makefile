@@ -19,7 +19,7 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 install: $(VENV)/.synced ## Create .venv from uv.lock
 
-demo: install ## Synthetic data -> train -> score -> risk list -> drift, outputs in runs/demo/
+demo: install ## Synthetic data -> train -> score -> risk and due lists -> drift -> monitor, outputs in runs/demo/
 	$(VENV)/bin/retain demo --out runs/demo
 
 test: install browser ## Run the whole test suite
@@ -39,7 +39,7 @@ format: install ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-serve: install ## Scoring API on http://127.0.0.1:3000 without keys (after make demo); production: retain keys add + retain serve
+serve: install ## Scoring API and the pages (/ui/) on http://127.0.0.1:3000 without keys (after make demo); production: retain keys add + retain serve
 	$(VENV)/bin/retain serve --insecure-local --port 3000
 
 monitor-ui: install ## Evidently dashboard of the monitoring (after make demo or retain monitor) on http://127.0.0.1:8000
@@ -64,5 +64,5 @@ bench: install ## List the benchmarks and how to run each (figures go to docs/BE
 	done
 	@echo; echo "Run one: $(PY) benchmarks/<name>.py --help"
 
-clean: ## Remove demo outputs and the local warehouse (keeps the MLflow store)
+clean: ## Remove demo outputs and RETAIN_HOME (.retain: warehouse, scores, saved lists, Evidently workspace); keeps the MLflow store
 	rm -rf runs .retain
