@@ -75,6 +75,12 @@ def _add_history(
                 f"ORDER BY {at} DESC LIMIT {HISTORY_ROWS}",
                 [customer_id, as_of],
             ).df()
-            setattr(customer, table, frame.dropna(axis=1, how="all"))
+            setattr(customer, table, _shown(frame))
     finally:
         con.close()
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Events as the page prints them: text, blank where a value is missing (an unresolved
+    complaint has no resolution time and no satisfaction), columns never filled left out."""
+    return frame.dropna(axis=1, how="all").astype("string").fillna("")

@@ -264,6 +264,14 @@ def test_a_customer_page_shows_scores_reasons_curve_and_history(
     )
     _shot(browser, "customer-page", tmp_path)
     assert _accessibility_violations(browser) == []
+    complaints = pd.read_parquet(site["root"] / "data" / "complaints.parquet")
+    unresolved = complaints[complaints["resolved_at"].isna()
+                            & (complaints["opened_at"] < scores["as_of"].iloc[0])
+                            & complaints["customer_id"].isin(scores["customer_id"])]  # fmt: skip
+    assert len(unresolved)  # an open complaint: no resolution time, no satisfaction
+    browser.get(f"{site['url']}/ui/customer?id={unresolved['customer_id'].iloc[0]}")
+    shown = browser.find_element(By.CSS_SELECTOR, "[aria-label=Complaints]").text
+    assert str(unresolved["complaint_id"].iloc[0]) in shown
     browser.get(site["url"] + "/ui/customer?id=nobody")
     assert "No customer nobody" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
 
