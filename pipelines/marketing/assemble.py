@@ -113,6 +113,8 @@ def _with_segments(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The listed customers' declared segment, when `retain score` kept it."""
     if not settings.latest_features_path.exists():
         return listed
+    if listed.empty:  # nobody matched: the column is still there, as for any list
+        return listed.assign(segment=pd.Series([], dtype=object))
     found = _listed_features(listed, settings, ["segment"]).drop_duplicates("customer_id")
     return listed.merge(found, on="customer_id", how="left")
 

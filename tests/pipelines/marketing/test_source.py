@@ -104,3 +104,16 @@ def test_segment_and_region_filters_join_the_declared_columns(home: Path) -> Non
     }
     with pytest.raises(InputError, match="--region: unknown value 'mars'"):
         make_list(settings_with(), Selection(regions=["mars"]), "L", "risk list")
+
+
+def test_a_selection_nobody_matches_is_an_empty_list_with_its_columns(home: Path) -> None:
+    scores = _scores(300, 4)
+    write_table(scores, home / "scores" / "latest.parquet")
+    features = pd.DataFrame(
+        {"customer_id": scores["customer_id"], "segment": "premium", "spend_365d": 1.0}
+    )
+    write_table(features, home / "scores" / "latest_features.parquet")
+    made = make_list(settings_with(), Selection(min_probability=2.0), "L", "risk list")
+    assert made.listed.empty and {"group", "segment", "churn_probability"} <= set(
+        made.listed.columns
+    )
