@@ -86,6 +86,11 @@ class KeyRing:
         """Key name -> when it was created."""
         return {name: e["created_at"] for name, e in sorted(self._read().items())}
 
+    def has(self, name: str) -> bool:
+        """Whether a key of this name is configured (not revoked), from the cached file."""
+        self._refresh()
+        return name in self._entries
+
     def name_of(self, key: str) -> str | None:
         """The name of a valid key, comparing every stored hash in constant time."""
         self._refresh()

@@ -16,10 +16,12 @@ from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
 from pipelines.files import write_table, write_xlsx
 from pipelines.marketing.lists import (
+    DECLARED_COLUMNS,
     Selection,
     build_list,
     default_list_id,
     description_sheet,
+    filters,
     reach,
     with_due_columns,
 )
@@ -139,12 +141,10 @@ def _check_selection(selection: Selection, settings: Settings) -> None:
     empty list."""
     _known("--tier", selection.risk_tiers, RISK_TIERS)
     _known("--value-tier", selection.value_tiers, tuple(settings.value_tiers))
-    for column, option, wanted in (
-        ("segment", "--segment", selection.segments),
-        ("region", "--region", selection.regions),
-    ):
-        if not wanted:
+    for column, wanted in filters(selection):
+        if not wanted or column not in DECLARED_COLUMNS:
             continue
+        option = f"--{column}"
         known = declared_values(settings, column)
         if known is None:
             raise InputError(

@@ -116,14 +116,21 @@ def with_due_columns(scores: pd.DataFrame, days: float, horizon_days: int) -> pd
     )
 
 
+# Column -> Selection field of each "one of these values" filter; the declared customer
+# columns live beside the scores, in the features.
+VALUE_FILTERS = {"risk_tier": "risk_tiers", "value_tier": "value_tiers",
+                 "segment": "segments", "region": "regions"}  # fmt: skip
+DECLARED_COLUMNS = ("segment", "region")
+
+
+def filters(sel: Selection) -> list[tuple[str, list[str]]]:
+    """(column, allowed values) of each value filter, empty when it does not filter."""
+    return [(column, getattr(sel, field)) for column, field in VALUE_FILTERS.items()]
+
+
 def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     keep = scores["churn_probability"] >= sel.min_probability
-    for column, allowed in (
-        ("risk_tier", sel.risk_tiers),
-        ("value_tier", sel.value_tiers),
-        ("segment", sel.segments),
-        ("region", sel.regions),
-    ):
+    for column, allowed in filters(sel):
         if allowed:
             keep &= scores[column].isin(allowed)
     if sel.within_days is not None:  # likely to buy soon, and more likely to buy than to leave

@@ -15,10 +15,8 @@ import pandas as pd
 
 from features.sql import sql_text
 from pipelines.errors import InputError
-from pipelines.marketing.lists import Selection
+from pipelines.marketing.lists import DECLARED_COLUMNS, Selection, filters
 from pipelines.settings import Settings
-
-DECLARED = {"segment": "segments", "region": "regions"}  # feature column -> Selection filter
 
 
 def _scan(settings: Settings) -> str:
@@ -61,7 +59,7 @@ def candidates(settings: Settings, selection: Selection, head: int | None) -> pd
     where, params = _where(selection)
     source = f"{_scan(settings)} s"
     columns = "s.*"
-    declared = [c for c, wanted in DECLARED.items() if getattr(selection, wanted)]
+    declared = [c for c, allowed in filters(selection) if allowed and c in DECLARED_COLUMNS]
     if declared:
         features = f"read_parquet({sql_text(str(settings.latest_features_path))})"
         kept = ", ".join(["customer_id", *declared])
@@ -99,13 +97,9 @@ def _where(selection: Selection) -> tuple[str, list[Any]]:
     """The selection's filters as SQL (NaN probabilities never qualify, as in pandas)."""
     parts = ["NOT isnan(s.churn_probability)", "s.churn_probability >= ?"]
     params: list[Any] = [float(selection.min_probability)]
-    for column, allowed in (
-        ("s.risk_tier", selection.risk_tiers),
-        ("s.value_tier", selection.value_tiers),
-        ("f.segment", selection.segments),
-        ("f.region", selection.regions),
-    ):
+    for column, allowed in filters(selection):
         if allowed:
-            parts.append(f"{column} IN ({', '.join('?' * len(allowed))})")
+            table = "f" if column in DECLARED_COLUMNS else "s"
+            parts.append(f"{table}.{column} IN ({', '.join('?' * len(allowed))})")
             params.extend(allowed)
     return " AND ".join(parts), params

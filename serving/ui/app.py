@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from pipelines.errors import InputError
+from pipelines.marketing.lists import DECLARED_COLUMNS
 from pipelines.marketing.source import declared_values
 from pipelines.settings import Settings, load_settings
 from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing
@@ -54,7 +55,7 @@ class Pages:
         if self.open:
             return "local"
         name = self.sessions.key_name(request.cookies.get(SESSION_COOKIE))
-        return name if name is not None and name in self.keys.names() else None
+        return name if name is not None and self.keys.has(name) else None
 
     def render(
         self, request: Request, template: str, extra: dict[str, Any], status: int = 200
@@ -117,7 +118,7 @@ class Pages:
 
     def declared(self) -> dict[str, tuple[str, ...]]:
         """Segments and regions the scored customers have (a filter each, when any)."""
-        found = {c: declared_values(self.settings, c) for c in ("segment", "region")}
+        found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}
         return {c: values for c, values in found.items() if values}
 
     async def download(self, request: Request) -> Response:

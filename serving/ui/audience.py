@@ -70,16 +70,17 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
 def _base_figures(settings: Settings) -> tuple[float, list[int]]:
     """Sum of churn probabilities and the histogram of the whole base, in DuckDB."""
     source = f"read_parquet({sql_text(str(settings.latest_scores_path))})"
-    total = duckdb.connect().execute(f"SELECT sum(churn_probability) FROM {source}").fetchone()
-    counts = dict(
+    rows = (
         duckdb.connect()
-        .execute(
+        .execute(  # one pass: the bins, each with its sum of probabilities
             f"SELECT least(floor(churn_probability * {HISTOGRAM_BINS}), {HISTOGRAM_BINS - 1})::INT,"
-            f" count(*) FROM {source} GROUP BY 1"
+            f" count(*), sum(churn_probability) FROM {source} GROUP BY 1"
         )
         .fetchall()
     )
-    return float((total or [0])[0] or 0), [int(counts.get(b, 0)) for b in range(HISTOGRAM_BINS)]
+    counts = {b: n for b, n, _ in rows}
+    total = sum(float(p or 0) for _, _, p in rows)
+    return total, [int(counts.get(b, 0)) for b in range(HISTOGRAM_BINS)]
 
 
 def write(settings: Settings, selection: Selection, list_id: str | None, target: Path) -> MadeList:

@@ -167,10 +167,7 @@ def test_gold_budget_500_downloads_exactly_the_command_lines_file(
     ) == pytest.approx(exact.sum(), abs=0.05)
     _shot(browser, "audience-builder", tmp_path)
     assert _accessibility_violations(browser) == []
-    browser.find_element(By.LINK_TEXT, "Download CSV").click()
-    downloaded = site["root"] / "downloads" / "risk_list.csv"
-    _wait(lambda: downloaded.exists() and downloaded.stat().st_size > 0)
-    assert downloaded.read_bytes() == cli.read_bytes()
+    assert _download_csv(browser, site, "risk_list.csv") == cli.read_bytes()
 
 
 def test_the_page_works_on_a_phone(browser: Any, site: dict[str, Any], tmp_path: Path) -> None:
@@ -206,6 +203,24 @@ def test_signing_out_ends_the_session(browser: Any, site: dict[str, Any]) -> Non
     assert browser.current_url.endswith("/ui/sign-in")
 
 
+def _download_csv(browser: Any, site: dict[str, Any], name: str) -> bytes:
+    """Click the page's "Download CSV" and read the file the browser saved (an earlier
+    download of the same name removed first, so tests do not depend on their order)."""
+    from selenium.webdriver.common.by import By
+
+    folder = site["root"] / "downloads"
+    for earlier in folder.glob(f"{Path(name).stem}*"):
+        earlier.unlink()
+    browser.find_element(By.LINK_TEXT, "Download CSV").click()
+    saved = folder / name
+    _wait(
+        lambda: (
+            saved.exists() and saved.stat().st_size > 0 and not list(folder.glob("*.crdownload"))
+        )
+    )
+    return saved.read_bytes()
+
+
 def _wait(condition: Any, seconds: float = 15) -> None:
     """Until `condition()` holds; an element htmx swapped out meanwhile counts as not yet."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -230,13 +245,11 @@ def test_due_soon_downloads_exactly_the_due_list(browser: Any, site: dict[str, A
         site["url"] + "/ui/due?within_days=30&min_order_probability=0.3&top=200&list_id=DUE-1"
     )
     listed = int(browser.find_element(By.ID, "target").text.replace(",", ""))
-    browser.find_element(By.LINK_TEXT, "Download CSV").click()
-    downloaded = site["root"] / "downloads" / "due_list.csv"
-    _wait(lambda: downloaded.exists() and downloaded.stat().st_size > 0)
+    downloaded = _download_csv(browser, site, "due_list.csv")
     cli = site["root"] / "cli_due.csv"
     run_ok("due-list", "--within-days", "30", "--min-order-probability", "0.3", "--top", "200",
            "--list-id", "DUE-1", "--out", str(cli))  # fmt: skip
-    assert downloaded.read_bytes() == cli.read_bytes()
+    assert downloaded == cli.read_bytes()
     assert listed == int((pd.read_csv(cli)["group"] == "target").sum())
 
 
@@ -354,13 +367,9 @@ def test_segment_and_region_filters_download_what_the_command_line_writes(
     _wait(lambda: "segment=" in browser.current_url)
     segment = browser.current_url.split("segment=")[1].split("&")[0]
     browser.get(browser.current_url)  # the address holds the filters
-    for old in (site["root"] / "downloads").glob("risk_list*.csv"):
-        old.unlink()
-    browser.find_element(By.LINK_TEXT, "Download CSV").click()
-    downloaded = site["root"] / "downloads" / "risk_list.csv"
-    _wait(lambda: downloaded.exists() and downloaded.stat().st_size > 0)
+    downloaded = _download_csv(browser, site, "risk_list.csv")
     cli = site["root"] / "cli_region.csv"
     run_ok("risk-list", "--budget", "100", "--region", "north", "--segment", segment,
            "--list-id", "R-1", "--out", str(cli))  # fmt: skip
-    assert downloaded.read_bytes() == cli.read_bytes()
+    assert downloaded == cli.read_bytes()
     assert set(pd.read_csv(cli)["region"]) == {"north"}
