@@ -159,7 +159,12 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-api-"))
     frame, features = scores(args.customers)
     pointer = home / "scores" / "lookup.current"
-    publish_lookup(frame, features, pointer)
+    pointer.parent.mkdir(parents=True)
+    frame.to_parquet(home / "scores" / "latest.parquet")
+    features.to_parquet(home / "scores" / "latest_features.parquet")
+    publish_lookup(
+        home / "scores" / "latest.parquet", home / "scores" / "latest_features.parquet", pointer
+    )
     key = KeyRing(home / "api_keys.json").add("bench", pd.Timestamp("2026-11-30"))
     auth = {"Authorization": f"Bearer {key}"}
     ours, bare = free_port(), free_port()

@@ -36,10 +36,13 @@ def publish(home: Path, customers: int) -> None:
     folder.mkdir(parents=True)
     con = duckdb.connect()
     con.execute(SCORES.format(n=customers, folder=folder))
-    scores = pd.read_parquet(folder / "latest.parquet")
-    features = pd.DataFrame({"customer_id": scores["customer_id"], "mean_days_between_orders": 30.0,
+    ids = pd.read_parquet(folder / "latest.parquet", columns=["customer_id"])["customer_id"]
+    features = pd.DataFrame({"customer_id": ids, "mean_days_between_orders": 30.0,
                              "avg_order_value": 50.0, "spend_total": 500.0})  # fmt: skip
-    publish_lookup(scores, features, folder / "lookup.current")
+    features.to_parquet(folder / "latest_features.parquet")
+    publish_lookup(
+        folder / "latest.parquet", folder / "latest_features.parquet", folder / "lookup.current"
+    )
 
 
 def tree_rss_mb(pid: int) -> tuple[float, float]:

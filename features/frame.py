@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -23,7 +24,7 @@ from features.schema import (
     LABEL_COLUMNS,
     NUMERIC_FEATURES,
 )
-from features.sql import SECONDS_PER_DAY
+from features.sql import SECONDS_PER_DAY, sql_text
 
 _DAYS = SECONDS_PER_DAY
 
@@ -132,6 +133,77 @@ def _relation(
 ) -> tuple[duckdb.DuckDBPyRelation, _Names]:
     """`feature_relation` and the names of the temporary objects it stands on."""
     names = _Names()
+
+    def into_table(k: int, select: str) -> None:
+        into = (
+            f"CREATE TEMP TABLE {names.population} AS"
+            if k == 0
+            else f"INSERT INTO {names.population}"
+        )
+        con.execute(f"{into} {select}")
+
+    _run_passes(
+        con,
+        names,
+        cutoffs,
+        activity_window_days,
+        rows_per_pass,
+        on_pass,
+        customer_share,
+        into_table,
+    )
+    if data_end is None:
+        return con.table(names.population), names
+    if horizon_days is None:
+        raise ValueError("labels need horizon_days together with data_end")
+    labels(con, data_end, horizon_days, names.population).create_view(names.labels)
+    rel = con.sql(
+        f"SELECT p.*, {', '.join('l.' + c for c in LABEL_COLUMNS)} "
+        f"FROM {names.population} p JOIN {names.labels} l USING (customer_id, cutoff_at) "
+        "ORDER BY cutoff_at, customer_id"
+    )
+    return rel, names
+
+
+def write_feature_parts(
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: list[pd.Timestamp],
+    activity_window_days: int,
+    folder: Path,
+    rows_per_pass: int = ROWS_PER_PASS,
+    on_pass: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """The features of `feature_relation` (no labels) written as one Parquet file per pass
+    into `folder`: the population is never held whole, in DuckDB or in pandas, so streaming
+    scoring's memory is set by `rows_per_pass`, not by the size of the base."""
+    names, parts = _Names(), []
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def into_file(k: int, select: str) -> None:
+        parts.append(folder / f"part-{k:05d}.parquet")
+        con.execute(f"COPY ({select}) TO {sql_text(str(parts[-1]))} (FORMAT parquet)")
+
+    try:
+        _run_passes(
+            con, names, cutoffs, activity_window_days, rows_per_pass, on_pass, 1.0, into_file
+        )
+    finally:
+        _drop(con, names)
+    return parts
+
+
+def _run_passes(
+    con: duckdb.DuckDBPyConnection,
+    names: _Names,
+    cutoffs: list[pd.Timestamp],
+    activity_window_days: int,
+    rows_per_pass: int,
+    on_pass: Callable[[int, int], None] | None,
+    customer_share: float,
+    sink: Callable[[int, str], None],
+) -> None:
+    """Compute the features pass by pass (a hash share of the customers each) and hand each
+    pass's SELECT to `sink(k, select)`: a temp table or a Parquet file."""
     _set_cutoffs(con, cutoffs, names.cutoffs)
     passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
     mix, has_amounts = mix_sql(con, names.categories), amounts_known(con)
@@ -150,14 +222,9 @@ def _relation(
         complaint_features(con, names.cutoffs, complaints).create_view(
             names.complaint_features, replace=True
         )
-        into = (
-            f"CREATE TEMP TABLE {names.population} AS"
-            if k == 0
-            else f"INSERT INTO {names.population}"
-        )
-        con.execute(
+        sink(
+            k,
             f"""
-            {into}
             SELECT {_feature_columns()} FROM (
                 SELECT o.*, {_complaint_columns()}, u.segment, u.region,
                     CASE WHEN u.signed_up_at < o.cutoff_at
@@ -167,21 +234,10 @@ def _relation(
                 LEFT JOIN customers u USING (customer_id)
                 WHERE o.days_since_last_order <= {activity_window_days}
             ) p
-            """
+            """,
         )
         if on_pass is not None:
             on_pass(k + 1, passes)
-    if data_end is None:
-        return con.table(names.population), names
-    if horizon_days is None:
-        raise ValueError("labels need horizon_days together with data_end")
-    labels(con, data_end, horizon_days, names.population).create_view(names.labels)
-    rel = con.sql(
-        f"SELECT p.*, {', '.join('l.' + c for c in LABEL_COLUMNS)} "
-        f"FROM {names.population} p JOIN {names.labels} l USING (customer_id, cutoff_at) "
-        "ORDER BY cutoff_at, customer_id"
-    )
-    return rel, names
 
 
 def build_frame(

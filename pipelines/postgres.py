@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +63,35 @@ def export_csv(url: str, schema: str, table: str, dest: Path) -> bool:
 def write_scores(url: str, scores: pd.DataFrame, table: str = "retain_scores") -> int:
     """Replace the scores of this as-of in `table`, in one transaction: readers see the old
     rows or the new ones, never a half-written table."""
-    columns = list(scores.columns)
-    ddl = ", ".join(f'"{c}" {_pg_type(scores[c])}' for c in columns)
+    return write_score_batches(url, iter([scores]), table)
+
+
+def write_score_batches(
+    url: str, batches: Iterator[pd.DataFrame], table: str = "retain_scores"
+) -> int:
+    """`write_scores` for scores arriving in batches (a scoring run's file, streamed): the
+    first batch gives the columns and the as-of; one transaction for all."""
+    first = next(batches, None)
+    if first is None:
+        return 0
+    columns = list(first.columns)
+    ddl = ", ".join(f'"{c}" {_pg_type(first[c])}' for c in columns)
+    written = 0
     with _connect(url) as conn, conn.transaction():
         conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({ddl})')
-        if len(scores):
-            conn.execute(f'DELETE FROM "{table}" WHERE as_of = %s', [scores["as_of"].iloc[0]])
+        if len(first):
+            conn.execute(f'DELETE FROM "{table}" WHERE as_of = %s', [first["as_of"].iloc[0]])
         names = ", ".join(f'"{c}"' for c in columns)
         with conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
-            for start in range(0, len(scores), COPY_CHUNK_ROWS):
-                buffer = io.StringIO()
-                scores.iloc[start : start + COPY_CHUNK_ROWS].to_csv(
-                    buffer, index=False, header=False
-                )
-                copy.write(buffer.getvalue())
-    return len(scores)
+            for batch in itertools.chain([first], batches):
+                for start in range(0, len(batch), COPY_CHUNK_ROWS):
+                    buffer = io.StringIO()
+                    batch.iloc[start : start + COPY_CHUNK_ROWS].to_csv(
+                        buffer, index=False, header=False
+                    )
+                    copy.write(buffer.getvalue())
+                written += len(batch)
+    return written
 
 
 def _pg_type(series: pd.Series) -> str:

@@ -190,6 +190,13 @@ class Settings(BaseSettings):
         "of RAM ('50%') or a size ('8GB'). The rest is left to the models' pandas frames; "
         "DuckDB's own default (80%) left too little when scoring millions of customers.",
     )
+    score_part_orders: int = Field(
+        20_000_000,
+        ge=10_000,
+        description="`retain score` computes the features of a hash share of the customers "
+        "per pass, about this many orders each: with `duckdb_memory_limit` it sets the peak "
+        "memory of scoring, whatever the size of the base (more passes read the orders again).",
+    )
     training_cutoffs: int = Field(12, ge=2, description="Cutoffs in a training frame.")
     training_max_customers: int = Field(
         500_000,

@@ -70,10 +70,10 @@ def score(
 def _show_scoring(result: ScoreResult, cutoff: pd.Timestamp, settings: Settings) -> None:
     window = settings.activity_window_days
     console.print(
-        f"  scored {len(result.scores):,} customers at {cutoff.date()} with version "
+        f"  scored {result.scored:,} customers at {cutoff.date()} with version "
         f"{result.model_version}; {result.lapsed:,} lapsed (no order in {window} days) not scored"
     )
-    tiers = result.scores["risk_tier"].value_counts().to_dict()
+    tiers = dict(sorted(result.risk_tiers.items(), key=lambda kv: -kv[1]))
     high, medium = settings.risk_thresholds
     console.print(
         f"  risk tiers (high >= {high}, medium >= {medium}; live settings): "
@@ -107,7 +107,7 @@ def replay(
     with warehouse(settings, data) as con:
 
         def score(as_of: pd.Timestamp) -> pd.DataFrame:  # replayed time: made at its as-of
-            return run_scoring(con, settings, as_of, as_of).scores
+            return run_scoring(con, settings, as_of, as_of).frame()
 
         walked = replay_months(con, settings, start, months, train_every, score, console.status)
         watched: list[str] = []

@@ -1,17 +1,29 @@
-"""Batch scoring: features at the as-of time, the champion's scores, published atomically."""
+"""Batch scoring, streamed: the features of a part of the population -> the champion's
+scores -> appended to this run's files, then published atomically.
+
+Memory is set by the part size (`score_part_orders`, DuckDB's `duckdb_memory_limit`) and
+SCORE_BATCH_ROWS, never by the size of the base: nothing holds the whole population.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from features.cutoffs import season_warning
-from features.frame import build_frame
-from features.schema import COMPLETED_STATUS
+from features.frame import write_feature_parts
+from features.schema import CATEGORICAL_FEATURES, COMPLETED_STATUS
+from features.sql import sql_text
 from models.scorer import SCORE_COLUMNS, Scorer
 from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
@@ -20,16 +32,74 @@ from pipelines.scoring.publish import publish_lookup
 from pipelines.settings import Settings
 from pipelines.warehouse import hand_back_memory, scalar
 
-CHUNK_ROWS = 50_000
+SCORE_BATCH_ROWS = 50_000  # rows scored at once: ~0.2 GB of pandas whatever the base
 
 
 @dataclass
 class ScoreResult:
-    scores: pd.DataFrame
-    features: pd.DataFrame
+    """What a scoring run published: its scores file and the figures the CLI prints."""
+
+    scores_path: Path
+    scored: int
     lapsed: int
+    risk_tiers: dict[str, int]
     model_version: str = ""
     warnings: list[str] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        """The run's scores in pandas (small bases, tests, the replay)."""
+        return pd.read_parquet(self.scores_path)
+
+
+def read_batches(paths: list[Path], rows: int = SCORE_BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """Parquet files as pandas frames of at most `rows` rows; categorical features typed as
+    `build_frame` types them."""
+    categorical = list(CATEGORICAL_FEATURES)
+    for batch in ds.dataset([str(p) for p in paths], format="parquet").to_batches(batch_size=rows):
+        if batch.num_rows:
+            yield pa.Table.from_batches([batch]).to_pandas(
+                split_blocks=True, self_destruct=True, categories=categorical
+            )
+
+
+class _RunFiles:
+    """The run's scores and (prepared) features, appended batch by batch. Columns keep the
+    types of `known` (the feature parts' schema), so a batch where a column is all missing
+    writes the same types as the others; categories are written as plain strings."""
+
+    def __init__(self, folder: Path, known: pa.Schema) -> None:
+        self.scores_path, self.features_path = (
+            folder / "scores.parquet",
+            folder / "features.parquet",
+        )
+        self._known = {f.name: f.type for f in known}
+        self._writers: dict[Path, pq.ParquetWriter] = {}
+
+    def append(self, scores: pd.DataFrame, features: pd.DataFrame) -> None:
+        self._write(self.scores_path, scores)
+        self._write(self.features_path, features)
+
+    def _write(self, path: Path, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = self._writers.get(path)
+        if writer is None:
+            schema = pa.schema(
+                pa.field(f.name, self._known.get(f.name, _plain(f.type))) for f in table.schema
+            )
+            writer = self._writers[path] = pq.ParquetWriter(path, schema)
+        writer.write_table(table.cast(writer.schema))
+
+    def close(self, empty_features: Callable[[], pd.DataFrame]) -> None:
+        """Finish the files; a population nobody is in still gets both, with their columns."""
+        for writer in self._writers.values():
+            writer.close()
+        if not self._writers:
+            pd.DataFrame(columns=list(SCORE_COLUMNS)).to_parquet(self.scores_path, index=False)
+            empty_features().to_parquet(self.features_path, index=False)
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    return pa.string() if pa.types.is_dictionary(kind) else kind
 
 
 def score_population(
@@ -39,67 +109,126 @@ def score_population(
     as_of: pd.Timestamp,
     scored_at: pd.Timestamp,
     settings: Settings,
-    progress: object = None,
+    folder: Path,
+    progress: Callable[[int], object] | None = None,
 ) -> ScoreResult:
-    """Scores for every customer in the population at `as_of`, in chunks.
+    """Score every customer in the population at `as_of` into `folder`, part by part.
 
-    Customers whose last order is older than the activity window are lapsed: counted
-    and reported, not scored as churn (DESIGN.md section 2). Reasons (SHAP, ~1,300 rows/s)
-    are computed for the `settings.reasons_top` customers with the most value at risk; lists
-    fill in the others they pick (see Scorer.fill_reasons).
+    Customers whose last order is older than the activity window are lapsed: counted and
+    reported, not scored as churn (DESIGN.md section 2). Reasons (SHAP, ~1,300 rows/s) are
+    computed for the `settings.reasons_top` customers with the most value at risk, found
+    with a bounded running top across parts; lists fill in the others they pick.
     """
     known = scalar(
         con,
         f"SELECT count(DISTINCT customer_id) FROM orders WHERE ordered_at < ? AND status = '{COMPLETED_STATUS}'",
         [as_of],
     )
-    frame = build_frame(con, [as_of], settings.activity_window_days)
-    hand_back_memory(con, settings.duckdb_memory_limit)
-    features = scorer.prepare(frame)
-    parts = []
-    for start in range(0, len(features), CHUNK_ROWS):
-        chunk = features.iloc[start : start + CHUNK_ROWS]
-        parts.append(
-            scorer.score(
-                chunk,
-                as_of,
-                scored_at,
-                model_version,
-                with_reasons=False,
-                risk_thresholds=settings.risk_thresholds,
-            )
-        )
-        if progress is not None:
-            progress(len(chunk))  # type: ignore[operator]
-    scores = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(SCORE_COLUMNS))
+    parts = write_feature_parts(
+        con, [as_of], settings.activity_window_days, folder / "parts", settings.score_part_orders
     )
-    top = scores.nlargest(settings.reasons_top, "value_at_risk").index
-    scores = scorer.fill_reasons(scores, features, top)
-    return ScoreResult(scores=scores, features=features, lapsed=int(known) - len(features))
+    hand_back_memory(con, settings.duckdb_memory_limit)
+    types = pq.read_schema(parts[0]) if parts else pa.schema([])
+    files, top, tiers, scored = (
+        _RunFiles(folder, types),
+        pd.DataFrame(),
+        pd.Series(dtype="int64"),
+        0,
+    )
+    for batch in read_batches(parts):
+        features = scorer.prepare(batch)
+        scores = scorer.score(
+            features,
+            as_of,
+            scored_at,
+            model_version,
+            with_reasons=False,
+            risk_thresholds=settings.risk_thresholds,
+        )
+        files.append(scores, features.assign(as_of=as_of))
+        top = _most_at_risk([top, scores], settings.reasons_top)
+        tiers = tiers.add(scores["risk_tier"].value_counts(), fill_value=0)
+        scored += len(scores)
+        if progress is not None:
+            progress(len(scores))
+    files.close(lambda: _empty_features(scorer, parts, as_of))
+    shutil.rmtree(folder / "parts")
+    _explain(con, scorer, files, top["customer_id"])
+    return ScoreResult(
+        scores_path=files.scores_path,
+        scored=scored,
+        lapsed=int(known) - scored,
+        risk_tiers={str(k): int(v) for k, v in tiers.items()},
+    )
 
 
-def store_scores(con: duckdb.DuckDBPyConnection, result: ScoreResult, settings: Settings) -> None:
-    """Keep scores per as-of in the warehouse (one transaction) and the latest as Parquet."""
-    scores = result.scores
-    con.register("_scores", scores)
+def _most_at_risk(frames: list[pd.DataFrame], n: int) -> pd.DataFrame:
+    """The `n` customers with the most value at risk so far (ties by id: the same whatever
+    the order of the parts)."""
+    both = pd.concat(
+        [f[["customer_id", "value_at_risk"]] for f in frames if len(f)], ignore_index=True
+    )
+    if both.empty:
+        return pd.DataFrame(columns=["customer_id", "value_at_risk"])
+    both = both.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+    return both.head(n)
+
+
+def _empty_features(scorer: Scorer, parts: list[Path], as_of: pd.Timestamp) -> pd.DataFrame:
+    empty = pq.read_table(parts[0]).to_pandas() if parts else pd.DataFrame()
+    return scorer.prepare(empty).assign(as_of=as_of) if len(empty.columns) else empty
+
+
+def _explain(
+    con: duckdb.DuckDBPyConnection, scorer: Scorer, files: _RunFiles, ids: pd.Series
+) -> None:
+    """Reasons for `ids`, written into the run's scores file (one streamed rewrite)."""
+    if ids.empty:
+        return
+    table = pq.read_table(files.features_path, filters=[("customer_id", "in", list(ids))])
+    found = table.to_pandas(categories=list(CATEGORICAL_FEATURES))
+    reasons = pd.DataFrame(
+        {"customer_id": found["customer_id"].to_numpy(), "reasons": scorer.reasons(found)}
+    )
+    explained = files.scores_path.with_name("scores-explained.parquet")
+    con.register("_run_reasons", reasons)
+    try:
+        con.execute(
+            f"""COPY (SELECT s.* REPLACE (coalesce(r.reasons, s.reasons) AS reasons)
+                FROM read_parquet({sql_text(str(files.scores_path))}) s
+                LEFT JOIN _run_reasons r USING (customer_id))
+            TO {sql_text(str(explained))} (FORMAT parquet)"""
+        )
+    finally:
+        con.unregister("_run_reasons")
+    os.replace(explained, files.scores_path)
+
+
+def store_scores(
+    con: duckdb.DuckDBPyConnection, result: ScoreResult, features: Path, settings: Settings
+) -> None:
+    """Keep the scores per as-of in the warehouse (one transaction), then swap in the run's
+    files as the latest (renames: readers see the previous run or this one, never half)."""
+    source = f"read_parquet({sql_text(str(result.scores_path))})"
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE TABLE IF NOT EXISTS scores AS SELECT * FROM _scores WHERE false")
-        if len(scores):
-            con.execute("DELETE FROM scores WHERE as_of = ?", [scores["as_of"].iloc[0]])
-        con.execute("INSERT INTO scores SELECT * FROM _scores")
+        con.execute(f"CREATE TABLE IF NOT EXISTS scores AS SELECT * FROM {source} WHERE false")
+        con.execute(f"DELETE FROM scores WHERE as_of IN (SELECT DISTINCT as_of FROM {source})")
+        con.execute(f"INSERT INTO scores SELECT * FROM {source}")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.unregister("_scores")
-    write_table(scores, settings.latest_scores_path)
-    features = result.features.copy()
-    features["as_of"] = scores["as_of"].iloc[0] if len(scores) else pd.NaT
-    write_table(features, settings.latest_features_path)
-    publish_lookup(scores, features, settings.lookup_pointer_path)
+    settings.latest_scores_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(features, settings.latest_features_path)
+    os.replace(result.scores_path, settings.latest_scores_path)
+    result.scores_path = settings.latest_scores_path
+    publish_lookup(
+        settings.latest_scores_path,
+        settings.latest_features_path,
+        settings.lookup_pointer_path,
+        settings.duckdb_memory_limit,
+    )
 
 
 def run_scoring(
@@ -116,11 +245,18 @@ def run_scoring(
         scorer, version = settings.registry().load_scorer()
     except RegistryError as exc:
         raise ProblemFound(str(exc)) from None
-    result = score_population(con, scorer, version, as_of, scored_at, settings, progress)
-    result.model_version = version
-    warning = season_warning(list(scorer.training_cutoffs), scorer.horizon_days, as_of)
-    result.warnings = [warning] if warning and scorer.training_cutoffs else []
-    store_scores(con, result, settings)
+    folder = settings.latest_scores_path.parent / f".run-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    try:
+        result = score_population(
+            con, scorer, version, as_of, scored_at, settings, folder, progress
+        )
+        result.model_version = version
+        warning = season_warning(list(scorer.training_cutoffs), scorer.horizon_days, as_of)
+        result.warnings = [warning] if warning and scorer.training_cutoffs else []
+        store_scores(con, result, folder / "features.parquet", settings)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return result
 
 
@@ -129,5 +265,27 @@ def publish(result: ScoreResult, out: Path | None, to: str | None) -> int | None
     if to is not None and not postgres.is_postgres(to):
         raise InputError(to, "--to expects a postgresql:// URL")
     if out is not None:
-        write_table(result.scores, out)
-    return postgres.write_scores(to, result.scores) if to is not None else None
+        export(result.scores_path, out)
+    if to is None:
+        return None
+    return postgres.write_score_batches(to, read_batches([result.scores_path]))
+
+
+def export(scores: Path, out: Path) -> None:
+    """The scores file in the format `out` names: Parquet and CSV streamed by DuckDB, the
+    others (JSON, Excel: for lists a person opens) through pandas."""
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        write_table(pd.read_parquet(scores), out)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:6]}")
+    options = "FORMAT parquet" if suffix == ".parquet" else "FORMAT csv, HEADER true"
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (FROM read_parquet({sql_text(str(scores))})) TO {sql_text(str(temporary))} ({options})"
+        )
+    finally:
+        con.close()
+    os.replace(temporary, out)

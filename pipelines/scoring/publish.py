@@ -17,12 +17,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from features.sql import sql_text
+
 LOOKUP_TABLE = "lookup"
 KEEP_FILES = 2
 
 
-def publish_lookup(scores: pd.DataFrame, features: pd.DataFrame, pointer: Path) -> Path:
-    """Write the lookup file of this run and point `pointer` at it; returns the file."""
+def publish_lookup(scores: Path, features: Path, pointer: Path, memory_limit: str = "50%") -> Path:
+    """Write the lookup file of this run from its scores and features files (Parquet, read
+    by DuckDB: nothing whole in pandas) and point `pointer` at it; returns the file."""
     folder = pointer.parent
     folder.mkdir(parents=True, exist_ok=True)
     path = (
@@ -30,19 +33,18 @@ def publish_lookup(scores: pd.DataFrame, features: pd.DataFrame, pointer: Path) 
     )
     con = duckdb.connect(str(path))
     try:
-        con.register("_scores", scores)
-        con.register("_features", _history_fields(features))
+        con.execute("SET memory_limit = ?", [memory_limit])
         con.execute(
             f"""CREATE TABLE {LOOKUP_TABLE} AS
             SELECT s.*,
-                ceil(100 * percent_rank() OVER (ORDER BY s.churn_probability)) AS percentile,
-                ceil(1000 * percent_rank() OVER (ORDER BY s.churn_probability)) AS permille,
+                greatest(ceil(100 * percent_rank() OVER (ORDER BY s.churn_probability)), 1)
+                    AS percentile,
+                greatest(ceil(1000 * percent_rank() OVER (ORDER BY s.churn_probability)), 1)
+                    AS permille,
                 f.* EXCLUDE (customer_id)
-            FROM _scores s LEFT JOIN _features f USING (customer_id)
+            FROM read_parquet({sql_text(str(scores))}) s
+            LEFT JOIN ({_history_fields(features)}) f USING (customer_id)
             ORDER BY s.customer_id"""
-        )
-        con.execute(
-            f"UPDATE {LOOKUP_TABLE} SET percentile = greatest(percentile, 1), permille = greatest(permille, 1)"
         )
         con.execute(f"CREATE UNIQUE INDEX {LOOKUP_TABLE}_id ON {LOOKUP_TABLE} (customer_id)")
         con.execute(
@@ -56,16 +58,13 @@ def publish_lookup(scores: pd.DataFrame, features: pd.DataFrame, pointer: Path) 
     return path
 
 
-def _history_fields(features: pd.DataFrame) -> pd.DataFrame:
+def _history_fields(features: Path) -> str:
     """What a CRM profile shows beside the scores (Klaviyo's fields), from the features."""
-    return pd.DataFrame(
-        {
-            "customer_id": features["customer_id"].astype(str).to_numpy(),
-            "average_days_between_orders": features["mean_days_between_orders"].to_numpy(),
-            "average_order_value": features["avg_order_value"].to_numpy(),
-            "historic_clv": features["spend_total"].to_numpy(),
-        }
-    )
+    return f"""SELECT CAST(customer_id AS VARCHAR) AS customer_id,
+            mean_days_between_orders AS average_days_between_orders,
+            avg_order_value AS average_order_value,
+            spend_total AS historic_clv
+        FROM read_parquet({sql_text(str(features))})"""
 
 
 def _point(pointer: Path, name: str) -> None:

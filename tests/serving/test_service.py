@@ -65,7 +65,10 @@ def _features() -> pd.DataFrame:
 
 def _publish(home: Path, version: str = "7") -> Path:
     pointer = home / "scores" / "lookup.current"
-    publish_lookup(_scores(version), _features(), pointer)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    _scores(version).to_parquet(scores := home / "scores.parquet")
+    _features().to_parquet(features := home / "features.parquet")
+    publish_lookup(scores, features, pointer)
     return pointer
 
 
