@@ -7,22 +7,34 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser demo test lint format serve screenshots bento mlflow-ui monitor-ui bench clean
+.PHONY: help install spark java browser demo test lint format serve screenshots bento mlflow-ui monitor-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --inexact
+	@touch $@
+
+$(VENV)/.synced-spark: $(VENV)/.synced
+	$(UV) sync --frozen --extra spark
 	@touch $@
 
 install: $(VENV)/.synced ## Create .venv from uv.lock
 
+spark: $(VENV)/.synced-spark java ## The Spark engine: pyspark and sqlglot (the `spark` extra), and Java 17
+
+java: ## Java 17 for Spark (Debian's openjdk-17-jre-headless), when missing
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "Spark needs Java 17: installing Debian's openjdk-17-jre-headless"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; }
+
 demo: install ## Synthetic data -> train -> score -> risk and due lists -> drift -> monitor, outputs in runs/demo/
 	$(VENV)/bin/retain demo --out runs/demo
 
-test: install browser ## Run the whole test suite
+test: install spark browser ## Run the whole test suite (Spark parity included)
 	$(PY) -m pytest
 
 browser: ## Chromium and chromedriver from Debian's packages for the page tests, when missing
@@ -30,7 +42,7 @@ browser: ## Chromium and chromedriver from Debian's packages for the page tests,
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
-lint: install ## ruff and mypy
+lint: install spark ## ruff and mypy (with the spark extra, so its types are checked)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -5,9 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from features.schema import COMPLAINT_WINDOWS_DAYS
-from features.sql import SECONDS_PER_DAY
+from features.sql import days_between
 
-_DAYS = SECONDS_PER_DAY
 _RESOLVED = "k.resolved_at < c.cutoff_at"  # a resolution is known only once it happened
 
 
@@ -34,8 +33,8 @@ def complaint_features(
             {_window_counts()},
             count(*) AS complaints_total,
             count(*) FILTER (WHERE NOT coalesce({_RESOLVED}, false)) AS open_complaints,
-            min(epoch(c.cutoff_at - k.opened_at)) / {_DAYS} AS days_since_last_complaint,
-            avg(epoch(k.resolved_at - k.opened_at) / {_DAYS}) FILTER (WHERE {_RESOLVED})
+            min({days_between("c.cutoff_at", "k.opened_at")}) AS days_since_last_complaint,
+            avg({days_between("k.resolved_at", "k.opened_at")}) FILTER (WHERE {_RESOLVED})
                 AS mean_resolution_days,
             max(k.severity) AS max_severity,
             avg(k.severity) AS mean_severity,

@@ -24,9 +24,7 @@ from features.schema import (
     LABEL_COLUMNS,
     NUMERIC_FEATURES,
 )
-from features.sql import SECONDS_PER_DAY, sql_text
-
-_DAYS = SECONDS_PER_DAY
+from features.sql import days_between, sql_text
 
 
 class _Names:
@@ -228,7 +226,7 @@ def _run_passes(
             SELECT {_feature_columns()} FROM (
                 SELECT o.*, {_complaint_columns()}, u.segment, u.region,
                     CASE WHEN u.signed_up_at < o.cutoff_at
-                         THEN epoch(o.cutoff_at - u.signed_up_at) / {_DAYS} END AS days_since_signup
+                         THEN {days_between("o.cutoff_at", "u.signed_up_at")} END AS days_since_signup
                 FROM {names.order_features} o
                 LEFT JOIN {names.complaint_features} k USING (customer_id, cutoff_at)
                 LEFT JOIN customers u USING (customer_id)

@@ -7,9 +7,7 @@ import pandas as pd
 
 from features.orders import amounts_known, no_spend
 from features.schema import COMPLETED_STATUS
-from features.sql import SECONDS_PER_DAY
-
-_DAYS = SECONDS_PER_DAY
+from features.sql import days_between
 
 
 def labels(
@@ -27,13 +25,14 @@ def labels(
     completed spend in [cutoff, cutoff + horizon) (NULL when that runs past `data_end`).
     """
     end = pd.Timestamp(data_end).isoformat(sep=" ")
+    end_at = f"TIMESTAMP '{end}'"
     return con.sql(
         f"""
         WITH nxt AS (
             SELECT p.customer_id, p.cutoff_at,
-                   min(epoch(o.ordered_at - p.cutoff_at)) / {_DAYS} AS next_days,
+                   min({days_between("o.ordered_at", "p.cutoff_at")}) AS next_days,
                    coalesce(sum(o.amount) FILTER (
-                       WHERE o.ordered_at < p.cutoff_at + INTERVAL ({horizon_days}) DAY),
+                       WHERE o.ordered_at < p.cutoff_at + INTERVAL {horizon_days} DAY),
                        {no_spend(amounts_known(con))}) AS spend
             FROM {population} p
             LEFT JOIN orders o
@@ -44,12 +43,12 @@ def labels(
             GROUP BY p.customer_id, p.cutoff_at
         )
         SELECT customer_id, cutoff_at,
-            CASE WHEN cutoff_at + INTERVAL ({horizon_days}) DAY > TIMESTAMP '{end}' THEN NULL
+            CASE WHEN cutoff_at + INTERVAL {horizon_days} DAY > TIMESTAMP '{end}' THEN NULL
                  WHEN next_days < {horizon_days} THEN 0 ELSE 1 END AS churned,
-            coalesce(next_days, epoch(TIMESTAMP '{end}' - cutoff_at) / {_DAYS})
+            coalesce(next_days, {days_between(end_at, "cutoff_at")})
                 AS days_to_next_order,
             next_days IS NULL AS next_order_censored,
-            CASE WHEN cutoff_at + INTERVAL ({horizon_days}) DAY > TIMESTAMP '{end}' THEN NULL
+            CASE WHEN cutoff_at + INTERVAL {horizon_days} DAY > TIMESTAMP '{end}' THEN NULL
                  ELSE spend END AS spend_next_horizon
         FROM nxt
         """

@@ -10,14 +10,11 @@ from features.schema import (
     ORDER_WINDOWS_DAYS,
     RETURNED_STATUS,
 )
-from features.sql import SECONDS_PER_DAY, sql_text
+from features.sql import days_between, sql_text
 
-_DAYS = SECONDS_PER_DAY
-
-
-# Up to this many distinct categories are counted with a 64-bit mask per customer, and up to
+# Up to this many distinct categories are counted with a 64-bit (signed) mask per customer, and up to
 # this many channels with one counter each: plain aggregates, far cheaper than DISTINCT / mode.
-MASKED_CATEGORIES = 64
+MASKED_CATEGORIES = 63
 COUNTED_CHANNELS = 16
 
 
@@ -62,17 +59,22 @@ def mix_sql(
     categories = _domain(con, "category", MASKED_CATEGORIES)
     if categories is None:
         aggregates.append("count(DISTINCT category) FILTER (WHERE done) AS categories_total")
+        final.append("categories_total")
+    elif not categories:
+        final.append("0 AS categories_total")
     else:
+        rows = ", ".join(
+            f"({sql_text(v)}, CAST({1 << k} AS BIGINT))" for k, v in enumerate(categories)
+        )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {bits_table} AS SELECT unnest(?::VARCHAR[]) AS "
-            "category, 1::UBIGINT << (generate_subscripts(?::VARCHAR[], 1) - 1) AS bit",
-            [categories, categories],
+            f"CREATE OR REPLACE TEMP TABLE {bits_table} AS "
+            f"SELECT * FROM (VALUES {rows}) AS t(category, bit)"
         )
         aggregates.append(
             "coalesce(bit_count(bit_or(bit) FILTER (WHERE done)), 0) AS categories_total"
         )
         join = f"LEFT JOIN {bits_table} b ON b.category = o.category"
-    final.append("categories_total")
+        final.append("categories_total")
     channels = _domain(con, "channel", COUNTED_CHANNELS)
     if channels is None:
         aggregates.append("count(DISTINCT channel) FILTER (WHERE done) AS channels_total")
@@ -116,7 +118,10 @@ def order_features(
     mix_aggregates, mix_columns, mix_join = mix or mix_sql(con)
     known = amounts_known(con) if has_amounts is None else has_amounts
     zero = no_spend(known)
-    gap = "list_transform(range(1, len(ages)), lambda i: ages[i + 1] - ages[i])"
+    gap = (
+        "list_transform(range(1, array_length(ages)), "
+        "lambda i: list_extract(ages, i + 1) - list_extract(ages, i))"
+    )
     return con.sql(
         f"""
         WITH per AS (
@@ -136,12 +141,13 @@ def order_features(
                 SELECT o.customer_id, c.cutoff_at, o.amount, o.status, o.discount_amount,
                     o.channel, {"b.bit" if mix_join else "o.category"},
                     o.status = '{COMPLETED_STATUS}' AS done,
-                    epoch(c.cutoff_at - o.ordered_at) / {_DAYS} AS age_days
+                    {days_between("c.cutoff_at", "o.ordered_at")} AS age_days
                 FROM {cutoffs} c JOIN {orders} o ON o.ordered_at < c.cutoff_at {mix_join}
             )
             GROUP BY customer_id, cutoff_at
         ), gaps AS (  -- tenure and count are the end and length of the sorted ages
-            SELECT *, ages[-1] AS tenure_days, len(ages) AS orders_total, {gap} AS gaps
+            SELECT *, list_extract(ages, -1) AS tenure_days, array_length(ages) AS orders_total,
+                {gap} AS gaps
             FROM per WHERE days_since_last_order IS NOT NULL
         )
         SELECT customer_id, cutoff_at, days_since_last_order,
@@ -152,7 +158,7 @@ def order_features(
             spend_total / orders_total AS avg_order_value,
             list_median(gaps) AS median_days_between_orders,
             list_stddev_samp(gaps) AS std_days_between_orders,
-            ages[2] - ages[1] AS last_gap_days,
+            list_extract(ages, 2) - list_extract(ages, 1) AS last_gap_days,
             {mix_columns},
             CASE WHEN orders_total > 1 THEN (tenure_days - days_since_last_order) / (orders_total - 1) END
                 AS mean_days_between_orders,

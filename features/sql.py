@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-# Durations are real numbers of days: epoch(interval) / SECONDS_PER_DAY (DESIGN.md section 2).
-SECONDS_PER_DAY = 86_400.0
+# Durations are real numbers of days (DESIGN.md section 2), from microseconds since the epoch:
+# exact, and the same on DuckDB and Spark (features.dialects).
+MICROSECONDS_PER_DAY = 86_400_000_000.0
+
+
+def days_between(later: str, earlier: str) -> str:
+    """SQL for the days from timestamp `earlier` to timestamp `later`, as a real number
+    (DOUBLE on both engines: Spark would make the quotient a 6-digit DECIMAL)."""
+    return f"CAST(epoch_us({later}) - epoch_us({earlier}) AS DOUBLE) / {MICROSECONDS_PER_DAY!r}"
 
 
 def sql_text(value: str) -> str:

@@ -20,7 +20,9 @@ REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "scipy", "pandas", "numpy"
 
 class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
     """Features at one as-of (column `as_of`) in, the scores table out (no reasons: they are
-    for the few customers a list or a request explains)."""
+    for the few customers a list or a request explains). Parameters (declared in the
+    version's signature): `model_version`, and today's `high_risk_threshold` and
+    `medium_risk_threshold` (risk tiers are live settings; without them, those at training)."""
 
     def load_context(self, context: Any) -> None:
         with open(context.artifacts["scorer"], "rb") as fh:
@@ -30,6 +32,14 @@ class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         as_of = pd.Timestamp(model_input["as_of"].iloc[0]) if len(model_input) else pd.Timestamp(0)
-        version = str((params or {}).get("model_version", ""))
-        scores = self.scorer.score(model_input, as_of, as_of, version, with_reasons=False)
+        given = params or {}
+        version = str(given.get("model_version", ""))
+        thresholds = (
+            (float(given["high_risk_threshold"]), float(given["medium_risk_threshold"]))
+            if "high_risk_threshold" in given and "medium_risk_threshold" in given
+            else None  # those in force at training
+        )
+        scores = self.scorer.score(
+            model_input, as_of, as_of, version, with_reasons=False, risk_thresholds=thresholds
+        )
         return scores.drop(columns=["scored_at"])

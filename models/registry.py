@@ -240,7 +240,15 @@ class Registry:
                 python_model=RetainModel(),
                 artifacts={"scorer": str(scorer_path)},
                 code_paths=[str(CODE_ROOT / "models"), str(CODE_ROOT / "features")],
-                signature=infer_signature(model_input, output.drop(columns=["scored_at"])),
+                signature=infer_signature(
+                    model_input,
+                    output.drop(columns=["scored_at"]),
+                    params={
+                        "model_version": "",
+                        "high_risk_threshold": scorer.high_risk_threshold,
+                        "medium_risk_threshold": scorer.medium_risk_threshold,
+                    },
+                ),
                 registered_model_name=self.model_name,
                 pip_requirements=[f"{p}=={version(p)}" for p in REQUIREMENTS],
             )

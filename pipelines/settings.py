@@ -197,6 +197,15 @@ class Settings(BaseSettings):
         "per pass, about this many orders each: with `duckdb_memory_limit` it sets the peak "
         "memory of scoring, whatever the size of the base (more passes read the orders again).",
     )
+    spark_master: str = Field(
+        "local[*]",
+        min_length=1,
+        description="`--engine spark` outside `spark-submit` (which sets the cluster's): the "
+        "Spark master, e.g. local[2].",
+    )
+    spark_shuffle_partitions: int = Field(
+        200, ge=1, description="`spark.sql.shuffle.partitions` of retain's Spark session."
+    )
     training_cutoffs: int = Field(12, ge=2, description="Cutoffs in a training frame.")
     training_max_customers: int = Field(
         500_000,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -31,6 +34,22 @@ DataOpt = Annotated[
 ]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Cutoff date (default: the day after the last order).")
+]
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="duckdb (this machine, the warehouse) or spark (the `spark` extra and Java 17; "
+        "--data is then a folder of Parquet tables in the data contract, or spark:DATABASE, "
+        "and --out a Parquet folder or spark:DB.TABLE).",
+    ),
 ]
 HorizonOpt = Annotated[
     int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")
@@ -104,3 +123,28 @@ def print_metrics(metrics: dict[str, dict[str, Any]], title: str) -> None:
         cells = (values.get(name) for values in metrics.values())
         table.add_row(name, *("-" if v is None else f"{v:.4f}" for v in cells))
     console.print(table)
+
+
+def on_spark(settings: Settings, job: str, data: str | None, out: str, **options: Any) -> None:
+    """Run a `features` or `score` job on Spark (pipelines.scoring.spark_job.SparkRun), or say
+    in one line what is missing for it (exit 2)."""
+    if not data or not out:
+        raise InputError(
+            "--engine spark", "give --data (Parquet folder or spark:DATABASE) and --out"
+        )
+    try:
+        from pipelines.scoring.spark_job import SparkRun, run
+        from pipelines.spark import check_source
+    except ImportError as exc:
+        raise InputError(
+            "--engine spark",
+            f"{exc.name} is missing: install the spark extra (make spark, or pip install 'retain[spark]')",
+        ) from None
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise InputError(
+            "--engine spark", "Spark needs Java 17: install openjdk-17-jre-headless (make java)"
+        )
+    check_source(data)
+    with console.status(f"{job} on Spark"):
+        written = run(SparkRun(job, data, out, **options), settings)
+    done(f"wrote {written}")

@@ -10,10 +10,13 @@ import typer
 from pipelines.cli.common import (
     AsOfOpt,
     DataOpt,
+    Engine,
+    EngineOpt,
     HorizonOpt,
     as_of_or_end,
     console,
     done,
+    on_spark,
     settings_with,
     show_load,
     warehouse,
@@ -199,6 +202,7 @@ def features(
     step_days: StepOpt = None,
     with_labels: LabelsOpt = False,
     horizon_days: HorizonOpt = None,
+    engine: EngineOpt = Engine.duckdb,
 ) -> None:
     """Point-in-time features for every customer in the population at one or more cutoffs,
     computed in one relational pass; with --labels, the training frame the models learn from."""
@@ -207,6 +211,9 @@ def features(
     from pipelines.training.frames import write_feature_file
 
     settings = settings_with(horizon_days=horizon_days, cutoff_step_days=step_days)
+    if engine is Engine.spark:
+        options = {"as_of": as_of, "cutoffs": cutoffs, "with_labels": with_labels}
+        return on_spark(settings, "features", data, str(out), **options)
     with warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
         task = bar.add_task("computing features (customer passes)", total=None)
         written = write_feature_file(

@@ -13,9 +13,12 @@ from pipelines.cli import model as model_cmds
 from pipelines.cli.common import (
     AsOfOpt,
     DataOpt,
+    Engine,
+    EngineOpt,
     as_of_or_end,
     console,
     done,
+    on_spark,
     settings_with,
     warehouse,
 )
@@ -42,8 +45,10 @@ def score(
             "--to", help="Also write to PostgreSQL table retain_scores (postgresql://...)."
         ),
     ] = None,
+    engine: EngineOpt = Engine.duckdb,
 ) -> None:
-    """Score the population with the champion; keep the scores in the warehouse and as Parquet."""
+    """Score the population with the champion; keep the scores in the warehouse and as Parquet
+    (on Spark: scores to --out, a Parquet folder or a Spark table)."""
     import pandas as pd
     from rich.progress import Progress
 
@@ -51,6 +56,8 @@ def score(
 
     settings = settings_with()
     scored_at = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    if engine is Engine.spark:
+        return on_spark(settings, "score", data, str(out or ""), as_of=as_of, scored_at=scored_at)
     with warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
         cutoff = as_of_or_end(con, as_of)
         task = bar.add_task("scoring", total=None)

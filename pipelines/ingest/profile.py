@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from features.schema import COMPLETED_STATUS
-from features.sql import SECONDS_PER_DAY
+from features.sql import days_between
 from pipelines.warehouse import first_row
 
 OUTLIER_FACTOR = 10  # an amount over 10x the 99th percentile is worth a look
@@ -75,7 +75,7 @@ def _complaints(
     count, complainers, still_open, resolution, future = first_row(
         con,
         "SELECT count(*), count(DISTINCT customer_id), count(*) FILTER (WHERE resolved_at IS NULL), "
-        f"median(epoch(resolved_at - opened_at) / {SECONDS_PER_DAY}), "
+        f"median({days_between('resolved_at', 'opened_at')}), "
         "count(*) FILTER (WHERE opened_at > ?) "
         "FROM complaints",
         [as_of],

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import COMPLETED_STATUS
-from features.sql import SECONDS_PER_DAY
+from features.sql import days_between
 from models.metrics import churn_metrics, interval_coverage
 from pipelines.settings import MonitorSettings
 
@@ -48,7 +48,7 @@ def outcomes(
         SELECT s.customer_id, s.churn_probability, s.risk_tier, s.value_tier,
             s.next_order_p10_days, s.next_order_p90_days,
             (n.first_at IS NULL)::INT AS churned,
-            epoch(n.first_at - s.as_of) / {SECONDS_PER_DAY} AS days_to_next_order
+            {days_between("n.first_at", "s.as_of")} AS days_to_next_order
         FROM scores s LEFT JOIN nxt n USING (customer_id)
         WHERE s.as_of = ?
         """,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -151,6 +152,31 @@ def test_scoring_in_many_parts_and_small_batches_gives_the_same_scores(
     explained = parts["reasons"] != ""
     assert explained.sum() == 200  # RETAIN_REASONS_TOP
     assert (parts["reasons"] == full["reasons"]).all()
+
+
+def test_spark_scores_equal_the_duckdb_path_for_the_same_version(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`retain score --engine spark` (features in Spark SQL, the champion through
+    mlflow.pyfunc.spark_udf) gives every customer the batch run's scores."""
+    full = pd.read_parquet(workspace / "scores.parquet").set_index("customer_id").sort_index()
+    canonical = tmp_path / "canonical"
+    canonical.mkdir()
+    with duckdb.connect(str(Settings().warehouse_path), read_only=True) as con:
+        for table in ("orders", "complaints", "customers"):
+            con.execute(f"COPY {table} TO '{canonical / table}.parquet' (FORMAT parquet)")
+    monkeypatch.setenv("RETAIN_SPARK_MASTER", "local[2]")
+    monkeypatch.setenv("RETAIN_SPARK_SHUFFLE_PARTITIONS", "2")
+    as_of = str(pd.Timestamp(full["as_of"].iloc[0]).date())
+    out = tmp_path / "spark_scores"
+    args = ("score", "--engine", "spark", "--data", str(canonical), "--as-of", as_of)
+    assert "scores of version" in _run(*args, "--out", str(out))
+    spark = pd.read_parquet(out).set_index("customer_id").sort_index()
+    assert spark.index.equals(full.index)
+    numbers = full.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(spark[numbers], full[numbers], rtol=1e-9, atol=1e-9)
+    for column in ("risk_tier", "value_tier", "next_order_date", "model_version", "as_of"):
+        assert (spark[column] == full[column]).all(), column
 
 
 SCORE_IN_A_FRESH_VENV = """
