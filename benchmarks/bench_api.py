@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 import numpy as np
 import pandas as pd
@@ -163,7 +164,10 @@ def main() -> None:
     frame.to_parquet(home / "scores" / "latest.parquet")
     features.to_parquet(home / "scores" / "latest_features.parquet")
     publish_lookup(
-        home / "scores" / "latest.parquet", home / "scores" / "latest_features.parquet", pointer
+        duckdb.connect(),
+        home / "scores" / "latest.parquet",
+        home / "scores" / "latest_features.parquet",
+        pointer,
     )
     key = KeyRing(home / "api_keys.json").add("bench", pd.Timestamp("2026-11-30"))
     auth = {"Authorization": f"Bearer {key}"}

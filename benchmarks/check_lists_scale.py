@@ -31,14 +31,16 @@ build_list(scores, "L", Selection(top=int(sys.argv[2])), 0.1).to_csv(sys.argv[3]
 """
 
 
-def measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(seconds, peak resident GB) of a command, from GNU time."""
+def measured(
+    command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)
+) -> tuple[float, float]:
+    """(seconds, peak resident GB) of a command, from GNU time; exit codes in `ok` pass."""
     started = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True
     )
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
+    if done.returncode not in ok:
         sys.exit(done.stderr[-2000:])
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     return seconds, int(peak.group(1)) / 1e6 if peak else float("nan")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -60,11 +61,37 @@ def champion(root: Path, env: dict[str, str]) -> None:
     (root / "champion.done").write_text("")
 
 
+def downstream(root: Path, home: Path, env: dict[str, str]) -> None:
+    """Lists, drift and the campaign report on the last size's scores, each its own process
+    (target: each within 8 GB peak memory). Drift compares with the champion's reference."""
+    shutil.copy(root / "train-home" / "reference.parquet", home / "reference.parquet")
+    run = {**env, "RETAIN_HOME": str(home)}
+    retain = str(Path(sys.executable).parent / "retain")
+    out = home / "downstream"
+    out.mkdir(exist_ok=True)
+    commands = {
+        "risk-list --top 100000": ["risk-list", "--top", "100000", "--out", str(out / "list.csv")],
+        "drift": ["drift", "--out", str(out / "drift.html")],
+        "campaign-report (100,000 listed, December)": [
+            "campaign-report", "--list", str(out / "list.csv"), "--since", AS_OF,
+            "--out", str(out / "report.json"),
+        ],
+    }  # fmt: skip
+    print("| command | wall | peak memory |")
+    print("|---|---|---|")
+    for name, args in commands.items():
+        seconds, peak = measured([retain, *args], run, ok=(0, 1))  # drift exits 1 on an alarm
+        print(f"| `retain {name}` | {seconds:.0f} s | {peak:.2f} GB |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", type=int, nargs="+", default=[2, 14, 50])
     parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--part-orders", type=int, default=10_000_000)
+    parser.add_argument(
+        "--downstream", action="store_true", help="then lists, drift, campaign report"
+    )
     args = parser.parse_args()
     root = DATA / "score-scale"
     root.mkdir(parents=True, exist_ok=True)
@@ -98,6 +125,9 @@ def main() -> None:
             f"| {peak:.2f} GB |",
             flush=True,
         )
+
+    if args.downstream:
+        downstream(root, root / f"home-{args.parts[-1]}", env)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,10 @@ def publish(home: Path, customers: int) -> None:
                              "avg_order_value": 50.0, "spend_total": 500.0})  # fmt: skip
     features.to_parquet(folder / "latest_features.parquet")
     publish_lookup(
-        folder / "latest.parquet", folder / "latest_features.parquet", folder / "lookup.current"
+        duckdb.connect(),
+        folder / "latest.parquet",
+        folder / "latest_features.parquet",
+        folder / "lookup.current",
     )
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from features.cutoffs import season_warning
@@ -52,14 +51,16 @@ class ScoreResult:
 
 
 def read_batches(paths: list[Path], rows: int = SCORE_BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """Parquet files as pandas frames of at most `rows` rows; categorical features typed as
-    `build_frame` types them."""
+    """Parquet files as pandas frames of at most `rows` rows, one after the other (no
+    read-ahead: memory stays one batch); categorical features typed as `build_frame` types
+    them."""
     categorical = list(CATEGORICAL_FEATURES)
-    for batch in ds.dataset([str(p) for p in paths], format="parquet").to_batches(batch_size=rows):
-        if batch.num_rows:
-            yield pa.Table.from_batches([batch]).to_pandas(
-                split_blocks=True, self_destruct=True, categories=categorical
-            )
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            if batch.num_rows:
+                yield pa.Table.from_batches([batch]).to_pandas(
+                    split_blocks=True, self_destruct=True, categories=categorical
+                )
 
 
 class _RunFiles:
@@ -182,11 +183,22 @@ def _empty_features(scorer: Scorer, parts: list[Path], as_of: pd.Timestamp) -> p
 def _explain(
     con: duckdb.DuckDBPyConnection, scorer: Scorer, files: _RunFiles, ids: pd.Series
 ) -> None:
-    """Reasons for `ids`, written into the run's scores file (one streamed rewrite)."""
+    """Reasons for `ids`, written into the run's scores file (one streamed rewrite); their
+    features are read from the run's file by DuckDB (within its memory limit)."""
     if ids.empty:
         return
-    table = pq.read_table(files.features_path, filters=[("customer_id", "in", list(ids))])
-    found = table.to_pandas(categories=list(CATEGORICAL_FEATURES))
+    con.register("_run_ids", pd.DataFrame({"customer_id": ids.astype(str).to_numpy()}))
+    try:
+        found = (
+            con.sql(
+                f"SELECT * FROM read_parquet({sql_text(str(files.features_path))}) "
+                "WHERE customer_id IN (SELECT customer_id FROM _run_ids)"
+            )
+            .to_arrow_table()
+            .to_pandas(categories=list(CATEGORICAL_FEATURES))
+        )
+    finally:
+        con.unregister("_run_ids")
     reasons = pd.DataFrame(
         {"customer_id": found["customer_id"].to_numpy(), "reasons": scorer.reasons(found)}
     )
@@ -223,11 +235,12 @@ def store_scores(
     os.replace(features, settings.latest_features_path)
     os.replace(result.scores_path, settings.latest_scores_path)
     result.scores_path = settings.latest_scores_path
+    hand_back_memory(con, settings.duckdb_memory_limit)
     publish_lookup(
+        con,
         settings.latest_scores_path,
         settings.latest_features_path,
         settings.lookup_pointer_path,
-        settings.duckdb_memory_limit,
     )
 
 

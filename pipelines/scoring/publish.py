@@ -10,6 +10,7 @@ before the current one is kept, for requests still reading it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -23,19 +24,22 @@ LOOKUP_TABLE = "lookup"
 KEEP_FILES = 2
 
 
-def publish_lookup(scores: Path, features: Path, pointer: Path, memory_limit: str = "50%") -> Path:
+def publish_lookup(
+    con: duckdb.DuckDBPyConnection, scores: Path, features: Path, pointer: Path
+) -> Path:
     """Write the lookup file of this run from its scores and features files (Parquet, read
-    by DuckDB: nothing whole in pandas) and point `pointer` at it; returns the file."""
+    by DuckDB: nothing whole in pandas) and point `pointer` at it; returns the file. The file
+    is attached to `con`, so the work shares that connection's memory limit."""
     folder = pointer.parent
     folder.mkdir(parents=True, exist_ok=True)
     path = (
         folder / f"lookup-{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.duckdb"
     )
-    con = duckdb.connect(str(path))
+    alias = f"_lookup_{uuid.uuid4().hex[:8]}"
+    con.execute(f"ATTACH {sql_text(str(path))} AS {alias}")
     try:
-        con.execute("SET memory_limit = ?", [memory_limit])
         con.execute(
-            f"""CREATE TABLE {LOOKUP_TABLE} AS
+            f"""CREATE TABLE {alias}.{LOOKUP_TABLE} AS
             SELECT s.*,
                 greatest(ceil(100 * percent_rank() OVER (ORDER BY s.churn_probability)), 1)
                     AS percentile,
@@ -46,13 +50,19 @@ def publish_lookup(scores: Path, features: Path, pointer: Path, memory_limit: st
             LEFT JOIN ({_history_fields(features)}) f USING (customer_id)
             ORDER BY s.customer_id"""
         )
-        con.execute(f"CREATE UNIQUE INDEX {LOOKUP_TABLE}_id ON {LOOKUP_TABLE} (customer_id)")
+        # Point lookups by index; past the memory limit, without one: the table is sorted by
+        # id, so a lookup still reads a single row group (zone maps).
+        with contextlib.suppress(duckdb.OutOfMemoryException):
+            con.execute(
+                f"CREATE UNIQUE INDEX {LOOKUP_TABLE}_id ON {alias}.{LOOKUP_TABLE} (customer_id)"
+            )
         con.execute(
-            f"CREATE TABLE {LOOKUP_TABLE}_run AS SELECT any_value(model_version) AS model_version, "
-            f"any_value(as_of) AS as_of, any_value(scored_at) AS scored_at FROM {LOOKUP_TABLE}"
+            f"CREATE TABLE {alias}.{LOOKUP_TABLE}_run AS SELECT any_value(model_version) "
+            "AS model_version, any_value(as_of) AS as_of, any_value(scored_at) AS scored_at "
+            f"FROM {alias}.{LOOKUP_TABLE}"
         )
     finally:
-        con.close()
+        con.execute(f"DETACH {alias}")
     _point(pointer, path.name)
     _prune(folder, path)
     return path

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import pandas as pd
 import pytest
@@ -68,7 +69,7 @@ def _publish(home: Path, version: str = "7") -> Path:
     pointer.parent.mkdir(parents=True, exist_ok=True)
     _scores(version).to_parquet(scores := home / "scores.parquet")
     _features().to_parquet(features := home / "features.parquet")
-    publish_lookup(scores, features, pointer)
+    publish_lookup(duckdb.connect(), scores, features, pointer)
     return pointer
 
 
