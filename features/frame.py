@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,9 @@ from features.schema import (
 )
 from features.sql import days_between, sql_text
 
+# The tables a pass reads a share of, and the time before which their rows can matter.
+PASS_TABLES = {"orders": "ordered_at", "complaints": "opened_at", "customers": None}
+
 
 class _Names:
     """Names of the temporary objects of one call, unique per call: a second call never
@@ -34,7 +38,7 @@ class _Names:
     def __init__(self) -> None:
         tag = uuid.uuid4().hex[:12]
         self.cutoffs, self.population = f"_cutoffs_{tag}", f"_population_{tag}"
-        self.orders, self.complaints = f"_orders_pass_{tag}", f"_complaints_pass_{tag}"
+        self.passes = {t: f"_{t}_pass_{tag}" for t in PASS_TABLES}
         self.order_features = f"_order_features_{tag}"
         self.complaint_features = f"_complaint_features_{tag}"
         self.labels, self.categories = f"_labels_{tag}", f"_category_bits_{tag}"
@@ -176,6 +180,8 @@ def write_feature_parts(
     scoring's memory is set by `rows_per_pass`, not by the size of the base."""
     names, parts = _Names(), []
     folder.mkdir(parents=True, exist_ok=True)
+    passes = _passes(con, len(cutoffs), rows_per_pass, 1.0)
+    staged = _stage(con, folder / "staged", passes, max(cutoffs)) if passes > 1 else None
 
     def into_file(k: int, select: str) -> None:
         parts.append(folder / f"part-{k:05d}.parquet")
@@ -183,11 +189,46 @@ def write_feature_parts(
 
     try:
         _run_passes(
-            con, names, cutoffs, activity_window_days, rows_per_pass, on_pass, 1.0, into_file
+            con,
+            names,
+            cutoffs,
+            activity_window_days,
+            rows_per_pass,
+            on_pass,
+            1.0,
+            into_file,
+            staged,
         )
     finally:
         _drop(con, names)
+        shutil.rmtree(folder / "staged", ignore_errors=True)
     return parts
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, folder: Path, passes: int, before: pd.Timestamp
+) -> Callable[[int, str], str]:
+    """Split the tables once into `passes` hash shares of the customers on disk (Parquet, one
+    folder per share), so each pass reads its share instead of scanning every table again:
+    the whole run reads the data about twice, whatever the number of passes. Returns the
+    source of table `t` in pass `k`."""
+    at = sql_text(pd.Timestamp(before).isoformat(sep=" "))
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, column in PASS_TABLES.items():
+        keep = f"WHERE {column} < TIMESTAMP {at}" if column else ""
+        con.execute(
+            f"COPY (SELECT *, hash(customer_id) % {passes} AS _pass FROM {table} {keep}) "
+            f"TO {sql_text(str(folder / table))} (FORMAT parquet, PARTITION_BY (_pass))"
+        )
+
+    def source(k: int, table: str) -> str:
+        share = folder / table / f"_pass={k}"
+        if not share.exists():  # nobody of this share has rows in that table
+            return f"FROM {table} WHERE false"
+        files = sql_text(str(share / "*.parquet"))
+        return f"FROM read_parquet({files}, hive_partitioning = false)"
+
+    return source
 
 
 def _run_passes(
@@ -199,21 +240,23 @@ def _run_passes(
     on_pass: Callable[[int, int], None] | None,
     customer_share: float,
     sink: Callable[[int, str], None],
+    staged: Callable[[int, str], str] | None = None,
 ) -> None:
     """Compute the features pass by pass (a hash share of the customers each) and hand each
-    pass's SELECT to `sink(k, select)`: a temp table or a Parquet file."""
+    pass's SELECT to `sink(k, select)`: a temp table or a Parquet file. A pass reads its
+    share from `staged(k, table)` when given (see _stage), else filters the whole table."""
     _set_cutoffs(con, cutoffs, names.cutoffs)
     passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
     mix, has_amounts = mix_sql(con, names.categories), amounts_known(con)
     for k in range(passes):
-        orders, complaints = "orders", "complaints"
+        tables = {t: t for t in PASS_TABLES}
         share = _customers_of(passes, k, customer_share)
         if share is not None:  # one share of the customers per pass: memory stays bounded
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {names.orders} AS FROM orders WHERE {share}")
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {names.complaints} AS FROM complaints WHERE {share}"
-            )
-            orders, complaints = names.orders, names.complaints
+            for table, view in names.passes.items():
+                source = staged(k, table) if staged else f"FROM {table} WHERE {share}"
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
+                tables[table] = view
+        orders, complaints = tables["orders"], tables["complaints"]
         order_features(con, names.cutoffs, orders, mix, has_amounts).create_view(
             names.order_features, replace=True
         )
@@ -229,7 +272,7 @@ def _run_passes(
                          THEN {days_between("o.cutoff_at", "u.signed_up_at")} END AS days_since_signup
                 FROM {names.order_features} o
                 LEFT JOIN {names.complaint_features} k USING (customer_id, cutoff_at)
-                LEFT JOIN customers u USING (customer_id)
+                LEFT JOIN {tables["customers"]} u USING (customer_id)
                 WHERE o.days_since_last_order <= {activity_window_days}
             ) p
             """,
@@ -271,7 +314,7 @@ def _drop(con: duckdb.DuckDBPyConnection, names: _Names) -> None:
     """Drop the temporary tables and views one call made."""
     for view in (names.labels, names.order_features, names.complaint_features):
         con.execute(f"DROP VIEW IF EXISTS {view}")
-    for view in (names.orders, names.complaints):
+    for view in names.passes.values():
         con.execute(f"DROP VIEW IF EXISTS {view}")
     for table in (names.population, names.cutoffs, names.categories):
         con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.frame import build_frame, feature_relation
+from features.frame import build_frame, feature_relation, write_feature_parts
 from pipelines.ingest.sources import load_frames
 from pipelines.warehouse import connect, hand_back_memory
 from tests.conftest import CUTOFF, DATA_END, tiny_tables
@@ -21,6 +21,30 @@ def test_passes_give_the_same_frame() -> None:
     many = build_frame(con, cutoffs, 365, 90, DATA_END, rows_per_pass=50)  # 12 passes
     pd.testing.assert_frame_equal(one, many)
     assert len(one) > 40 and one["complaints_total"].sum() > 0
+
+
+def test_staged_passes_written_to_files_give_the_same_features(tmp_path) -> None:
+    """Streaming scoring's passes read hash shares staged once on disk: same rows, every
+    customer in exactly one part, and the staged copies gone afterwards."""
+    con = connect()
+    tiny = tiny_tables()
+    complaints = tiny.complaints.assign(customer_id=["c01", "c01", "c02"])
+    customers = pd.DataFrame({"customer_id": ["c01", "c03"], "segment": ["retail", "trade"]})
+    load_frames(
+        con, {"orders": random_orders(5, 3), "complaints": complaints, "customers": customers}
+    )
+    one = build_frame(con, [CUTOFF], 365).sort_values("customer_id").reset_index(drop=True)
+    parts = write_feature_parts(con, [CUTOFF], 365, tmp_path / "parts", rows_per_pass=50)
+    assert len(parts) > 5
+    many = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    many = many.sort_values("customer_id").reset_index(drop=True)
+    categorical = [c for c in one.columns if isinstance(one[c].dtype, pd.CategoricalDtype)]
+    pd.testing.assert_frame_equal(
+        many.astype({c: "object" for c in categorical}),
+        one.astype({c: "object" for c in categorical}),
+    )
+    assert one["segment"].notna().any() and one["complaints_total"].sum() > 0
+    assert not (tmp_path / "parts" / "staged").exists()
 
 
 def test_each_pass_is_reported() -> None:
