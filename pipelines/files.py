@@ -11,7 +11,38 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from features.sql import sql_text
 from pipelines.errors import InputError
+
+
+def read_rows_of(
+    path: Path,
+    customer_ids: list[str],
+    columns: list[str] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """The rows of these customers from a Parquet file (the scored features of tens of
+    millions): DuckDB streams the file through a join on the ids, so memory is the rows
+    found, not the file (a pyarrow filtered read decodes every column of every row group)."""
+    own = con is None
+    db = duckdb.connect() if con is None else con
+    name = f"_ids_{os.getpid()}_{id(customer_ids)}"
+    listed = ", ".join(["customer_id", *(c for c in columns or [] if c != "customer_id")])
+    db.register(name, pd.DataFrame({"customer_id": pd.Series(customer_ids, dtype=object)}))
+    try:
+        source = f"read_parquet({sql_text(str(path))})"
+        return (
+            db.sql(
+                f"SELECT {listed if columns else '*'} FROM {source} "
+                f"WHERE customer_id IN (SELECT customer_id FROM {name})"
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
+    finally:
+        db.unregister(name)
+        if own:
+            db.close()
 
 
 def read_list(path: Path, required: tuple[str, ...]) -> pd.DataFrame:

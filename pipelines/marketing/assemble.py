@@ -14,7 +14,7 @@ import pandas as pd
 from models.explain import cycle_reason
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
-from pipelines.files import write_table, write_xlsx
+from pipelines.files import read_rows_of, write_table, write_xlsx
 from pipelines.marketing.lists import (
     DECLARED_COLUMNS,
     Selection,
@@ -168,11 +168,7 @@ def _known(option: str, values: list[str], allowed: tuple[str, ...]) -> None:
 def _listed_features(listed: pd.DataFrame, settings: Settings, columns: list[str]) -> pd.DataFrame:
     """Feature columns of the listed customers only (a filtered read, not the whole file)."""
     wanted = listed["customer_id"].astype(str).tolist()
-    return pd.read_parquet(
-        settings.latest_features_path,
-        columns=["customer_id", *columns],
-        filters=[("customer_id", "in", wanted)],
-    )
+    return read_rows_of(settings.latest_features_path, wanted, ["customer_id", *columns])
 
 
 def _with_cycle_reasons(listed: pd.DataFrame, settings: Settings, days: float) -> pd.DataFrame:
@@ -202,7 +198,5 @@ def with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     version = str(listed["model_version"].iloc[0])
     scorer, _ = settings.registry().load_scorer(version)
     wanted = listed.loc[missing, "customer_id"].astype(str).tolist()
-    features = pd.read_parquet(
-        settings.latest_features_path, filters=[("customer_id", "in", wanted)]
-    )
+    features = read_rows_of(settings.latest_features_path, wanted)
     return scorer.fill_reasons(listed, features, missing)

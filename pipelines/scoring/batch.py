@@ -26,7 +26,7 @@ from features.sql import sql_text
 from models.scorer import SCORE_COLUMNS, Scorer
 from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
-from pipelines.files import write_table
+from pipelines.files import read_rows_of, write_table
 from pipelines.scoring.publish import publish_lookup
 from pipelines.settings import Settings
 from pipelines.warehouse import hand_back_memory, scalar
@@ -187,18 +187,7 @@ def _explain(
     features are read from the run's file by DuckDB (within its memory limit)."""
     if ids.empty:
         return
-    con.register("_run_ids", pd.DataFrame({"customer_id": ids.astype(str).to_numpy()}))
-    try:
-        found = (
-            con.sql(
-                f"SELECT * FROM read_parquet({sql_text(str(files.features_path))}) "
-                "WHERE customer_id IN (SELECT customer_id FROM _run_ids)"
-            )
-            .to_arrow_table()
-            .to_pandas(categories=list(CATEGORICAL_FEATURES))
-        )
-    finally:
-        con.unregister("_run_ids")
+    found = read_rows_of(files.features_path, ids.astype(str).tolist(), con=con)
     reasons = pd.DataFrame(
         {"customer_id": found["customer_id"].to_numpy(), "reasons": scorer.reasons(found)}
     )
