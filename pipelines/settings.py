@@ -235,9 +235,10 @@ class Settings(BaseSettings):
         description="Brier score a newer model may lose against the champion and still replace it.",
     )
     reasons_top: int = Field(
-        50_000,
+        100_000,
         ge=0,
-        description="`retain score` explains this many customers (most value at risk).",
+        description="`retain score` explains this many customers (most value at risk), about "
+        "720 a second: lists and pages up to this size then need no explaining of their own.",
     )
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)
