@@ -26,7 +26,7 @@ from features.sql import sql_text
 from models.scorer import SCORE_COLUMNS, Scorer
 from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
-from pipelines.files import read_rows_of, write_table
+from pipelines.files import read_rows_of, write_relation
 from pipelines.scoring.publish import publish_lookup
 from pipelines.settings import Settings
 from pipelines.warehouse import hand_back_memory, scalar
@@ -274,20 +274,10 @@ def publish(result: ScoreResult, out: Path | None, to: str | None) -> int | None
 
 
 def export(scores: Path, out: Path) -> None:
-    """The scores file in the format `out` names: Parquet and CSV streamed by DuckDB, the
-    others (JSON, Excel: for lists a person opens) through pandas."""
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        write_table(pd.read_parquet(scores), out)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:6]}")
-    options = "FORMAT parquet" if suffix == ".parquet" else "FORMAT csv, HEADER true"
+    """The scores file in the format `out` names, by DuckDB (Parquet and CSV streamed; an
+    Excel sheet too long for Excel refused before anything is read)."""
     con = duckdb.connect()
     try:
-        con.execute(
-            f"COPY (FROM read_parquet({sql_text(str(scores))})) TO {sql_text(str(temporary))} ({options})"
-        )
+        write_relation(con.sql(f"FROM read_parquet({sql_text(str(scores))})"), out)
     finally:
         con.close()
-    os.replace(temporary, out)
