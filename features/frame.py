@@ -144,16 +144,13 @@ def _relation(
         )
         con.execute(f"{into} {select}")
 
-    _run_passes(
-        con,
-        names,
-        cutoffs,
-        activity_window_days,
-        rows_per_pass,
-        on_pass,
-        customer_share,
-        into_table,
-    )
+    passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
+
+    def filtered(k: int, table: str) -> str | None:
+        share = _customers_of(passes, k, customer_share)
+        return None if share is None else f"FROM {table} WHERE {share}"
+
+    _run_passes(con, names, cutoffs, activity_window_days, passes, into_table, filtered, on_pass)
     if data_end is None:
         return con.table(names.population), names
     if horizon_days is None:
@@ -188,17 +185,7 @@ def write_feature_parts(
         con.execute(f"COPY ({select}) TO {sql_text(str(parts[-1]))} (FORMAT parquet)")
 
     try:
-        _run_passes(
-            con,
-            names,
-            cutoffs,
-            activity_window_days,
-            rows_per_pass,
-            on_pass,
-            1.0,
-            into_file,
-            staged,
-        )
+        _run_passes(con, names, cutoffs, activity_window_days, passes, into_file, staged, on_pass)
     finally:
         _drop(con, names)
         shutil.rmtree(folder / "staged", ignore_errors=True)
@@ -236,25 +223,23 @@ def _run_passes(
     names: _Names,
     cutoffs: list[pd.Timestamp],
     activity_window_days: int,
-    rows_per_pass: int,
-    on_pass: Callable[[int, int], None] | None,
-    customer_share: float,
+    passes: int,
     sink: Callable[[int, str], None],
-    staged: Callable[[int, str], str] | None = None,
+    source: Callable[[int, str], str | None] | None,
+    on_pass: Callable[[int, int], None] | None,
 ) -> None:
-    """Compute the features pass by pass (a hash share of the customers each) and hand each
-    pass's SELECT to `sink(k, select)`: a temp table or a Parquet file. A pass reads its
-    share from `staged(k, table)` when given (see _stage), else filters the whole table."""
+    """Compute the features in `passes` passes (a hash share of the customers each) and hand
+    each pass's SELECT to `sink(k, select)`: a temp table or a Parquet file. Pass `k` reads
+    table `t` from `source(k, t)` (a filter, or the staged share of _stage); None or no
+    `source`: the whole table."""
     _set_cutoffs(con, cutoffs, names.cutoffs)
-    passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
     mix, has_amounts = mix_sql(con, names.categories), amounts_known(con)
     for k in range(passes):
         tables = {t: t for t in PASS_TABLES}
-        share = _customers_of(passes, k, customer_share)
-        if share is not None:  # one share of the customers per pass: memory stays bounded
-            for table, view in names.passes.items():
-                source = staged(k, table) if staged else f"FROM {table} WHERE {share}"
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
+        for table, view in names.passes.items():
+            chosen = source(k, table) if source else None
+            if chosen is not None:  # one share of the customers per pass: memory stays bounded
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {chosen}")
                 tables[table] = view
         orders, complaints = tables["orders"], tables["complaints"]
         order_features(con, names.cutoffs, orders, mix, has_amounts).create_view(

@@ -27,13 +27,13 @@ def read_rows_of(
     own = con is None
     db = duckdb.connect() if con is None else con
     name = f"_ids_{os.getpid()}_{id(customer_ids)}"
-    listed = ", ".join(["customer_id", *(c for c in columns or [] if c != "customer_id")])
+    listed = "*" if columns is None else ", ".join(dict.fromkeys(["customer_id", *columns]))
     db.register(name, pd.DataFrame({"customer_id": pd.Series(customer_ids, dtype=object)}))
     try:
         source = f"read_parquet({sql_text(str(path))})"
         return (
             db.sql(
-                f"SELECT {listed if columns else '*'} FROM {source} "
+                f"SELECT {listed} FROM {source} "
                 f"WHERE customer_id IN (SELECT customer_id FROM {name})"
             )
             .to_arrow_table()

@@ -140,8 +140,8 @@ class SparkRelation:
 
 
 class SparkRows:
-    def __init__(self, frame: DataFrame) -> None:
-        self._rows = [tuple(r) for r in frame.collect()]
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self._rows
@@ -159,9 +159,9 @@ class SparkSQL:
     def execute(self, sql: str, params: list[Any] | None = None) -> SparkRows:
         view, statement = to_spark_statement(inline(sql, params))
         if view is None:
-            return SparkRows(self.spark.sql(statement))
+            return SparkRows([tuple(r) for r in self.spark.sql(statement).collect()])
         self.spark.sql(statement).createOrReplaceTempView(view)
-        return SparkRows(self.spark.sql("SELECT 1 WHERE false"))
+        return SparkRows([])
 
     def sql(self, sql: str) -> SparkRelation:
         return SparkRelation(self.spark, to_spark(sql))

@@ -136,7 +136,7 @@ def score_population(
         pd.Series(dtype="int64"),
         0,
     )
-    for batch in read_batches(parts):
+    for batch in read_batches(parts, SCORE_BATCH_ROWS):  # the value at call time
         features = scorer.prepare(batch)
         scores = scorer.score(
             features,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
@@ -151,6 +152,8 @@ def test_scoring_in_many_parts_and_small_batches_gives_the_same_scores(
     pd.testing.assert_frame_equal(parts[numbers], full[numbers], rtol=1e-9, atol=1e-9)
     explained = parts["reasons"] != ""
     assert explained.sum() == 200  # RETAIN_REASONS_TOP
+    batches = pq.ParquetFile(Settings().latest_features_path).metadata.num_row_groups
+    assert batches >= len(full) // 97  # one row group per scored batch: it did stream
     assert (parts["reasons"] == full["reasons"]).all()
 
 
