@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.metrics import expected_calibration_error
 from pipelines.ingest.importers import import_cdnow
 from pipelines.ingest.sources import load_source
 from pipelines.settings import Settings
@@ -87,6 +88,7 @@ def run_case(case: Case) -> dict[str, Any]:
     last = rows[-1]
     last["customers"] = len(predictions)
     last["roc_auc_margin_se"] = _bootstrap_se(predictions)
+    last["ece_noise_floor"] = _ece_noise_floor(predictions["model"].to_numpy())
     last["seconds"] = round(time.perf_counter() - started, 1)
     return {"rows": rows}
 
@@ -108,6 +110,15 @@ def _bootstrap_se(predictions: pd.DataFrame, rounds: int = 200) -> float:
         if 0 < y[i].sum() < len(i):
             margins.append(roc_auc_score(y[i], model[i]) - roc_auc_score(y[i], bgnbd[i]))
     return float(np.std(margins))
+
+
+def _ece_noise_floor(p: np.ndarray, rounds: int = 200) -> float:
+    """Mean ECE of a perfectly calibrated model with these probabilities on this many
+    customers (outcomes drawn from the probabilities): below it, ECE is noise."""
+    rng = np.random.default_rng(0)
+    return float(
+        np.mean([expected_calibration_error(rng.random(len(p)) < p, p) for _ in range(rounds)])
+    )
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:

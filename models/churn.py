@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from features.hashing import stable_unit
 from models.boosting import FeatureEncoder, predict, train_booster
+from models.recent_rate import shift_churn
 
 
 class Platt:
@@ -125,8 +126,11 @@ class ChurnModel(BaseEstimator):
     learns on all cutoffs but the latest; the latest fold picks the number of trees (early
     stopping), the tree complexity among `complexity` (one-SE rule on its log loss) and fits
     the map from raw score to probability (Platt or isotonic, chosen by held-out Brier), so
-    that 0.3 means 30 %.
+    that 0.3 means 30 %. `level_shift_` then moves the log-odds of ordering when a newer,
+    partly observed cutoff shows the base rate has moved (models.recent_rate).
     """
+
+    level_shift_: float = 0.0  # set by Scorer.update_recent_rate; none on older pickles
 
     def __init__(
         self,
@@ -192,7 +196,8 @@ class ChurnModel(BaseEstimator):
     def predict_proba_encoded(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         """The same from the encoded features `x` of `frame` (which carries the anchor)."""
         inputs = self._calibration_inputs(x, frame)
-        return np.asarray(self.calibrator_.predict_proba(inputs)[:, 1], dtype=float)
+        p = np.asarray(self.calibrator_.predict_proba(inputs)[:, 1], dtype=float)
+        return shift_churn(p, self.level_shift_)
 
     def _calibration_inputs(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         """The booster's raw score and, when the frame has it, BG/NBD's log-odds. The anchor

@@ -11,6 +11,7 @@ from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_columns
 from models.churn import ChurnModel
 from models.explain import REASON_TEMPLATES, join_reasons, top_reasons
 from models.next_order import NextOrderModel
+from models.recent_rate import RecentRate, Window, recent_rate
 from models.timing import PROBABILITY_DAYS, cdf_at
 
 SCORE_COLUMNS = (
@@ -32,6 +33,7 @@ SCORE_COLUMNS = (
 )
 
 
+RecentCutoff = tuple[pd.DataFrame, np.ndarray]  # features at a cutoff, ordered within s days
 RISK_TIERS = ("high", "medium", "low")  # highest first
 VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
 EXPECTED_ORDERS = "expected_orders"  # the value of a source without amounts: orders, not money
@@ -107,6 +109,7 @@ class Scorer:
     value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
     value_basis: str = "spend_365d"  # what the value tiers rank (orders_365d without amounts)
     training_cutoffs: tuple[pd.Timestamp, ...] = ()  # the seasons it has seen
+    recent_rate: RecentRate | None = None  # the partly observed cutoff after the fold, if any
     reason_templates: dict[str, tuple[str, str]] = field(
         default_factory=lambda: dict(REASON_TEMPLATES)
     )
@@ -179,6 +182,26 @@ class Scorer:
         if x is None or self.next_order.encoder_ is not self.churn.encoder_:
             x = self.next_order.encoder_.transform(frame)
         return self.next_order.bin_probabilities(x, frame, self.bgnbd)
+
+    def update_recent_rate(
+        self, recent: RecentCutoff, fold: RecentCutoff, observed_days: int
+    ) -> RecentRate:
+        """Compare who ordered within `observed_days` of a cutoff newer than the calibration
+        fold, and of the fold itself, with what the curve predicts, and move the churn model's
+        level when the newer gap is beyond the fold's and beyond noise (models.recent_rate).
+        Each argument: (features, whether each customer ordered within the days)."""
+        self.churn.level_shift_ = 0.0
+        self.recent_rate = recent_rate(
+            self._window(*recent, observed_days), self._window(*fold, observed_days), observed_days
+        )
+        self.churn.level_shift_ = self.recent_rate.log_odds_shift
+        return self.recent_rate
+
+    def _window(self, features: pd.DataFrame, ordered: np.ndarray, days: int) -> Window:
+        frame = self.prepare(features)
+        x = self.churn.encoder_.transform(frame)
+        share = cdf_at(self.curve(frame, x), self.next_order.edges_, days)
+        return Window(self.churn.predict_proba_encoded(x, frame), share, ordered)
 
     def value_tiers(self, basis: pd.Series) -> np.ndarray:
         """Customer-pyramid tier: the first (best) tier whose threshold the value reaches."""

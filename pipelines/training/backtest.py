@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from features.cutoffs import last_labelled_cutoff, spaced_cutoffs, to_timestamp
+from features.cutoffs import (
+    SEASON_COVERAGE_WARNING,
+    last_labelled_cutoff,
+    season_coverage,
+    spaced_cutoffs,
+    to_timestamp,
+)
 from features.schema import FEATURE_COLUMNS
 from models.baselines import BGNBDBaseline, RecencyBaseline, RFMBaseline
 from models.bgnbd import BGNBD_FEATURES, fit_bgnbd_features
@@ -23,6 +29,7 @@ from models.metrics import churn_metrics, concordance_index, interval_coverage, 
 from models.next_order import NextOrderModel, observed_within
 from models.scorer import (
     EXPECTED_ORDERS,
+    RecentCutoff,
     Scorer,
     choose_value_method,
     expected_value,
@@ -44,9 +51,58 @@ def training_cutoffs(v: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
     return spaced_cutoffs(last, settings.training_cutoffs, settings.cutoff_step_days)
 
 
-def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = None) -> Scorer:
+MIN_RECENT_DAYS = 28  # a newer cutoff observed for less says too little about its rate
+
+
+def recent_cutoff(data_end: pd.Timestamp, settings: Settings) -> pd.Timestamp | None:
+    """The cutoff after the last labelled one at `data_end`, whose horizon is not over but
+    was observed for at least MIN_RECENT_DAYS (models.recent_rate), or None."""
+    last = training_cutoffs(data_end, settings)[-1]
+    step = settings.cutoff_step_days
+    recent = to_timestamp(last + (pd.Timedelta(days=step) if step else pd.DateOffset(months=1)))
+    return recent if (data_end - recent).days >= MIN_RECENT_DAYS else None
+
+
+def learned_cutoffs(frame: pd.DataFrame, v: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
+    """The training cutoffs of `v` that have labelled customers in `frame` (those before the
+    data starts teach nothing, about seasons included)."""
+    present = set(frame.loc[frame["churned"].notna(), "cutoff_at"].unique())
+    return [c for c in training_cutoffs(v, settings) if c in present]
+
+
+def ordered_within(rows: pd.DataFrame, days: int) -> np.ndarray:
+    """Whether each row's next order came within `days` of its cutoff (an observed one)."""
+    seen = ~rows["next_order_censored"].astype(bool).to_numpy()
+    return seen & (rows["days_to_next_order"].to_numpy(dtype=float) < days)
+
+
+def recent_rows(
+    frame: pd.DataFrame, data_end: pd.Timestamp, settings: Settings
+) -> tuple[RecentCutoff, int] | None:
+    """Features at the recent cutoff with whether each customer ordered within the days
+    observed up to `data_end` (never later), and those days. None without such rows, and
+    when the season after `data_end` was in no training horizon: a gap in the recent weeks
+    may then be their season's (CDNOW's summer lull before its holidays), not a shift that
+    lasts; `season_warning` says so instead."""
+    learned = learned_cutoffs(frame, data_end, settings)
+    covered = season_coverage(learned, settings.horizon_days, data_end)
+    recent = recent_cutoff(data_end, settings) if covered >= SEASON_COVERAGE_WARNING else None
+    rows = frame[frame["cutoff_at"] == recent] if recent is not None else frame.iloc[:0]
+    if recent is None or rows.empty:
+        return None
+    days = (data_end - recent).days
+    return (rows, ordered_within(rows, days)), days
+
+
+def fit_scorer(
+    frame: pd.DataFrame,
+    settings: Settings,
+    recipe: Scorer | None = None,
+    recent: tuple[RecentCutoff, int] | None = None,
+) -> Scorer:
     """Both models and the value-tier thresholds from one labelled multi-cutoff frame.
-    With `recipe`, its estimators' parameters are reused (a champion refitted on new data)."""
+    With `recipe`, its estimators' parameters are reused (a champion refitted on new data);
+    with `recent` (see recent_rows), the level follows the newest, partly observed cutoff."""
     prepared, latest_fit = fit_bgnbd_features(frame, settings.horizon_days)
     churn = (
         clone(recipe.churn)
@@ -67,7 +123,7 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
     latest = prepared[prepared["cutoff_at"] == prepared["cutoff_at"].max()]
     encoder = FeatureEncoder(churn.features).fit(prepared)  # vocabularies only, no labels
     value_method, _ = choose_value_method(latest, settings.horizon_days)
-    return Scorer(
+    scorer = Scorer(
         churn=churn.fit(prepared, encoder),
         next_order=timing.fit(prepared, encoder),
         horizon_days=settings.horizon_days,
@@ -80,6 +136,10 @@ def fit_scorer(frame: pd.DataFrame, settings: Settings, recipe: Scorer | None = 
         value_basis=value_basis(latest),
         training_cutoffs=tuple(sorted(pd.to_datetime(frame["cutoff_at"].unique()))),
     )
+    if recent is not None:
+        (rows, ordered), days = recent
+        scorer.update_recent_rate((rows, ordered), (latest, ordered_within(latest, days)), days)
+    return scorer
 
 
 def model_metrics(scorer: Scorer, test: pd.DataFrame) -> tuple[dict[str, float | None], np.ndarray]:
@@ -178,8 +238,9 @@ def backtest(
         key = v.date().isoformat()
         results[key] = {}
         preds = test[["customer_id", "churned"]].copy()
+        recent = recent_rows(frame, v, settings)
         for name, recipe in recipes.items():
-            scorer = fit_scorer(train, settings, recipe)
+            scorer = fit_scorer(train, settings, recipe, recent)
             results[key][name], preds[name] = model_metrics(scorer, test)
         for name, make in BASELINES.items() if baselines else ():
             baseline: Any = make(h)

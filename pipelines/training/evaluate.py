@@ -14,7 +14,12 @@ from features.cutoffs import season_warning, to_timestamp
 from pipelines.errors import InputError
 from pipelines.settings import Settings
 from pipelines.training import plots
-from pipelines.training.backtest import backtest, training_cutoffs
+from pipelines.training.backtest import (
+    backtest,
+    learned_cutoffs,
+    recent_cutoff,
+    training_cutoffs,
+)
 from pipelines.training.train import flat_metrics, labelled_frame
 from pipelines.warehouse import data_end as find_data_end
 
@@ -37,7 +42,10 @@ def evaluate(
             f"({end.date()}): its churn labels are not known yet",
         )
     evals = evaluation_cutoffs(as_of, earlier)
-    cutoffs = sorted({c for v in evals for c in training_cutoffs(v, settings)} | set(evals))
+    recent = {r for v in evals if (r := recent_cutoff(v, settings)) is not None}
+    cutoffs = sorted(
+        {c for v in evals for c in training_cutoffs(v, settings)} | set(evals) | recent
+    )
     frame, _ = labelled_frame(con, cutoffs, end, settings)
     bt = backtest(frame, evals, settings, {"model": None})
     key = as_of.date().isoformat()
@@ -50,7 +58,7 @@ def evaluate(
         "warnings": [
             w
             for v in evals
-            if (w := season_warning(training_cutoffs(v, settings), settings.horizon_days, v))
+            if (w := season_warning(learned_cutoffs(frame, v, settings), settings.horizon_days, v))
         ],
         "metrics": bt.by_cutoff[key],
         "mean_over_cutoffs": _mean_over_cutoffs(bt.by_cutoff),

@@ -22,7 +22,13 @@ from features.schema import LABEL_COLUMNS
 from models.scorer import Scorer
 from pipelines.errors import InputError
 from pipelines.settings import Settings
-from pipelines.training.backtest import backtest, fit_scorer, training_cutoffs
+from pipelines.training.backtest import (
+    backtest,
+    fit_scorer,
+    recent_cutoff,
+    recent_rows,
+    training_cutoffs,
+)
 from pipelines.warehouse import data_end as find_data_end
 from pipelines.warehouse import hand_back_memory, scalar
 
@@ -57,6 +63,18 @@ class TrainResult:
                 f"next-order timing from BG/NBD per customer: only {timing.observed_:,} next "
                 f"orders were seen within the horizon, fewer than the {timing.min_observed:,} "
                 "a learned curve needs"
+            )
+        recent = self.scorer.recent_rate
+        if recent is not None:
+            found.append(
+                f"recent cutoff, {recent.observed_days} days observed: {recent.observed_orders:,} "
+                f"of {recent.customers:,} customers ordered, {recent.predicted_orders:,.0f} "
+                f"expected (z {recent.z:+.1f}); "
+                + (
+                    f"churn level moved by {-recent.log_odds_shift:+.2f} log-odds"
+                    if recent.applied
+                    else "within the noise, level kept"
+                )
             )
         return found
 
@@ -102,8 +120,12 @@ def train(
     end = find_data_end(con) if as_of is None else min(find_data_end(con), as_of)
     v = last_labelled_cutoff(end, settings.horizon_days)
     final_cutoffs = spaced_cutoffs(v, settings.training_cutoffs, settings.cutoff_step_days)
-    cutoffs = sorted({*training_cutoffs(v, settings), *final_cutoffs})
+    newest = recent_cutoff(end, settings)
+    cutoffs = sorted(
+        {*training_cutoffs(v, settings), *final_cutoffs, *([newest] if newest else [])}
+    )
     frame, share = labelled_frame(con, cutoffs, end, settings)
+    recent = recent_rows(frame, end, settings)
     frame = frame[frame["churned"].notna()]
     if shuffle_labels:
         frame = _shuffled(frame, settings.random_state)
@@ -116,7 +138,7 @@ def train(
     result = backtest(frame, [v], settings, {"model": None})
     metrics = {METRIC_NAMES[k]: m for k, m in result.by_cutoff[v.date().isoformat()].items()}
     final = frame[frame["cutoff_at"].isin(final_cutoffs)]
-    scorer = fit_scorer(final, settings)
+    scorer = fit_scorer(final, settings, recent=recent)
     test = frame[frame["cutoff_at"] == v]
     reference = test.sample(
         min(len(test), REFERENCE_SAMPLE_ROWS), random_state=settings.random_state
