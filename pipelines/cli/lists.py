@@ -102,6 +102,13 @@ def _write_list(
         f"{kind} {made.list_id}: {len(made.listed):,} customers ({made.control:,} control, do not "
         f"contact); {made.headline} -> {target}"
     )
+    if made.listed.empty and selection.within_days is not None:
+        console.print(
+            f"  no customer is at least {selection.min_order_probability:.0%} likely to order "
+            f"within {selection.within_days:g} days (and more likely to order than to leave): "
+            "the probabilities are calibrated, so none is listed; a longer --within-days or a "
+            "lower --min-order-probability widens the list"
+        )
 
 
 @app.command("campaign-report", rich_help_panel=PANEL)

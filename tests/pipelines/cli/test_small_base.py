@@ -25,3 +25,10 @@ def test_timing_on_300_customers(tmp_path: Path, monkeypatch) -> None:
     run_ok("due-list", "--within-days", "30", "--out", "due.csv")
     due = pd.read_csv("due.csv")
     assert len(due) > 0 and (due["churn_probability"] < 0.5).all()
+    # 14 days: on this base (Poisson buyers about 35 days apart) no customer is 50 % likely to
+    # order so soon; the empty list says why and how to widen it instead of listing guesses
+    soon = run_ok("due-list", "--within-days", "14", "--out", "due14.csv")
+    due14 = pd.read_csv("due14.csv")
+    explained = "no customer is at least 50% likely to order within 14 days" in soon
+    assert explained == due14.empty
+    assert (due14["order_probability"] >= 0.5).all()
