@@ -45,11 +45,12 @@ class RetainService:
         self.settings = load_settings()
         # Imported here, in the worker: `bentoml serve` imports this module in its supervisor
         # too, and the data stack (pandas, DuckDB, the feature SQL) would be loaded twice.
-        from serving.history import Champion
+        from serving.history import Champion, Connections
         from serving.store import ScoreStore
 
         self.store = ScoreStore(self.settings.lookup_pointer_path.resolve())
         self.champion = Champion(self.settings)
+        self.connections = Connections()
         self.champion.refresh_in_background()
 
     def __is_ready__(self) -> bool:
@@ -90,7 +91,7 @@ class RetainService:
         frames = history_frames(customer_id, orders, complaints, customer)
         try:
             result = await anyio.to_thread.run_sync(
-                score_history, self.settings, champion, as_of, frames, customer_id
+                score_history, self.settings, champion, as_of, frames, customer_id, self.connections
             )
         except HistoryError as exc:
             raise InvalidArgument(str(exc)) from None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,17 @@ MEMORY_LIMIT = "256MB"  # DuckDB's cache for the lookup file: the process stays 
 INDEX_LOOKUP_IDS = 64  # up to this many ids, the index finds each; more, one join
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """One published file: its pointer's mtime, a connection, the run's (model_version,
+    as_of, scored_at) and the select list of its API fields (plain_select)."""
+
+    mtime: float | None = None
+    con: duckdb.DuckDBPyConnection | None = None
+    run: tuple[Any, ...] = (None, None, None)
+    select: str = "*"
+
+
 class ScoreStore:
     """Lookups by customer_id in the current lookup file (read-only DuckDB, an index on the
     id; the run's version and dates read once per file)."""
@@ -29,29 +42,24 @@ class ScoreStore:
     def __init__(self, pointer: Path) -> None:
         self.pointer = pointer
         self._lock = threading.Lock()
-        self._opened: tuple[float | None, duckdb.DuckDBPyConnection | None, tuple[Any, ...]] = (
-            None,
-            None,
-            (None, None, None),
-        )
+        self._opened = _Opened()
 
-    def _current(self) -> tuple[duckdb.DuckDBPyConnection | None, tuple[Any, ...]]:
-        """The connection to the file the pointer names now (reopened when it changes) and
-        that run's (model_version, as_of, scored_at)."""
+    def _current(self) -> _Opened:
+        """The file the pointer names now (reopened when it changes)."""
         try:
             mtime: float | None = self.pointer.stat().st_mtime
         except FileNotFoundError:
             mtime = None
-        if mtime != self._opened[0]:
+        if mtime != self._opened.mtime:
             with self._lock:  # one thread reopens; the others keep reading the old file
-                if self._opened[0] != mtime:
-                    self._opened = (mtime, *self._open())
-        return self._opened[1], self._opened[2]
+                if self._opened.mtime != mtime:
+                    self._opened = self._open(mtime)
+        return self._opened
 
-    def _open(self) -> tuple[duckdb.DuckDBPyConnection | None, tuple[Any, ...]]:
+    def _open(self, mtime: float | None) -> _Opened:
         path = current_lookup(self.pointer)
         if path is None:
-            return None, (None, None, None)
+            return _Opened(mtime)
         con = duckdb.connect(str(path), read_only=True)
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         try:
@@ -61,61 +69,115 @@ class ScoreStore:
                 f"SELECT any_value(model_version), any_value(as_of), any_value(scored_at) "
                 f"FROM {LOOKUP_TABLE}"
             ).fetchone()
-        return con, tuple(run or (None, None, None))
+        return _Opened(mtime, con, tuple(run or (None, None, None)), plain_select(con))
 
     @property
     def ready(self) -> bool:
-        return self._current()[0] is not None
+        return self._current().con is not None
 
     def lookup(self, customer_ids: list[str]) -> ScoreResponse:
-        con, (version, as_of, scored_at) = self._current()
+        opened = self._current()
+        con, (version, as_of, scored_at) = opened.con, opened.run
         if con is None:
             results = [
                 CustomerScore(customer_id=c, found=False, error=NO_SCORES) for c in customer_ids
             ]
             return ScoreResponse(results=results)
+        run = {
+            "model_version": None if version is None else str(version),
+            "as_of": None if as_of is None else _day(as_of),
+            "scored_at": None if scored_at is None else _moment(scored_at),
+        }  # one scoring run per file: the same for every row
         cursor = con.cursor()  # one per request: connections are not shared across threads
         try:
-            rows = _rows(cursor, customer_ids)
+            rows = _rows(cursor, customer_ids, opened.select)
         finally:
             cursor.close()
         return ScoreResponse(
-            model_version=None if version is None else str(version),
-            as_of=None if as_of is None else pd.Timestamp(as_of).date().isoformat(),
-            scored_at=None if scored_at is None else pd.Timestamp(scored_at).isoformat(),
-            results=[customer_score(c, rows.get(c)) for c in customer_ids],
+            **run,
+            results=[customer_score(c, _with(rows.get(c), run)) for c in customer_ids],
         )
 
 
-def _rows(cursor: duckdb.DuckDBPyConnection, customer_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The rows of these ids: the index finds each of a few; many are one join."""
+def _with(row: dict[str, Any] | None, run: dict[str, Any]) -> dict[str, Any] | None:
+    return None if row is None else row | run
+
+
+def _rows(
+    cursor: duckdb.DuckDBPyConnection, customer_ids: list[str], columns: str
+) -> dict[str, dict[str, Any]]:
+    """Plain rows (plain_row) of these ids. A few: the index finds each and Python makes them
+    plain (a longer query costs more to plan than that). Many: one join, made plain by the
+    query (`columns`, see plain_select), as per value in Python it cost more than the join."""
     unique = list(dict.fromkeys(customer_ids))
     if len(unique) <= INDEX_LOOKUP_IDS:
         marks = ", ".join("?" * len(unique))
-        result = cursor.execute(
-            f"SELECT * FROM {LOOKUP_TABLE} WHERE customer_id IN ({marks})", unique
-        )
-    else:
-        sql = f"SELECT * FROM {LOOKUP_TABLE} WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))"
-        result = cursor.execute(sql, [unique])
+        sql = f"SELECT * FROM {LOOKUP_TABLE} WHERE customer_id IN ({marks})"
+        return {str(row["customer_id"]): plain_row(row) for row in _dicts(cursor, sql, unique)}
+    sql = f"SELECT {columns} FROM {LOOKUP_TABLE} WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))"
+    return {str(row["customer_id"]): row for row in _dicts(cursor, sql, [unique])}
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    result = cursor.execute(sql, params)
     names = [d[0] for d in result.description or []]
-    return {str(row[0]): dict(zip(names, row, strict=True)) for row in result.fetchall()}
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def plain_select(con: duckdb.DuckDBPyConnection) -> str:
+    """The lookup table's API fields as plain values (see plain_row): NaN as NULL, the date as
+    text. Done per value in Python, that cost more than the lookup of 10,000 ids."""
+    described = f"SELECT column_name, column_type FROM (DESCRIBE {LOOKUP_TABLE})"
+    kinds = dict(con.execute(described).fetchall())
+    out = ["customer_id"]
+    for name, kind in kinds.items():
+        if name not in SCORE_FIELDS or name in RUN_FIELDS:
+            continue
+        if kind in ("DOUBLE", "FLOAT"):
+            out.append(f"CASE WHEN isnan({name}) THEN NULL ELSE {name} END AS {name}")
+        elif kind.startswith(("DATE", "TIMESTAMP")):
+            out.append(f"strftime({name}, '%Y-%m-%d') AS {name}")
+        else:
+            out.append(name)
+    return ", ".join(out)
+
+
+# What a row of scores gives the API (read once: pydantic's `model_fields` is slow per call)
+SCORE_FIELDS = frozenset(CustomerScore.model_fields) - {"customer_id"}
+RUN_FIELDS = ("model_version", "as_of", "scored_at")  # one value per scoring run
 
 
 def customer_score(customer_id: str, row: dict[str, Any] | None) -> CustomerScore:
-    """One result of the API from a row of scores (a lookup, or a scored history)."""
+    """One result of the API from a plain row of scores (plain_row): a lookup or a history."""
     if row is None:
         return CustomerScore(customer_id=customer_id, found=False, error=UNKNOWN)
-    known = {k: _plain(v) for k, v in row.items() if k in CustomerScore.model_fields}
-    known.pop("customer_id", None)
+    known = {k: v for k, v in row.items() if k in SCORE_FIELDS}
     known["reasons"] = split_reasons(row.get("reasons"))
-    for day_field in ("next_order_date", "as_of"):
-        if known.get(day_field) is not None:
-            known[day_field] = pd.Timestamp(known[day_field]).date().isoformat()
     known["expected_date_of_next_order"] = known.get("next_order_date")
-    if known.get("scored_at") is not None:
-        known["scored_at"] = pd.Timestamp(known["scored_at"]).isoformat()
     return CustomerScore(customer_id=customer_id, found=True, **known)
+
+
+def plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of scores from pandas as the API gives it: NaN and NaT as None, numpy scalars as
+    Python ones, dates as YYYY-MM-DD and `scored_at` in ISO format."""
+    out = {k: _plain(v) for k, v in row.items()}
+    for day_field in ("next_order_date", "as_of"):
+        if out.get(day_field) is not None:
+            out[day_field] = _day(out[day_field])
+    if out.get("scored_at") is not None:
+        out["scored_at"] = _moment(out["scored_at"])
+    return out
+
+
+def _day(value: Any) -> str:
+    """YYYY-MM-DD of a date or timestamp."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return value.isoformat() if isinstance(value, date) else pd.Timestamp(value).date().isoformat()
+
+
+def _moment(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else pd.Timestamp(value).isoformat()
 
 
 def _plain(value: Any) -> Any:

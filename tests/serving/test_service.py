@@ -19,7 +19,7 @@ from models.scorer import SCORE_COLUMNS
 from pipelines.scoring.publish import current_lookup, publish_lookup
 from serving.auth import KeyRing
 from serving.launch import serve_command, serve_env
-from serving.store import ScoreStore
+from serving.store import INDEX_LOOKUP_IDS, ScoreStore
 from tests.net_helpers import free_port, running
 
 AS_OF = pd.Timestamp("2025-06-01")
@@ -83,6 +83,20 @@ def test_lookup_known_and_unknown_with_crm_fields(tmp_path: Path) -> None:
     assert c1.average_order_value == 40.0 and c1.historic_clv == 400.0
     assert c1.expected_date_of_next_order == c1.next_order_date
     assert not zz.found and "unknown customer_id" in (zz.error or "")
+
+
+def test_a_customer_reads_the_same_among_few_ids_or_many(tmp_path: Path) -> None:
+    """A few ids are made plain in Python, many by the query (serving.store._rows): the same
+    answer either way, NaN as null (c2 has no gap between orders) and dates as YYYY-MM-DD."""
+    store = ScoreStore(_publish(tmp_path))
+    many = [f"x{i}" for i in range(INDEX_LOOKUP_IDS)] + ["c1", "c2", "c3"]
+    assert len(set(many)) > INDEX_LOOKUP_IDS
+    by_many = {r.customer_id: r for r in store.lookup(many).results}
+    for c in ("c1", "c2", "c3"):
+        alone = store.lookup([c]).results[0]
+        assert alone == by_many[c] and alone.found
+    assert by_many["c2"].average_days_between_orders is None
+    assert by_many["c1"].next_order_date == "2025-06-21" and by_many["x0"].found is False
 
 
 def test_no_scores_yet_is_a_per_item_error(tmp_path: Path) -> None:

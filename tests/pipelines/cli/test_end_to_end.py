@@ -272,7 +272,7 @@ def posted_histories(data: Path, customers: list[str], as_of: pd.Timestamp) -> d
 def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
     """The API's fresh score of a posted history equals the batch score of the same customer
     at the same as-of (same feature SQL, same registered version, nothing refitted)."""
-    from serving.history import Champion, history_frames, score_history
+    from serving.history import Champion, Connections, history_frames, score_history
     from serving.schemas import ComplaintIn, CustomerIn, OrderIn
 
     batch = pd.read_parquet(workspace / "scores.parquet").set_index("customer_id")
@@ -281,6 +281,7 @@ def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
     settings = Settings()
     champion = Champion(settings).get()
     assert champion is not None and champion[0] == batch["model_version"].iloc[0]
+    connections = Connections()  # one database serves them all in turn: nothing carries over
     for c, body in posted_histories(workspace / "data", chosen, as_of).items():
         frames = history_frames(
             c,
@@ -288,7 +289,7 @@ def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
             [ComplaintIn(**k) for k in body["complaints"]],
             CustomerIn(**body["customer"]),
         )
-        got = score_history(settings, champion, str(as_of.date()), frames, c)
+        got = score_history(settings, champion, str(as_of.date()), frames, c, connections)
         want = batch.loc[c]
         assert got.found, (c, got.error)
         for column in ("churn_probability", "expected_days_to_next_order", "next_order_p10_days",
