@@ -73,6 +73,20 @@ def _tags(result: TrainResult, decision: Decision) -> dict[str, str]:
     }
 
 
+def recent_params(result: TrainResult) -> dict[str, object]:
+    """What the partly observed cutoff after the fold showed (models.recent_rate), if any."""
+    recent = result.scorer.recent_rate
+    if recent is None:
+        return {"recent_level": "not used (no such cutoff, or the coming season never seen)"}
+    return {
+        "recent_observed_days": recent.observed_days,
+        "recent_orders_observed": recent.observed_orders,
+        "recent_orders_expected": round(recent.predicted_orders, 1),
+        "recent_z": round(recent.z, 2),
+        "recent_log_odds_shift": round(recent.log_odds_shift, 4),
+    }
+
+
 def _register(
     registry: Registry, result: TrainResult, settings: Settings, metrics_path: Path
 ) -> str:
@@ -90,6 +104,7 @@ def _register(
         "churn_min_child_samples": result.scorer.churn.complexity_[1],
         "settings_hash": settings.model_hash(),
         **result.counts,
+        **recent_params(result),
     }
     example = result.reference.drop(columns=list(LABEL_COLUMNS))
     example = example.rename(columns={"cutoff_at": "as_of"})

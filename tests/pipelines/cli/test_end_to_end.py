@@ -466,3 +466,15 @@ def test_campaign_readout_recovers_the_simulated_effect(
     assert share["difference"] > 0 and share["significant"]
     assert share["ci95_low"] <= truth["true_effect_share_ordered"] <= share["ci95_high"]
     assert (camp / "report.png").stat().st_size > 5_000
+
+
+def test_the_recent_level_says_why_it_was_not_used(workspace: Path) -> None:
+    """Six training cutoffs (this fixture) never covered the coming season: the level is not
+    moved, and the MLflow run says why (test_recent_cutoff covers a level that moves)."""
+    registry = Settings().registry()
+    scorer, _ = registry.load_scorer("2")
+    run_id = registry.require_version("2").run_id
+    params = registry.client.get_run(run_id).data.params
+    assert scorer.recent_rate is None and scorer.churn.level_shift_ == 0.0
+    assert "the coming season never seen" in params["recent_level"]
+    assert "recent cutoff" not in (workspace / "train_2.txt").read_text()

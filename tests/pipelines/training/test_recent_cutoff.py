@@ -18,6 +18,7 @@ from pipelines.training.backtest import (
     recent_rows,
     training_cutoffs,
 )
+from pipelines.training.run import recent_params
 from pipelines.training.train import train
 from pipelines.warehouse import connect
 
@@ -96,14 +97,18 @@ def _trained(tmp_path, change: WorldChange | None):
     generate_dataset(tmp_path, 3_000, 520, 7, "2024-01-01", False, change=change)
     con = connect()
     load_source(con, tmp_path)
-    return train(con, Settings(horizon_days=90), as_of=T("2025-06-01")).scorer
+    return train(con, Settings(horizon_days=90), as_of=T("2025-06-01"))
 
 
 def test_a_shift_since_the_fold_moves_the_level_and_a_steady_world_keeps_it(tmp_path) -> None:
-    shifted = _trained(tmp_path / "shift", WorldChange("2025-03-01", complaints=3, dropout=4))
-    found = shifted.recent_rate
+    result = _trained(tmp_path / "shift", WorldChange("2025-03-01", complaints=3, dropout=4))
+    shifted, found = result.scorer, result.scorer.recent_rate
     assert found is not None and found.observed_days == 61 and found.z < -2
     assert shifted.churn.level_shift_ == found.log_odds_shift < 0  # more churn than learned
-    steady = _trained(tmp_path / "steady", None)
+    assert any("churn level moved by +" in note for note in result.notes)  # said at training
+    logged = recent_params(result)  # and kept with the MLflow run
+    assert logged["recent_log_odds_shift"] == round(found.log_odds_shift, 4)
+    assert logged["recent_orders_observed"] == found.observed_orders
+    steady = _trained(tmp_path / "steady", None).scorer
     assert steady.recent_rate is not None and abs(steady.recent_rate.z) <= 2
     assert steady.churn.level_shift_ == 0.0
