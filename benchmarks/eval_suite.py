@@ -56,12 +56,20 @@ class Case:
             if not (folder / "orders.parquet").exists():
                 import_cdnow(CDNOW, folder)
             return folder
-        if not (folder / "generation.json").exists():
+        if not self._cached(folder / "generation.json"):
             generate_dataset(
                 folder, self.customers, self.days, self.seed, self.start, False,
                 change=self.change, holiday_peak=self.holiday_peak,
             )  # fmt: skip
         return folder
+
+    def _cached(self, generation: Path) -> bool:
+        """Whether the folder holds this case's world (a changed case is generated again)."""
+        if not generation.exists():
+            return False
+        made = json.loads(generation.read_text())
+        wanted = {"customers": self.customers, "days": self.days, "seed": self.seed}
+        return all(made.get(k) == v for k, v in wanted.items())
 
 
 CASES = [
@@ -72,6 +80,8 @@ CASES = [
     Case("small-base", "2025-09-01", customers=300, seed=3),
     Case("shift", "2025-06-01", change=WorldChange("2025-03-01"), seed=4),
     Case("large-base", "2025-09-01", earlier=0, customers=200_000, seed=5),
+    # the peak fills half the horizon (from 15 November of a 1 October cutoff), not 15 days
+    Case("holiday-deep", "2025-10-01", start="2025-01-01", days=365, holiday_peak=2.5, seed=6),
 ]
 
 
