@@ -2,7 +2,7 @@
 posted to the running service equal their batch scores at the same as-of; the latency of
 those requests at concurrency 8 is printed (target p99 at most 100 ms, issue 16).
 
-Run: .venv/bin/python benchmarks/check_history.py [--customers 1000]
+Run: .venv/bin/python benchmarks/check_history.py [--customers 1000] [--workers 1]
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ async def post_all(url: str, key: str, bodies: list[dict]) -> tuple[list[dict], 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="The service's worker processes.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="check-history-"))
     retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
@@ -87,7 +88,8 @@ def main() -> None:
     key = KeyRing(work / "home" / "api_keys.json").add("check", pd.Timestamp("2026-11-30"))
     port = free_port()
     env = {**os.environ, "RETAIN_HOME": str(work / "home"), "BENTOML_HOME": str(work / "bentoml"),
-           "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "_AUTH": f"Bearer {key}"}  # fmt: skip
+           "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "_AUTH": f"Bearer {key}",
+           "BENTOML_CONFIG_OPTIONS": f"services.retain.workers={args.workers}"}  # fmt: skip
     proc, _ = start(serve_command("127.0.0.1", port), env, f"http://127.0.0.1:{port}")
     try:
         while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
@@ -101,7 +103,7 @@ def main() -> None:
     tiers = all(r["risk_tier"] == batch.loc[r["customer_id"], "risk_tier"] for r in results)
     print(f"{len(results):,} CDNOW histories at {as_of.date()}: largest difference from the batch "
           f"{worst:.2e} over {', '.join(COMPARED)}; risk tiers equal: {tiers}")  # fmt: skip
-    print(f"latency at concurrency 8: p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms "
+    print(f"latency at concurrency 8, {args.workers} worker(s): p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms "
           f"(histories of {np.mean([len(b['orders']) for b in bodies]):.1f} orders on average)")  # fmt: skip
 
 
