@@ -68,8 +68,10 @@ class Case:
         if not generation.exists():
             return False
         made = json.loads(generation.read_text())
-        wanted = {"customers": self.customers, "days": self.days, "seed": self.seed}
-        return all(made.get(k) == v for k, v in wanted.items())
+        wanted = {"customers": self.customers, "days": self.days, "seed": self.seed,
+                  "start": pd.Timestamp(self.start).isoformat()}  # fmt: skip
+        peak = made.get("params", {}).get("holiday_peak")
+        return all(made.get(k) == v for k, v in wanted.items()) and peak == self.holiday_peak
 
 
 CASES = [
