@@ -91,6 +91,7 @@ class Connections:
             con = self._idle.get_nowait()
         except queue.Empty:
             con = connect()
+            con.execute("SET threads = 1")  # one history is tiny; requests run side by side
         try:
             yield con
         except BaseException:
