@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 from bench_api import free_port, start
 
+from pipelines.settings import load_settings
 from serving.auth import KeyRing
+from serving.history import Champion, Connections, history_frames, score_history
 from serving.launch import serve_command
+from serving.schemas import OrderIn
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
 COMPARED = ("churn_probability", "expected_days_to_next_order", "next_order_p10_days",
@@ -65,6 +68,26 @@ async def post_all(url: str, key: str, bodies: list[dict]) -> tuple[list[dict], 
     return results, latencies * 1000
 
 
+def in_process_ms(work: Path, bodies: list[dict]) -> float:
+    """Mean time of `score_history` in this process, histories one after another (the
+    service's work without HTTP, threads or the load generator)."""
+    os.environ["RETAIN_HOME"] = str(work / "home")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work}/mlflow.db"
+    settings = load_settings()
+    champion, connections = Champion(settings).get(), Connections()
+    assert champion is not None
+    frames = [
+        (b, history_frames(b["customer_id"], [OrderIn(**o) for o in b["orders"]], [], None))
+        for b in bodies
+    ]
+    for b, f in frames[:5]:  # warm up
+        score_history(settings, champion, b["as_of"], f, b["customer_id"], connections)
+    started = time.perf_counter()
+    for b, f in frames:
+        score_history(settings, champion, b["as_of"], f, b["customer_id"], connections)
+    return (time.perf_counter() - started) / len(frames) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1000)
@@ -105,6 +128,7 @@ def main() -> None:
           f"{worst:.2e} over {', '.join(COMPARED)}; risk tiers equal: {tiers}")  # fmt: skip
     print(f"latency at concurrency 8, {args.workers} worker(s): p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms "
           f"(histories of {np.mean([len(b['orders']) for b in bodies]):.1f} orders on average)")  # fmt: skip
+    print(f"in process, one at a time: {in_process_ms(work, bodies[:200]):.1f} ms per history")
 
 
 if __name__ == "__main__":

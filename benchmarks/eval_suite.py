@@ -7,7 +7,8 @@ horizon contained (one year of history), a short history, a small base (300 cust
 large one (200,000), a mid-history shift (a service failure). Every design is chosen by its
 worst case here, never by one number on CDNOW.
 
-Run: .venv/bin/python benchmarks/eval_suite.py [--skip-large] [--out runs/eval/suite.json]
+Run: .venv/bin/python benchmarks/eval_suite.py [--skip-large] [--only CASE ...] [--seed N]
+     [--without-recent-level] [--out runs/eval/suite.json]
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from models import recent_rate
 from models.metrics import expected_calibration_error
 from pipelines.ingest.importers import import_cdnow
 from pipelines.ingest.sources import load_source
@@ -84,6 +86,9 @@ CASES = [
     Case("large-base", "2025-09-01", earlier=0, customers=200_000, seed=5),
     # the peak fills half the horizon (from 15 November of a 1 October cutoff), not 15 days
     Case("holiday-deep", "2025-10-01", start="2025-01-01", days=365, holiday_peak=2.5, seed=6),
+    # two years with the peak: the recent cutoff (1 November) is observed through it, a
+    # holiday the recent level must not read as a lasting shift
+    Case("peak-2y", "2026-01-01", start="2024-01-01", days=821, holiday_peak=2.5, seed=7),
 ]
 
 
@@ -170,11 +175,25 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true", help="Leave out the 200,000 base.")
     parser.add_argument("--only", nargs="*", help="Run only these cases.")
     parser.add_argument("--out", type=Path, default=Path("runs/eval/suite.json"))
+    parser.add_argument(
+        "--seed", type=int, help="Another world for the generated cases (named case-seedN)."
+    )
+    parser.add_argument(
+        "--without-recent-level", action="store_true",
+        help="Ablation: never move the level from the recent cutoff (models.recent_rate).",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.without_recent_level:
+        recent_rate.MIN_Z = float("inf")
     chosen = [
         c for c in CASES
         if (not args.only or c.name in args.only) and not (args.skip_large and c.name == "large-base")
     ]  # fmt: skip
+    if args.seed is not None:
+        chosen = [
+            c if c.name.startswith("cdnow") else replace(c, seed=args.seed, name=f"{c.name}-seed{args.seed}")
+            for c in chosen
+        ]  # fmt: skip
     rows = []
     for case in chosen:
         result = run_case(case)

@@ -33,12 +33,16 @@ class Window:
     order_share_by_days: np.ndarray
     ordered: np.ndarray
 
+    def order_probability(self, shift: float) -> np.ndarray:
+        """Per customer, P(order within the window) after moving the log-odds by `shift`."""
+        return np.asarray((1 - shift_churn(self.p_churn, shift)) * self.order_share_by_days)
+
     def predicted(self, shift: float) -> float:
         """Orders expected within the window after moving the log-odds by `shift`."""
-        return float(np.sum((1 - shift_churn(self.p_churn, shift)) * self.order_share_by_days))
+        return float(np.sum(self.order_probability(shift)))
 
     def variance(self, shift: float) -> float:
-        q = (1 - shift_churn(self.p_churn, shift)) * self.order_share_by_days
+        q = self.order_probability(shift)
         return float(np.sum(q * (1 - q)))
 
     def matching_shift(self) -> float:

@@ -185,7 +185,7 @@ class Scorer:
 
     def update_recent_rate(
         self, recent: RecentCutoff, fold: RecentCutoff, observed_days: int
-    ) -> RecentRate:
+    ) -> None:
         """Compare who ordered within `observed_days` of a cutoff newer than the calibration
         fold, and of the fold itself, with what the curve predicts, and move the churn model's
         level when the newer gap is beyond the fold's and beyond noise (models.recent_rate).
@@ -195,7 +195,6 @@ class Scorer:
             self._window(*recent, observed_days), self._window(*fold, observed_days), observed_days
         )
         self.churn.level_shift_ = self.recent_rate.log_odds_shift
-        return self.recent_rate
 
     def _window(self, features: pd.DataFrame, ordered: np.ndarray, days: int) -> Window:
         frame = self.prepare(features)

@@ -85,9 +85,10 @@ def recent_rows(
     may then be their season's (CDNOW's summer lull before its holidays), not a shift that
     lasts; `season_warning` says so instead."""
     learned = learned_cutoffs(frame, data_end, settings)
-    covered = season_coverage(learned, settings.horizon_days, data_end)
-    recent = recent_cutoff(data_end, settings) if covered >= SEASON_COVERAGE_WARNING else None
-    rows = frame[frame["cutoff_at"] == recent] if recent is not None else frame.iloc[:0]
+    if season_coverage(learned, settings.horizon_days, data_end) < SEASON_COVERAGE_WARNING:
+        return None
+    recent = recent_cutoff(data_end, settings)
+    rows = frame[frame["cutoff_at"] == recent]
     if recent is None or rows.empty:
         return None
     days = (data_end - recent).days
