@@ -110,7 +110,8 @@ def order_features(
     `mix` (see `mix_sql`; computed when not given). A window of w days covers [cutoff - w, cutoff); `age_days` is
     an order's age at the cutoff, so `age_days <= w` is that window. Orders at or after the
     cutoff never enter. Counts and spend are over completed orders; returns and cancellations
-    are counted apart. Only customers with at least one completed order before the cutoff get
+    are counted apart, and the `net_` spend takes returned or credited value off (never below
+    0): what the customer is worth. Only customers with at least one completed order before the cutoff get
     a row. Everything is one hash aggregation over the orders joined to the cutoffs: gaps come
     from the list of order ages (sorted per customer, not a window over all orders), category
     breadth from a bit mask, the main channel from one counter per channel.
@@ -133,6 +134,8 @@ def order_features(
             count(*) FILTER (WHERE status = '{RETURNED_STATUS}') AS returns_total,
             count(*) FILTER (WHERE status = '{CANCELLED_STATUS}') AS cancellations_total,
             coalesce(sum(amount) FILTER (WHERE status = '{RETURNED_STATUS}'), {zero}) AS returned_value_total,
+            coalesce(sum(amount) FILTER (WHERE status = '{RETURNED_STATUS}' AND age_days <= 365),
+                {zero}) AS returned_value_365d,
             sum(discount_amount) FILTER (WHERE done) AS discount_total,
             count(*) AS all_orders_total,
             list_sort(list(age_days) FILTER (WHERE done)) AS ages,
@@ -156,6 +159,9 @@ def order_features(
             spend_90d / nullif(orders_90d, 0) AS avg_order_value_90d,
             spend_180d - spend_90d AS spend_prev_90d, returns_total, cancellations_total, returned_value_total,
             spend_total / orders_total AS avg_order_value,
+            greatest(spend_total - returned_value_total, 0) AS net_spend_total,
+            greatest(spend_365d - returned_value_365d, 0) AS net_spend_365d,
+            greatest(spend_total - returned_value_total, 0) / orders_total AS net_avg_order_value,
             list_median(gaps) AS median_days_between_orders,
             list_stddev_samp(gaps) AS std_days_between_orders,
             list_extract(ages, 2) - list_extract(ages, 1) AS last_gap_days,

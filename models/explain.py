@@ -108,6 +108,31 @@ REASON_TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+# Never reasons: model-internal quantities (BG/NBD's) and tenure say nothing a marketer can act on.
+NOT_REASONS = frozenset(
+    {
+        "bgnbd_p_alive",
+        "bgnbd_expected_orders",
+        "bgnbd_p_no_order",
+        "days_since_signup",
+        "tenure_days",
+    }
+)
+# Durations in days: one that rounds to 0 (several orders on one day, a complaint resolved the
+# day it was opened) is no gap and no delay; a template that would print it is not used.
+DURATIONS = frozenset(
+    {
+        "days_since_last_order",
+        "mean_days_between_orders",
+        "median_days_between_orders",
+        "std_days_between_orders",
+        "last_gap_days",
+        "mean_resolution_days",
+        "days_since_last_complaint",
+    }
+)
+_FIELD = re.compile(r"{(\w+)")
+
 REASONS_SEPARATOR = "; "  # reasons of one customer in one table cell
 
 
@@ -126,12 +151,21 @@ _ONE = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(order|complaint|day|channel)s\b"
 _ONE_CATEGORY = re.compile(r"(?<![\d.,])1 categories\b")
 
 
+def _rounds_to_zero(value: object) -> bool:
+    return isinstance(value, float | int) and value < 0.5
+
+
 def render(feature: str, row: pd.Series, templates: dict[str, tuple[str, str]]) -> str:
     """One reason for one customer, filled with their own values: the first template whose
     values are all known (the variant for a missing value is a template too), else none."""
     variants = templates.get(feature, (f"{feature} = {{{feature}}}", ""))
     values = {str(k): None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+    zero = {k for k in DURATIONS if _rounds_to_zero(values.get(k))}
+    if feature in zero:
+        return ""
     for template in variants:
+        if zero & set(_FIELD.findall(template)):
+            continue
         try:
             text = template.format(**values)
         except (TypeError, ValueError, KeyError):  # a value the template needs is missing
@@ -148,14 +182,25 @@ def top_reasons(
     count: int = 3,
 ) -> list[list[str]]:
     """Per row, up to `count` reasons from the features with the largest positive
-    contribution to churn risk (features that lower the risk are not reasons)."""
-    order = np.argsort(-contributions, axis=1)[:, :count]
+    contribution to churn risk (features that lower the risk are not reasons, nor those in
+    NOT_REASONS; a feature with nothing to say leaves its place to the next)."""
+    allowed = np.array([f not in NOT_REASONS for f in features])
+    ranked = np.where(allowed, contributions, -np.inf)
+    order = np.argsort(-ranked, axis=1)[:, : count + _SPARE]
     out = []
     for i, (_, row) in enumerate(frame[features].iterrows()):
-        picked = [features[j] for j in order[i] if contributions[i, j] > 0]
-        texts = [render(f, row, templates) for f in picked]
-        out.append(list(dict.fromkeys(t for t in texts if t)))
+        texts: list[str] = []
+        for j in order[i]:
+            if len(texts) == count or not ranked[i, j] > 0:
+                break
+            text = render(features[j], row, templates)
+            if text and text not in texts:
+                texts.append(text)
+        out.append(texts)
     return out
+
+
+_SPARE = 4  # candidates looked at beyond `count`, for reasons that render as nothing
 
 
 def cycle_reason(
@@ -165,6 +210,8 @@ def cycle_reason(
     order in the window (reasons of a due list speak of the cycle, not of churn risk)."""
     if math.isnan(median_days_between_orders):
         rhythm = f"one order so far, {days_since_last_order:.0f} days ago"
+    elif median_days_between_orders < 0.5:  # every order on one day: no cycle yet
+        rhythm = f"no purchase cycle yet; last order {days_since_last_order:.0f} days ago"
     else:
         rhythm = (
             f"usually orders every {median_days_between_orders:.0f} days; "

@@ -45,19 +45,21 @@ def spend_known(frame: pd.DataFrame) -> bool:
 
 
 def value_basis(frame: pd.DataFrame) -> str:
-    """What the value pyramid ranks: 12-month spend, or 12-month orders without amounts."""
-    return "spend_365d" if spend_known(frame) else "orders_365d"
+    """What the value pyramid ranks: 12-month spend net of refunds, or 12-month orders
+    without amounts."""
+    return "net_spend_365d" if spend_known(frame) else "orders_365d"
 
 
 def expected_value(frame: pd.DataFrame, method: str, horizon_days: int) -> np.ndarray:
-    """Spend expected over the horizon if the customer stays: the last 12 months' rate, or
-    BG/NBD's expected orders times the customer's average order value."""
+    """Spend expected over the horizon if the customer stays, net of refunds: the last 12
+    months' net rate, or BG/NBD's expected orders times the customer's net order value (a
+    customer credited everything they bought is worth nothing)."""
     if method == EXPECTED_ORDERS:
         return frame["bgnbd_expected_orders"].to_numpy(dtype=float)
     if method == "spend_rate":
-        return frame["spend_365d"].to_numpy(dtype=float) * horizon_days / 365.0
+        return frame["net_spend_365d"].to_numpy(dtype=float) * horizon_days / 365.0
     orders = frame["bgnbd_expected_orders"].to_numpy(dtype=float)
-    return np.nan_to_num(orders * frame["avg_order_value"].to_numpy(dtype=float))
+    return np.nan_to_num(orders * frame["net_avg_order_value"].to_numpy(dtype=float))
 
 
 def choose_value_method(frame: pd.DataFrame, horizon_days: int) -> tuple[str, dict[str, float]]:
@@ -107,7 +109,7 @@ class Scorer:
     settings_hash: str
     bgnbd: BGNBD | None = None  # BG/NBD of the latest training cutoff, frozen for scoring
     value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
-    value_basis: str = "spend_365d"  # what the value tiers rank (orders_365d without amounts)
+    value_basis: str = "net_spend_365d"  # what the value tiers rank (orders_365d without amounts)
     training_cutoffs: tuple[pd.Timestamp, ...] = ()  # the seasons it has seen
     recent_rate: RecentRate | None = None  # the partly observed cutoff after the fold, if any
     reason_templates: dict[str, tuple[str, str]] = field(

@@ -50,6 +50,14 @@ def data_end(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
     return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
 
 
+def first_order(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
+    """When the observed data starts: the first completed order."""
+    first = scalar(con, "SELECT min(ordered_at) FROM orders WHERE status = 'completed'")
+    if first is None:
+        raise InputError("orders", "no completed orders")
+    return pd.Timestamp(first)
+
+
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the warehouse holds a table of that name."""
     sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"

@@ -156,8 +156,8 @@ def score_history(
     )  # fmt: skip
     row = {str(k): v for k, v in scores.iloc[0].items()} | {
         "average_days_between_orders": frame["mean_days_between_orders"].iloc[0],
-        "average_order_value": frame["avg_order_value"].iloc[0],
-        "historic_clv": frame["spend_total"].iloc[0],
+        "average_order_value": frame["net_avg_order_value"].iloc[0],
+        "historic_clv": frame["net_spend_total"].iloc[0],
     }
     return customer_score(customer_id, plain_row(row))
 

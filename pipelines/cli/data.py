@@ -126,8 +126,9 @@ def validate(
     with console.status(f"reading and validating {data}"):
         loaded = load(con, data, settings)
     show_load(loaded)
-    now = pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
-    profile = quality_report(con, loaded.reports, now, report)
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    given = pd.Timestamp(as_of) if as_of else None
+    profile = quality_report(con, loaded.reports, given, today, report)
     _show_profile(profile)
     check_usable(loaded, settings)
     written = f"; report in {report} and {report.with_suffix('.html')}" if report else ""
@@ -137,7 +138,8 @@ def validate(
 def _show_profile(profile: dict) -> None:
     orders = profile["orders"]
     console.print(
-        f"  {orders['customers']:,} customers, {orders['orders_per_customer']} orders each, "
+        f"  {orders['customers']:,} customers, {orders['orders_per_customer']} completed orders "
+        f"each (returns and cancellations apart), "
         f"{orders['repeat_customer_share']:.0%} repeat buyers, "
         f"{orders['first_ordered_at']} to {orders['last_ordered_at']}"
         if orders["customers"]

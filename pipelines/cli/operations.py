@@ -52,12 +52,13 @@ def score(
     import pandas as pd
     from rich.progress import Progress
 
-    from pipelines.scoring.batch import publish, run_scoring
+    from pipelines.scoring.batch import publish, require_champion, run_scoring
 
     settings = settings_with()
     scored_at = pd.Timestamp.now(tz="UTC").tz_localize(None)
     if engine is Engine.spark:
         return on_spark(settings, "score", data, str(out or ""), as_of=as_of, scored_at=scored_at)
+    require_champion(settings)
     with warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
         cutoff = as_of_or_end(con, as_of)
         task = bar.add_task("scoring", total=None)

@@ -9,8 +9,17 @@ from __future__ import annotations
 import duckdb
 
 from features.schema import TableContract
-from pipelines.ingest.parsing import Check
+from pipelines.ingest.parsing import Check, quote
 from pipelines.warehouse import first_row
+
+# Order lines carry a hash of every column of the raw row, mapped or not: two lines are copies
+# only when the whole row is (a description told apart is another line, not a duplicate).
+SOURCE_ROW = "_source_row"
+
+
+def source_row_sql(source_columns: list[str]) -> str:
+    """The hash of a raw row over all its columns, as `SOURCE_ROW`."""
+    return f"hash({', '.join(quote(c) for c in source_columns)}) AS {SOURCE_ROW}"
 
 
 def duplicate_checks(contract: TableContract) -> list[Check]:
@@ -62,13 +71,14 @@ def _mark_line_duplicates(
     con: duckdb.DuckDBPyConnection, table: str, present: list[str], conflict: int, copy: int
 ) -> None:
     """Order lines: every line of an order whose lines name different customers is set aside
-    (whose order is it?); of lines equal in every column the first is kept, the rest are
-    exact duplicates. Lines of one order that differ otherwise are all kept."""
+    (whose order is it?); of lines equal in every column of the raw row, mapped or not, the
+    first is kept, the rest are exact duplicates. Lines of one order that differ otherwise
+    (in an unmapped description, say) are all kept."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dupes AS
         SELECT rowid AS rid,
             CASE WHEN count(DISTINCT customer_id) OVER (PARTITION BY order_id) > 1 THEN {conflict}
-                 WHEN row_number() OVER (PARTITION BY {", ".join(present)} ORDER BY rowid) > 1
+                 WHEN row_number() OVER (PARTITION BY {", ".join(present)}, {SOURCE_ROW} ORDER BY rowid) > 1
                  THEN {copy} END AS dup_check
         FROM {table} WHERE _check IS NULL"""
     )

@@ -101,12 +101,13 @@ def notes(con: duckdb.DuckDBPyConnection, reports: list[TableReport]) -> list[st
 def quality_report(
     con: duckdb.DuckDBPyConnection,
     reports: list[TableReport],
-    now: pd.Timestamp,
+    as_of: pd.Timestamp | None,
+    run_date: pd.Timestamp,
     out: Path | None,
 ) -> dict[str, Any]:
     """The profile of the loaded tables and the notes on what is missing; with `out`, the
-    JSON there and its HTML beside it."""
-    profile = profile_tables(con, now) | {"notes": notes(con, reports)}
+    JSON there and its HTML beside it (see profile_tables for the two dates)."""
+    profile = profile_tables(con, as_of, run_date) | {"notes": notes(con, reports)}
     if out is not None:
         body = {"tables": {r.table: asdict(r) for r in reports}, "profile": profile}
         out.parent.mkdir(parents=True, exist_ok=True)

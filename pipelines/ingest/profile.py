@@ -17,13 +17,14 @@ BURST_MIN_ROWS = 3  # identical customer, minute and amount on this many orders
 
 
 def _orders(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> dict[str, Any]:
-    first, last, orders, customers, repeat, future, ancient = first_row(
+    first, last, orders, completed, customers, repeat, future, ancient = first_row(
         con,
         f"""
         WITH per AS (SELECT customer_id, count(*) AS n FROM orders
                      WHERE status = '{COMPLETED_STATUS}' GROUP BY customer_id)
         SELECT (SELECT min(ordered_at) FROM orders), (SELECT max(ordered_at) FROM orders),
-               (SELECT count(*) FROM orders), (SELECT count(*) FROM per),
+               (SELECT count(*) FROM orders), (SELECT coalesce(sum(n), 0) FROM per),
+               (SELECT count(*) FROM per),
                (SELECT count(*) FILTER (WHERE n > 1) FROM per),
                (SELECT count(*) FROM orders WHERE ordered_at > ?),
                (SELECT count(*) FROM orders WHERE ordered_at < TIMESTAMP '1990-01-01')
@@ -53,7 +54,10 @@ def _orders(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> dict[str, An
         "last_ordered_at": str(last) if last else None,
         "orders": orders,
         "customers": customers,
-        "orders_per_customer": round(orders / customers, 3) if customers else None,
+        "completed_orders": int(completed),
+        # completed orders of the customers who have one; returns and cancellations are in
+        # status_counts, apart
+        "orders_per_customer": round(completed / customers, 3) if customers else None,
         "repeat_customer_share": round(repeat / customers, 4) if customers else None,
         "status_counts": statuses,
         "amount_median": p50,
@@ -93,7 +97,7 @@ def _complaints(
 def warnings(profile: dict[str, Any]) -> list[str]:
     """Plain sentences for the suspicious counts that are not zero."""
     texts = {
-        "future_dates": "{n:,} {table} dated after {as_of}",
+        "future_dates": "{n:,} {table} dated after {checked}",
         "dates_before_1990": "{n:,} {table} dated before 1990",
         "zero_amounts": "{n:,} completed {table} with amount 0",
         "amounts_over_10x_p99": "{n:,} {table} with an amount over 10x the 99th percentile",
@@ -103,17 +107,26 @@ def warnings(profile: dict[str, Any]) -> list[str]:
     for table in ("orders", "complaints"):
         for key, n in profile[table]["suspicious"].items():
             if n:
-                out.append(texts[key].format(n=n, table=table, as_of=profile["as_of"]))
+                out.append(texts[key].format(n=n, table=table, checked=profile["future_after"]))
     return out
 
 
-def profile_tables(con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp) -> dict[str, Any]:
-    """Profile of the validated `orders` and `complaints` in `con` (as_of: 'now' for future dates)."""
-    orders = _orders(con, as_of)
-    result = {
-        "as_of": as_of.date().isoformat(),
+def profile_tables(
+    con: duckdb.DuckDBPyConnection, as_of: pd.Timestamp | None, run_date: pd.Timestamp
+) -> dict[str, Any]:
+    """Profile of the validated `orders` and `complaints` in `con`. `as_of` is the data's
+    (the user's --as-of, else the last order's day); `run_date` is when the check ran. Dates
+    after the as-of given, else after the run date, are in the future."""
+    future_after = as_of if as_of is not None else run_date
+    orders = _orders(con, future_after)
+    last = orders["last_ordered_at"]
+    data_as_of = as_of if as_of is not None else pd.Timestamp(last) if last else None
+    result: dict[str, Any] = {
+        "as_of": data_as_of.date().isoformat() if data_as_of is not None else None,
+        "run_date": run_date.date().isoformat(),
+        "future_after": future_after.date().isoformat(),
         "orders": orders,
-        "complaints": _complaints(con, as_of, orders["customers"]),
+        "complaints": _complaints(con, future_after, orders["customers"]),
     }
     result["warnings"] = warnings(result)
     return result

@@ -21,7 +21,12 @@ from features.schema import (
 )
 from features.sql import sql_text
 from pipelines.errors import InputError
-from pipelines.ingest.duplicates import duplicate_checks, mark_duplicates
+from pipelines.ingest.duplicates import (
+    SOURCE_ROW,
+    duplicate_checks,
+    mark_duplicates,
+    source_row_sql,
+)
 from pipelines.ingest.parsing import Check, parse_sql, raw_sql, status_sql
 from pipelines.settings import InputSettings
 from pipelines.warehouse import first_row, scalar
@@ -237,6 +242,8 @@ def _parsed_sql(
                 kept.append(
                     f"CASE WHEN {col} IS NULL THEN nullif(trim(_text_{col}), '') END AS _raw_{col}"
                 )
+    if not contract.unique_key:
+        inner.append(source_row_sql(list(raw.types)))
     if not kept:
         return f"SELECT {', '.join(inner)} FROM {raw.from_sql}"
     texts = ", ".join(f"_text_{c}" for c in sorted(raw_cols))
@@ -340,7 +347,8 @@ def _move_rejects(
         [table, source],
     )
     con.execute(f"DELETE FROM {table} WHERE _check IS NOT NULL")
-    for helper in ("_check", *(f"_raw_{c}" for c in sorted(raw_cols))):
+    row_hash = () if contract.unique_key else (SOURCE_ROW,)
+    for helper in ("_check", *row_hash, *(f"_raw_{c}" for c in sorted(raw_cols))):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {helper}")
 
 

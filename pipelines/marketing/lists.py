@@ -49,8 +49,8 @@ COLUMN_DESCRIPTIONS = {
     "order_probability": "Probability of an order within the due list's window.",
     "due_value": "order_probability x expected_value: what acting on the timing is worth.",
     "value_tier": "Customer pyramid by last-12-month spend: platinum top 1 %, gold next 4 %, silver next 15 %, bronze rest.",
-    "expected_value": "Spend expected over the horizon at the customer's last-12-month rate.",
-    "value_at_risk": "churn_probability x expected_value: revenue at stake.",
+    "expected_value": "Spend expected over the horizon if the customer stays, net of refunds and credit notes.",
+    "value_at_risk": "churn_probability x expected_value: revenue at stake (0 for a customer whose purchases were all refunded).",
     "reasons": "Up to three reasons the churn risk is high, most important first.",
     "segment": "Declared customer segment.",
     "region": "Declared customer region.",
@@ -129,7 +129,11 @@ def filters(sel: Selection) -> list[tuple[str, list[str]]]:
 
 
 def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """The rows the selection allows. A list ranked by value at risk leaves out customers
+    with nothing at risk (every purchase refunded, say): contacting them saves nothing."""
     keep = scores["churn_probability"] >= sel.min_probability
+    if sel.sort == "value_at_risk":
+        keep &= scores["value_at_risk"] > 0
     for column, allowed in filters(sel):
         if allowed:
             keep &= scores[column].isin(allowed)

@@ -262,6 +262,14 @@ def run_scoring(
     return result
 
 
+def require_champion(settings: Settings) -> None:
+    """Stop before any data is read when there is no champion to score with."""
+    if settings.registry().champion_version() is None:
+        raise ProblemFound(
+            f"no 'champion' version of model '{settings.model_name}': run `retain train` first"
+        )
+
+
 def publish(result: ScoreResult, out: Path | None, to: str | None) -> int | None:
     """Also write the scores to a file and to PostgreSQL (one transaction); rows written there."""
     if to is not None and not postgres.is_postgres(to):

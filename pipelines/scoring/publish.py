@@ -72,8 +72,8 @@ def _history_fields(features: Path) -> str:
     """What a CRM profile shows beside the scores (Klaviyo's fields), from the features."""
     return f"""SELECT CAST(customer_id AS VARCHAR) AS customer_id,
             mean_days_between_orders AS average_days_between_orders,
-            avg_order_value AS average_order_value,
-            spend_total AS historic_clv
+            net_avg_order_value AS average_order_value,
+            net_spend_total AS historic_clv
         FROM read_parquet({sql_text(str(features))})"""
 
 

@@ -36,6 +36,7 @@ from models.scorer import (
     value_basis,
     value_tier_thresholds,
 )
+from pipelines.errors import InputError
 from pipelines.settings import Settings
 
 # The trees see BG/NBD's P(alive) and expected orders; its P(no order) is the stack's anchor.
@@ -233,8 +234,10 @@ def backtest(
         ]
         test = frame[(frame["cutoff_at"] == v) & frame["churned"].notna()]
         if train["cutoff_at"].nunique() < 2 or test.empty:
-            raise ValueError(
-                f"not enough history to evaluate at {v.date()}: need labelled cutoffs before it"
+            raise InputError(
+                "history",
+                f"not enough history to evaluate at {v.date()}: it needs customers at two "
+                f"training cutoffs whose {h}-day horizons end by it",
             )
         key = v.date().isoformat()
         results[key] = {}

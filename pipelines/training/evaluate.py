@@ -20,8 +20,10 @@ from pipelines.training.backtest import (
     recent_cutoff,
     training_cutoffs,
 )
-from pipelines.training.train import flat_metrics, labelled_frame
+from pipelines.training.history import History
+from pipelines.training.train import flat_metrics, labelled_frame, require_history
 from pipelines.warehouse import data_end as find_data_end
+from pipelines.warehouse import first_order
 
 
 def evaluation_cutoffs(as_of: pd.Timestamp, earlier: int) -> list[pd.Timestamp]:
@@ -42,6 +44,7 @@ def evaluate(
             f"({end.date()}): its churn labels are not known yet",
         )
     evals = evaluation_cutoffs(as_of, earlier)
+    require_history(History(first_order(con), end), settings, evals[0])
     recent = {r for v in evals if (r := recent_cutoff(v, settings)) is not None}
     cutoffs = sorted(
         {c for v in evals for c in training_cutoffs(v, settings)} | set(evals) | recent

@@ -29,8 +29,9 @@ from pipelines.training.backtest import (
     recent_rows,
     training_cutoffs,
 )
+from pipelines.training.history import History, shortfall
 from pipelines.warehouse import data_end as find_data_end
-from pipelines.warehouse import hand_back_memory, scalar
+from pipelines.warehouse import first_order, hand_back_memory, scalar
 
 REFERENCE_SAMPLE_ROWS = 5_000
 METRIC_NAMES = {"model": "model", "recency": "recency_baseline", "rfm": "rfm", "bgnbd": "bgnbd"}
@@ -118,6 +119,7 @@ def train(
     negative control (the replay's broken challenger): outcomes permuted within each cutoff,
     so the model can learn nothing and the gate must refuse it."""
     end = find_data_end(con) if as_of is None else min(find_data_end(con), as_of)
+    require_history(History(first_order(con), end), settings)
     v = last_labelled_cutoff(end, settings.horizon_days)
     final_cutoffs = spaced_cutoffs(v, settings.training_cutoffs, settings.cutoff_step_days)
     newest = recent_cutoff(end, settings)
@@ -153,6 +155,15 @@ def train(
     window = (min(final_cutoffs), max(final_cutoffs))
     predictions = result.predictions[v.date().isoformat()]
     return TrainResult(metrics, scorer, reference, v, end, frame, window, counts, predictions)
+
+
+def require_history(
+    history: History, settings: Settings, evaluate_at: pd.Timestamp | None = None
+) -> None:
+    """Stop (exit 2, one line) before any heavy work when the history is too short."""
+    problem = shortfall(history, settings, evaluate_at)
+    if problem is not None:
+        raise InputError("history", problem)
 
 
 def _shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -14,6 +14,7 @@ CORE = (
     "spend_365d",
     "orders_total",
     "spend_total",
+    "net_spend_total",
     "median_days_between_orders",
     "open_complaints",
     "complaints_total",
@@ -26,6 +27,8 @@ def oracle_features(
     """Core features per customer at `cutoff`, one customer at a time."""
     rows = {}
     done = orders[(orders["status"] == "completed") & (orders["ordered_at"] < cutoff)]
+    refunded = orders[(orders["status"] == "returned") & (orders["ordered_at"] < cutoff)]
+    refunds = refunded.groupby("customer_id")["amount"].sum()
     for customer, own in done.groupby("customer_id"):
         ages = (cutoff - own["ordered_at"]) / DAY
         if ages.min() > activity_window_days:
@@ -44,6 +47,7 @@ def oracle_features(
             "spend_365d": own.loc[ages <= 365, "amount"].sum(),
             "orders_total": len(own),
             "spend_total": own["amount"].sum(),
+            "net_spend_total": max(own["amount"].sum() - refunds.get(customer, 0.0), 0.0),
             "median_days_between_orders": gaps.median() if len(gaps) else float("nan"),
             "open_complaints": int(still_open.sum()),
             "complaints_total": len(mine),

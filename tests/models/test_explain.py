@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.explain import REASON_TEMPLATES, render, top_reasons
+from models.explain import REASON_TEMPLATES, cycle_reason, render, top_reasons
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,34 @@ def _fields(template: str) -> list[str]:
     import string
 
     return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+def test_zero_durations_model_quantities_and_tenure_are_never_reasons() -> None:
+    """Several orders on one day (gap 0), a complaint resolved the day it came, BG/NBD's
+    expected orders and tenure: none of them is printed as a reason; the next feature is."""
+    features = [
+        "bgnbd_expected_orders",
+        "days_since_signup",
+        "mean_resolution_days",
+        "days_since_last_order",
+        "returns_total",
+        "orders_90d",
+    ]
+    frame = pd.DataFrame(
+        {
+            "bgnbd_expected_orders": [12.3],
+            "days_since_signup": [578.0],
+            "mean_resolution_days": [0.0],
+            "days_since_last_order": [40.0],
+            "mean_days_between_orders": [0.0],
+            "returns_total": [2.0],
+            "orders_90d": [1.0],
+        }
+    )
+    contributions = np.array([[0.9, 0.8, 0.7, 0.6, 0.5, 0.4]])
+    templates = dict(REASON_TEMPLATES)
+    (texts,) = top_reasons(
+        contributions, frame[[*features, "mean_days_between_orders"]], features, templates
+    )
+    assert texts == ["no order for 40 days", "2 returned orders", "1 order in the last 90 days"]
+    assert "every 0 days" not in cycle_reason(0.0, 40.0, 0.6, 14)

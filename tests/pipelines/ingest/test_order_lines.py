@@ -4,6 +4,7 @@ independent computation from the raw lines."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import pandas as pd
 import pytest
 
 from features.frame import build_frame
+from models.scorer import VALUE_METHODS, expected_value
 from pipelines.ingest.sources import load_source
+from pipelines.marketing.lists import Selection, build_list
 from pipelines.settings import load_settings
 from pipelines.warehouse import connect
 from tests.cli_helpers import run_main
@@ -61,9 +64,31 @@ def retail_export(seed: int = 0, invoices: int = 60) -> pd.DataFrame:
                     "Country": "United Kingdom",
                 }
             )
+    rows += _fully_credited("13000.0", "3/2/2011 10:00", "3/2/2011 16:30")
     frame = pd.DataFrame(rows)
     frame = pd.concat([frame, frame.iloc[[3]]])  # one line exported twice
+    twin = frame.iloc[[4]].assign(Description="ANOTHER THING")  # equal but for an unmapped column
+    frame = pd.concat([frame, twin])
     return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+def _fully_credited(customer: str, bought: str, credited: str) -> list[dict[str, object]]:
+    """A big invoice and the credit note that refunds all of it the same day."""
+    lines = [("P90", 400, 120.0), ("P91", 50, 583.66)]
+    return [
+        {
+            "InvoiceNo": invoice,
+            "StockCode": code,
+            "Description": "BIG ORDER",
+            "Quantity": sign * quantity,
+            "InvoiceDate": when,
+            "UnitPrice": price,
+            "CustomerID": customer,
+            "Country": "United Kingdom",
+        }
+        for invoice, sign, when in (("570001", 1, bought), ("C570001", -1, credited))
+        for code, quantity, price in lines
+    ]
 
 
 @pytest.fixture
@@ -177,3 +202,69 @@ def test_orders_and_order_lines_together_are_refused(export, tmp_path, monkeypat
     )
     code, out = _validate(monkeypatch, capsys)
     assert code == 2 and "not both" in out
+
+
+def test_lines_equal_but_for_an_unmapped_column_are_both_kept(export: pd.DataFrame) -> None:
+    """Only a line equal in every column of the raw row, mapped or not, is a duplicate."""
+    _use(RETAIL_TOML)
+    con = connect()
+    load_source(con, "data", load_settings().input)
+    twin = export[export["Description"] == "ANOTHER THING"].iloc[0]
+    same = (export["InvoiceNo"] == twin["InvoiceNo"]) & (export["StockCode"] == twin["StockCode"])
+    same &= (export["Quantity"] == twin["Quantity"]) & (export["UnitPrice"] == twin["UnitPrice"])
+    kept = con.execute(
+        "SELECT count(*) FROM order_lines WHERE order_id = ? AND product_id = ? AND quantity = ?",
+        [twin["InvoiceNo"], twin["StockCode"], float(twin["Quantity"])],
+    ).fetchall()[0][0]
+    assert kept == int(same.sum()) - int(export[same].duplicated().sum())
+    assert kept >= 2
+
+
+def test_value_is_net_of_refunds_and_a_fully_credited_customer_has_none_at_risk(
+    export: pd.DataFrame,
+) -> None:
+    """Net spend per customer equals the raw lines' signed sum (sales minus credit notes and
+    returned lines); the customer credited all they bought is worth 0 and is on no risk list."""
+    _use(RETAIL_TOML)
+    con = connect()
+    load_source(con, "data", load_settings().input)
+    got = build_frame(con, [AS_OF], 365).set_index("customer_id").sort_index()
+    lines = export.drop_duplicates()
+    lines = lines[lines["CustomerID"] != ""]
+    signed = (lines["Quantity"] * lines["UnitPrice"]).groupby(lines["CustomerID"]).sum()
+    want = signed.clip(lower=0).reindex(got.index)
+    np.testing.assert_allclose(got["net_spend_total"], want, rtol=1e-9, atol=1e-9)
+    credited = got.loc["13000.0"]
+    assert credited["spend_total"] == pytest.approx(77_183) and credited["net_spend_total"] == 0
+    frame = got.reset_index().assign(bgnbd_expected_orders=12.3)
+    for method in VALUE_METHODS:
+        value = expected_value(frame, method, 90)
+        assert value[frame["customer_id"] == "13000.0"][0] == 0
+    scores = frame[["customer_id"]].assign(
+        churn_probability=0.06, value_at_risk=0.06 * expected_value(frame, "spend_rate", 90)
+    )
+    listed = build_list(scores, "l1", Selection(top=1_000), control_share=0.1)
+    assert "13000.0" not in set(listed["customer_id"])
+    assert len(listed) == int((scores["value_at_risk"] > 0).sum())
+
+
+def test_profile_counts_completed_orders_and_dates_the_data_not_the_run(
+    export, tmp_path, monkeypatch, capsys
+) -> None:
+    """'orders each' counts completed orders only (returns apart); quality.json carries the
+    data's as-of (its last order's day) and the run date separately."""
+    _use(RETAIL_TOML)
+    report = tmp_path / "quality.json"
+    code, out = run_main(
+        monkeypatch, capsys, "validate", "--data", "data", "--report", str(report)
+    )
+    assert code == 0, out
+    profile = json.loads(report.read_text())["profile"]
+    orders = profile["orders"]
+    completed = orders["status_counts"]["completed"]
+    assert orders["completed_orders"] == completed
+    assert orders["orders_per_customer"] == round(completed / orders["customers"], 3)
+    assert orders["status_counts"]["returned"] > 0
+    assert profile["as_of"] == pd.Timestamp(orders["last_ordered_at"]).date().isoformat()
+    assert profile["as_of"] < "2012-01-01" and profile["run_date"] > "2025-01-01"
+    assert f"{orders['orders_per_customer']} completed orders each" in " ".join(out.split())

@@ -171,7 +171,9 @@ def test_a_table_longer_than_an_excel_sheet_is_refused_before_writing(tmp_path: 
 
 
 def _full_sort_list(scores: pd.DataFrame, sel: Selection, share: float) -> pd.DataFrame:
-    """The obvious way: sort everything, draw everyone, then cut."""
+    """The obvious way: sort everything, draw everyone, then cut (nothing at risk, no row)."""
+    if sel.sort == "value_at_risk":
+        scores = scores[scores["value_at_risk"] > 0]
     ranked = scores.sort_values([sel.sort, "customer_id"], ascending=[False, True])
     ranked = (ranked.head(sel.top) if sel.top is not None else ranked).reset_index(drop=True)
     control = control_draw(ranked["customer_id"], "L") < share
