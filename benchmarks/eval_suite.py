@@ -111,7 +111,10 @@ def run_case(case: Case) -> dict[str, Any]:
 
 
 def _pair(metrics: dict[str, dict[str, float | None]]) -> dict[str, float | None]:
-    return {f"{who}.{m}": metrics[who].get(m) for who in ("model", "bgnbd") for m in METRICS}
+    """The model and BG/NBD on every metric, and the plain RFM baseline's Brier score (a
+    season never learned must not leave the model worse calibrated than RFM)."""
+    pairs = {f"{who}.{m}": metrics[who].get(m) for who in ("model", "bgnbd") for m in METRICS}
+    return pairs | {"rfm.churn_brier": metrics["rfm"].get("churn_brier")}
 
 
 def _bootstrap_se(predictions: pd.DataFrame, rounds: int = 200) -> float:
@@ -156,8 +159,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = "| case | cutoff | customers | ROC-AUC model / BG/NBD | PR-AUC | Brier | ECE | calib. in the large |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    head = "| case | cutoff | customers | ROC-AUC model / BG/NBD | PR-AUC | Brier | ECE | calib. in the large | Brier RFM |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [
             f"{r[f'model.{m}']:.4f} / {r[f'bgnbd.{m}']:.4f}"
@@ -166,6 +169,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             for m in METRICS
         ]
         customers = f"{r['customers']:,}" if "customers" in r else ""
+        cells.append(f"{r['rfm.churn_brier']:.4f}")
         lines.append(f"| {r['case']} | {r['cutoff']} | {customers} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -213,6 +213,13 @@ class Settings(BaseSettings):
         description="Training and evaluation frames of a larger base use a fixed sample of this "
         "many customers (by a hash of their id, the same at every cutoff); scoring covers all.",
     )
+    partial_cutoffs: bool = Field(
+        False,
+        description="Train on a history shorter than the rule (docs/EVALUATION.md): the model "
+        "learns from every cutoff whose horizon has ended, is validated on the newest of them "
+        "(its labels overlap the training labels: optimistic, and said so), and its churn level "
+        "follows the newer cutoffs observed only in part (no unseen order counts as churn).",
+    )
     cutoff_step_days: int = Field(
         0,
         ge=0,

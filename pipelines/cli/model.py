@@ -40,6 +40,14 @@ def train(
     metrics_out: Annotated[
         Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")
     ] = None,
+    partial_cutoffs: Annotated[
+        bool,
+        typer.Option(
+            "--partial-cutoffs",
+            help="On a history shorter than the rule, learn from the cutoffs whose horizon "
+            "ended and set the churn level from newer ones observed in part (README).",
+        ),
+    ] = False,
 ) -> None:
     """Train, validate against the baselines, log to MLflow and register a version. It becomes
     champion unless it is worse than the champion as registered, both scored on the newest
@@ -47,7 +55,11 @@ def train(
     from features.cutoffs import to_timestamp
     from pipelines.training.run import run_training
 
-    settings = settings_with(horizon_days=horizon_days, churn_max_trees=max_trees)
+    settings = settings_with(
+        horizon_days=horizon_days,
+        churn_max_trees=max_trees,
+        partial_cutoffs=partial_cutoffs or None,
+    )
     cutoff = to_timestamp(as_of) if as_of else None
     with warehouse(settings, data) as con:
         outcome = run_training(con, settings, metrics_out, console.status, cutoff)

@@ -52,6 +52,17 @@ def training_cutoffs(v: pd.Timestamp, settings: Settings) -> list[pd.Timestamp]:
     return spaced_cutoffs(last, settings.training_cutoffs, settings.cutoff_step_days)
 
 
+def fit_cutoffs(v: pd.Timestamp, settings: Settings, overlapping: bool) -> list[pd.Timestamp]:
+    """The cutoffs a scorer validated at `v` learns from: those whose horizon ends by v, or,
+    `overlapping` (a short history with partial cutoffs), every cutoff before v: their labels
+    then overlap v's window, which flatters the validation and is said to."""
+    if not overlapping:
+        return training_cutoffs(v, settings)
+    step = settings.cutoff_step_days
+    before = v - (pd.Timedelta(days=step) if step else pd.DateOffset(months=1))
+    return spaced_cutoffs(to_timestamp(before), settings.training_cutoffs, step)
+
+
 MIN_RECENT_DAYS = 28  # a newer cutoff observed for less says too little about its rate
 
 
@@ -78,15 +89,17 @@ def ordered_within(rows: pd.DataFrame, days: int) -> np.ndarray:
 
 
 def recent_rows(
-    frame: pd.DataFrame, data_end: pd.Timestamp, settings: Settings
+    frame: pd.DataFrame, data_end: pd.Timestamp, settings: Settings, season_check: bool = True
 ) -> tuple[RecentCutoff, int] | None:
     """Features at the recent cutoff with whether each customer ordered within the days
     observed up to `data_end` (never later), and those days. None without such rows, and
     when the season after `data_end` was in no training horizon: a gap in the recent weeks
     may then be their season's (CDNOW's summer lull before its holidays), not a shift that
-    lasts; `season_warning` says so instead."""
+    lasts; `season_warning` says so instead. Without `season_check` (a history too short to
+    have seen any season twice) the newest weeks are the best guide there is, and are used."""
     learned = learned_cutoffs(frame, data_end, settings)
-    if season_coverage(learned, settings.horizon_days, data_end) < SEASON_COVERAGE_WARNING:
+    coverage = season_coverage(learned, settings.horizon_days, data_end)
+    if season_check and coverage < SEASON_COVERAGE_WARNING:
         return None
     recent = recent_cutoff(data_end, settings)
     rows = frame[frame["cutoff_at"] == recent]
@@ -223,14 +236,17 @@ def backtest(
     settings: Settings,
     recipes: dict[str, Scorer | None],
     baselines: bool = True,
+    overlapping: bool = False,
 ) -> Backtest:
-    """Metrics of each recipe (None = today's settings) and each baseline at each cutoff."""
+    """Metrics of each recipe (None = today's settings) and each baseline at each cutoff;
+    `overlapping`: see fit_cutoffs (no recent level then: v itself is the newest cutoff)."""
     h = settings.horizon_days
     results: dict[str, dict[str, dict[str, float | None]]] = {}
     predictions: dict[str, pd.DataFrame] = {}
     for v in eval_cutoffs:
         train = frame[
-            frame["cutoff_at"].isin(training_cutoffs(v, settings)) & frame["churned"].notna()
+            frame["cutoff_at"].isin(fit_cutoffs(v, settings, overlapping))
+            & frame["churned"].notna()
         ]
         test = frame[(frame["cutoff_at"] == v) & frame["churned"].notna()]
         if train["cutoff_at"].nunique() < 2 or test.empty:
@@ -242,7 +258,7 @@ def backtest(
         key = v.date().isoformat()
         results[key] = {}
         preds = test[["customer_id", "churned"]].copy()
-        recent = recent_rows(frame, v, settings)
+        recent = None if overlapping else recent_rows(frame, v, settings)
         for name, recipe in recipes.items():
             scorer = fit_scorer(train, settings, recipe, recent)
             results[key][name], preds[name] = model_metrics(scorer, test)

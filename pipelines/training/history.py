@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.cutoffs import last_labelled_cutoff
+from features.cutoffs import last_labelled_cutoff, spaced_cutoffs
 from pipelines.settings import Settings
 from pipelines.training.backtest import training_cutoffs
 
@@ -51,6 +51,19 @@ def enough(history: History, settings: Settings, evaluate_at: pd.Timestamp | Non
     return len(learnable_cutoffs(history, v, settings)) >= MIN_TRAINING_CUTOFFS
 
 
+def labelled_cutoffs(history: History, settings: Settings) -> list[pd.Timestamp]:
+    """Cutoffs after the first order whose horizon ended by the data end (what a model
+    trained on a short history with partial cutoffs learns from)."""
+    v = last_labelled_cutoff(history.data_end, settings.horizon_days)
+    return [c for c in spaced_cutoffs(v, settings.training_cutoffs, settings.cutoff_step_days)
+            if c > history.first_order]  # fmt: skip
+
+
+def enough_with_partial(history: History, settings: Settings) -> bool:
+    """Whether two labelled cutoffs exist: one to validate on, one to learn from before it."""
+    return len(labelled_cutoffs(history, settings)) >= MIN_TRAINING_CUTOFFS
+
+
 def months_needed(first_order: pd.Timestamp, settings: Settings) -> int | None:
     """Whole months of history from `first_order` after which a model can be trained."""
     for day in range(_SEARCH_DAYS):
@@ -81,8 +94,9 @@ def shortfall(
     h = settings.horizon_days
     need = months_needed(history.first_order, settings)
     rule = (
-        f"a {h}-day model needs {need} months from the first order" if need else f"a {h}-day "
-        "model needs more history"
+        f"a {h}-day model needs {need} months from the first order"
+        if need
+        else f"a {h}-day model needs more history"
     )
     has = (
         f"{history.months:.1f} months of history ({history.first_order.date()} to "
@@ -100,4 +114,16 @@ def shortfall(
         if shorter
         else "no horizon can be trained yet"
     )
+    if enough_with_partial(history, settings):
+        allows += f", or this {h}-day one with --partial-cutoffs"
     return f"{has}: {rule} (validation and two training cutoffs, each a horizon apart); {allows}"
+
+
+def partial_training(history: History, settings: Settings) -> bool:
+    """Whether this run trains on a short history with partial cutoffs (asked for, needed,
+    and possible); otherwise the rule above holds."""
+    return (
+        settings.partial_cutoffs
+        and not enough(history, settings)
+        and enough_with_partial(history, settings)
+    )

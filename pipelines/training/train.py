@@ -24,12 +24,12 @@ from pipelines.errors import InputError
 from pipelines.settings import Settings
 from pipelines.training.backtest import (
     backtest,
+    fit_cutoffs,
     fit_scorer,
     recent_cutoff,
     recent_rows,
-    training_cutoffs,
 )
-from pipelines.training.history import History, shortfall
+from pipelines.training.history import History, partial_training, shortfall
 from pipelines.warehouse import data_end as find_data_end
 from pipelines.warehouse import first_order, hand_back_memory, scalar
 
@@ -64,6 +64,15 @@ class TrainResult:
                 f"next-order timing from BG/NBD per customer: only {timing.observed_:,} next "
                 f"orders were seen within the horizon, fewer than the {timing.min_observed:,} "
                 "a learned curve needs"
+            )
+        if self.counts.get("partial_cutoffs"):
+            first, last = self.training_window
+            found.append(
+                f"short history, trained with partial cutoffs: learned from the cutoffs "
+                f"{first.date()} to {last.date()} whose horizon has ended; validated at "
+                f"{self.evaluation_cutoff.date()} on labels that overlap its training labels "
+                "(optimistic); cutoffs after it, observed only in part, set the churn level "
+                "(a customer not yet seen ordering is censored there, not a churner)"
             )
         recent = self.scorer.recent_rate
         if recent is not None:
@@ -119,15 +128,18 @@ def train(
     negative control (the replay's broken challenger): outcomes permuted within each cutoff,
     so the model can learn nothing and the gate must refuse it."""
     end = find_data_end(con) if as_of is None else min(find_data_end(con), as_of)
-    require_history(History(first_order(con), end), settings)
+    history = History(first_order(con), end)
+    partial = partial_training(history, settings)
+    if not partial:
+        require_history(history, settings)
     v = last_labelled_cutoff(end, settings.horizon_days)
     final_cutoffs = spaced_cutoffs(v, settings.training_cutoffs, settings.cutoff_step_days)
     newest = recent_cutoff(end, settings)
     cutoffs = sorted(
-        {*training_cutoffs(v, settings), *final_cutoffs, *([newest] if newest else [])}
+        {*fit_cutoffs(v, settings, partial), *final_cutoffs, *([newest] if newest else [])}
     )
     frame, share = labelled_frame(con, cutoffs, end, settings)
-    recent = recent_rows(frame, end, settings)
+    recent = recent_rows(frame, end, settings, season_check=not partial)
     frame = frame[frame["churned"].notna()]
     if shuffle_labels:
         frame = _shuffled(frame, settings.random_state)
@@ -137,7 +149,7 @@ def train(
             f"no labelled customers at {v.date()}: the data (to {end.date()}) is too short "
             f"for a {settings.horizon_days}-day horizon",
         )
-    result = backtest(frame, [v], settings, {"model": None})
+    result = backtest(frame, [v], settings, {"model": None}, overlapping=partial)
     metrics = {METRIC_NAMES[k]: m for k, m in result.by_cutoff[v.date().isoformat()].items()}
     final = frame[frame["cutoff_at"].isin(final_cutoffs)]
     scorer = fit_scorer(final, settings, recent=recent)
@@ -151,8 +163,10 @@ def train(
         "training_cutoffs": final["cutoff_at"].nunique(),
         "customer_share_per_mille": round(share * 1000),
         "cutoff_step_days": settings.cutoff_step_days,
+        "partial_cutoffs": int(partial),
     }
-    window = (min(final_cutoffs), max(final_cutoffs))
+    learned = [c for c in final_cutoffs if (final["cutoff_at"] == c).any()]  # data start on
+    window = (min(learned), max(final_cutoffs))
     predictions = result.predictions[v.date().isoformat()]
     return TrainResult(metrics, scorer, reference, v, end, frame, window, counts, predictions)
 

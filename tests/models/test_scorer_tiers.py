@@ -30,7 +30,12 @@ def test_value_method_is_chosen_by_the_spend_that_followed() -> None:
         {
             "churned": [0, 0, 0, 1],
             "spend_365d": [400.0, 800.0, 40.0, 100.0],  # gross; value is net of refunds:
-            "net_spend_365d": [400.0, 800.0, 40.0, 100.0],  # run rate over 90 days: 98.6, 197.3, 9.9
+            "net_spend_365d": [
+                400.0,
+                800.0,
+                40.0,
+                100.0,
+            ],  # run rate over 90 days: 98.6, 197.3, 9.9
             "bgnbd_expected_orders": [5.0, 5.0, 5.0, 0.1],
             "net_avg_order_value": [100.0, 100.0, 100.0, 50.0],  # 500 each: far off
             "spend_next_horizon": [100.0, 200.0, 10.0, 0.0],

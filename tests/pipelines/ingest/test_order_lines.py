@@ -255,9 +255,7 @@ def test_profile_counts_completed_orders_and_dates_the_data_not_the_run(
     data's as-of (its last order's day) and the run date separately."""
     _use(RETAIL_TOML)
     report = tmp_path / "quality.json"
-    code, out = run_main(
-        monkeypatch, capsys, "validate", "--data", "data", "--report", str(report)
-    )
+    code, out = run_main(monkeypatch, capsys, "validate", "--data", "data", "--report", str(report))
     assert code == 0, out
     profile = json.loads(report.read_text())["profile"]
     orders = profile["orders"]
