@@ -150,11 +150,12 @@ def test_schemathesis_with_every_check_finds_nothing(deployed: dict[str, Any]) -
 
 
 def test_a_client_generated_from_the_spec_parses_every_answer(
-    deployed: dict[str, Any], tmp_path: Path
+    deployed: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pydantic models generated from /docs.json (extra fields forbidden, nullability as
     declared) parse every answer of this module: scores as ScoreResponse, errors as Error."""
-    spec = httpx.get(f"{deployed['url']}/docs.json", timeout=10).json()
+    auth = {"Authorization": f"Bearer {deployed['key']}"}
+    spec = httpx.get(f"{deployed['url']}/docs.json", headers=auth, timeout=10).json()
     assert spec["openapi"].startswith("3.1") and spec["info"]["title"] == "retain"
     assert spec["info"]["version"] == importlib.metadata.version("retain")
     (tmp_path / "spec.json").write_text(json.dumps(spec))
@@ -168,6 +169,7 @@ def test_a_client_generated_from_the_spec_parses_every_answer(
     loaded = importlib.util.spec_from_file_location("retain_client", tmp_path / "client.py")
     assert loaded and loaded.loader
     client = importlib.util.module_from_spec(loaded)
+    monkeypatch.setitem(sys.modules, "retain_client", client)
     loaded.loader.exec_module(client)
     assert len(ANSWERS) >= 8, "run with the module's other tests"
     for answer in ANSWERS:
