@@ -414,3 +414,43 @@ def test_the_contract_is_openapi_31_with_retains_name_and_version() -> None:
             "Retry-After" in answers["503"]["headers"]
             and "Retry-After" in answers["429"]["headers"]
         )
+
+
+@pytest.mark.integration
+def test_metrics_show_the_champion_the_scores_age_and_lookups(server) -> None:
+    url, key, _ = server
+    reply = httpx.post(
+        f"{url}/v1/score", json={"customer_ids": ["c1", "c2", "nobody"]}, headers=_auth(key),
+        timeout=10,
+    )  # fmt: skip
+    assert reply.status_code == 200
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    values = {
+        line.split()[0]: float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("retain_") and not line.startswith("#")
+    }
+    assert values['retain_lookups_total{result="hit"}'] >= 2
+    assert values['retain_lookups_total{result="miss"}'] >= 1
+    assert values["retain_champion_version"] == 0  # no champion in this home
+    scored_at = AS_OF.tz_localize("UTC").timestamp()
+    assert values["retain_scores_scored_at_seconds"] == scored_at
+    assert values["retain_scores_age_seconds"] >= time.time() - scored_at - 60
+
+
+def test_keys_rotate_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli_helpers import run_main
+
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path))
+    monkeypatch.setenv("RETAIN_KEY_ROTATION_GRACE_HOURS", "2")
+    code, out = run_main(monkeypatch, capsys, "keys", "add", "crm", "--rotate")
+    assert code == 2 and "no key named 'crm' to rotate" in out
+    assert run_main(monkeypatch, capsys, "keys", "add", "crm")[0] == 0
+    code, out = run_main(monkeypatch, capsys, "keys", "add", "crm", "--rotate")
+    new_key = out.strip().splitlines()[-1]
+    assert code == 0 and KeyRing(tmp_path / "api_keys.json").name_of(new_key) == "crm"
+    code, out = run_main(monkeypatch, capsys, "keys", "list")
+    assert code == 0 and out.count("  crm  created") == 2 and "rotated out: valid until" in out
+    assert new_key not in out
