@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install spark java browser demo test lint format serve screenshots bento mlflow-ui monitor-ui bench clean
+.PHONY: help install spark java browser demo test lint format serve screenshots bento image mlflow-ui monitor-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bento: install ## Package the scoring service with its locked requirements (bent
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --format requirements-txt \
 		| grep -v '^ *#' > serving/requirements.txt
 	$(VENV)/bin/bentoml build
+
+image: bento ## Container image retain:<version> from the bento's generated Dockerfile (needs Docker; docs/OPERATIONS.md "Deploying")
+	$(VENV)/bin/bentoml containerize retain:latest -t retain:$$($(PY) -c "import importlib.metadata as m; print(m.version('retain'))")
 
 mlflow-ui: install ## MLflow UI on http://127.0.0.1:5000 for the local store in mlflow/
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlflow/mlflow.db \

@@ -264,6 +264,22 @@ class Settings(BaseSettings):
         le=64,
         description="Worker processes of `retain serve` (each opens the lookup file).",
     )
+    key_rate_limit_per_second: int = Field(
+        0,
+        ge=0,
+        description="Requests each API key may make in any one second (429 with Retry-After "
+        "beyond it); 0 = no limit. Counted per worker process.",
+    )
+    key_rate_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Key name -> its own requests per second, over key_rate_limit_per_second "
+        "(0 = no limit for that key).",
+    )
+    key_rotation_grace_hours: float = Field(
+        24,
+        ge=0,
+        description="`retain keys add NAME --rotate`: the old key stays valid this long.",
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (e.g. https://crm.example.com); "
@@ -290,6 +306,14 @@ class Settings(BaseSettings):
                 "cumulative shares must increase from best tier to last, each in (0, 1]"
             )
         return tiers
+
+    @field_validator("key_rate_limits")
+    @classmethod
+    def _rates(cls, rates: dict[str, int]) -> dict[str, int]:
+        wrong = sorted(name for name, rate in rates.items() if rate < 0)
+        if wrong:
+            raise ValueError(f"negative rate for {', '.join(wrong)}: expected 0 or more per second")
+        return rates
 
     @field_validator("cors_allowed_origins")
     @classmethod

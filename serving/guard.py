@@ -83,7 +83,7 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 class ErrorShape:
-    """400 bodies as the OpenAPI spec states them, `{"error": str, "detail": str}`: BentoML's
+    """400 bodies as the OpenAPI spec states them, `{"error", "code", "detail"}`: BentoML's
     own validation errors carry `detail` as a list and its other errors come as a one-item
     list; both are rewritten here, so every client error has one shape."""
 
@@ -133,43 +133,18 @@ async def _reshaped(send: Send, raw: bytes) -> None:
 
 ERROR_SCHEMA = {
     "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string", "description": "What went wrong, for people."},
+        "code": {"type": "string", "description": "What went wrong, for programs."},
+        "detail": {"type": "string", "description": "Which field or state, and what to do."},
+    },
 }
 GUARD_RESPONSES = {
     "401": "missing, wrong or revoked API key",
     "413": "request body over the size limit",
     "415": "the body is not application/json",
 }
-
-
-class SpecTruth:
-    """`/docs.json` as the service really behaves: bearer keys on every API route (the probes
-    open), the 401/413/415 answers of the middlewares, and /readyz's 503 before it is ready."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/docs.json":
-            await self.app(scope, receive, send)
-            return
-        held: list[Message] = []
-
-        async def holding(message: Message) -> None:
-            held.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                raw = b"".join(
-                    m.get("body", b"") for m in held if m["type"] == "http.response.body"
-                )
-                start = next(m for m in held if m["type"] == "http.response.start")
-                if start["status"] != 200:
-                    for m in held:
-                        await send(m)
-                    return
-                await json_response(send, 200, truthful_spec(json.loads(raw)))
-
-        await self.app(scope, receive, holding)
 
 
 def truthful_spec(spec: dict[str, Any]) -> dict[str, Any]:

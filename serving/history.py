@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.cutoffs import to_timestamp
 from features.frame import build_frame
+from pipelines.errors import InputError
 from pipelines.ingest.sources import load_frames
 from pipelines.settings import Settings
 from pipelines.warehouse import connect
@@ -132,23 +133,29 @@ def score_history(
     frames: dict[str, pd.DataFrame],
     customer_id: str,
     connections: Connections,
-) -> CustomerScore:
-    """Validate the history like any source, compute its features at `as_of`, score them."""
+) -> tuple[CustomerScore, list[str]]:
+    """Validate the history like any source, compute its features at `as_of`, score them.
+    Rows the batch would set aside are set aside here too and named (second item), so the
+    score is the batch's for the same data."""
     cutoff = _cutoff(as_of)
     if "orders" not in frames:
         raise HistoryError("orders", "at least one order is needed")
     with connections.lease() as con:
-        load_frames(con, frames, settings.input.model_copy(update={"tables": {}, "columns": {}}))
-        _first_reject(con)
+        try:
+            load_frames(
+                con, frames, settings.input.model_copy(update={"tables": {}, "columns": {}})
+            )
+        except InputError as unusable:  # e.g. no order date parses at all
+            return _not_scored(customer_id, str(unusable)), [str(unusable)]
+        set_aside = _set_aside(con)
         frame = build_frame(con, [cutoff], settings.activity_window_days)
     if frame.empty:
         window = settings.activity_window_days
-        return CustomerScore(
-            customer_id=customer_id,
-            found=False,
-            error=f"not in the scored population at {cutoff.date()}: no completed order "
+        return _not_scored(
+            customer_id,
+            f"not in the scored population at {cutoff.date()}: no completed order "
             f"before it, or the last one more than {window} days before it",
-        )
+        ), set_aside
     version, scorer = champion
     scores = scorer.score(
         frame, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
@@ -159,7 +166,11 @@ def score_history(
         "average_order_value": frame["net_avg_order_value"].iloc[0],
         "historic_clv": frame["net_spend_total"].iloc[0],
     }
-    return customer_score(customer_id, plain_row(row))
+    return customer_score(customer_id, plain_row(row)), set_aside
+
+
+def _not_scored(customer_id: str, why: str) -> CustomerScore:
+    return CustomerScore(customer_id=customer_id, found=False, error=why)
 
 
 def _cutoff(as_of: str) -> pd.Timestamp:
@@ -169,11 +180,9 @@ def _cutoff(as_of: str) -> pd.Timestamp:
         raise HistoryError("as_of", f"not a date: {as_of!r} (expected YYYY-MM-DD)") from None
 
 
-def _first_reject(con: Any) -> None:
-    """A history with an unusable row is refused, naming the first such row and field."""
+def _set_aside(con: Any) -> list[str]:
+    """Each row validation set aside, as `table[index].field: reason` (index from 0)."""
     found = con.execute(
-        "SELECT table_name, row, column_name, reason FROM rejects ORDER BY table_name, row LIMIT 1"
+        "SELECT table_name, row, column_name, reason FROM rejects ORDER BY table_name, row"
     ).fetchall()
-    if found:
-        table, row, column, reason = found[0]
-        raise HistoryError(f"{table}[{int(row) - 1}].{column}", reason)
+    return [f"{table}[{int(row) - 1}].{column}: {reason}" for table, row, column, reason in found]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_IDS_PER_REQUEST = 10_000
 MAX_ID_LENGTH = 128
@@ -10,6 +10,9 @@ MAX_ORDERS_PER_HISTORY = 5_000
 MAX_COMPLAINTS_PER_HISTORY = 1_000
 
 CustomerId = Field(min_length=1, max_length=MAX_ID_LENGTH)
+# A day between 1900 and 2199 (pandas' timestamps end in 2262); an impossible day such as
+# 2025-02-30 matches the pattern, breaks `format: date` and is refused with a 400
+DAY_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 class CustomerScore(BaseModel):
@@ -49,10 +52,21 @@ class ScoreResponse(BaseModel):
     as_of: str | None = Field(None, description="Cutoff the scores were computed at.")
     scored_at: str | None = Field(None, description="When the scores were computed.")
     results: list[CustomerScore]
+    set_aside: list[str] = Field(
+        default_factory=list,
+        description="Rows of a posted history set aside as the batch would (`orders[2]."
+        "ordered_at: unparseable ordered_at: ...`); the scores are of the other rows.",
+    )
+
+
+# Posted rows take JSON's types as the schema states them: no true for a number, no 1 for text
+STRICT = ConfigDict(strict=True)
 
 
 class OrderIn(BaseModel):
     """One order of a posted history (the data contract's columns)."""
+
+    model_config = STRICT
 
     order_id: str = CustomerId
     ordered_at: str = Field(min_length=1, max_length=40)
@@ -64,6 +78,8 @@ class OrderIn(BaseModel):
 
 
 class ComplaintIn(BaseModel):
+    model_config = STRICT
+
     complaint_id: str = CustomerId
     opened_at: str = Field(min_length=1, max_length=40)
     resolved_at: str | None = Field(None, max_length=40)
@@ -74,6 +90,8 @@ class ComplaintIn(BaseModel):
 
 
 class CustomerIn(BaseModel):
+    model_config = STRICT
+
     signed_up_at: str | None = Field(None, max_length=40)
     segment: str | None = Field(None, max_length=64)
     region: str | None = Field(None, max_length=64)

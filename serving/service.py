@@ -1,5 +1,6 @@
-"""BentoML scoring service: POST /score (lookups), POST /score/history (a posted history
-scored fresh), with API keys, body limits and readiness that tells the truth.
+"""BentoML scoring service: POST /v1/score (lookups), POST /v1/score/history (a posted
+history scored fresh), with API keys, rate limits, an access log, body limits, an exact
+OpenAPI contract and readiness that tells the truth.
 
 Run with `retain serve` (or `make serve`). Settings come from the environment (RETAIN_HOME),
 read when the service starts; `retain serve --insecure-local` turns keys off and binds
@@ -19,10 +20,15 @@ from pydantic import Field
 from starlette.middleware.cors import CORSMiddleware
 
 from pipelines.settings import load_settings
-from serving import logs
+from serving import logs, metrics
+from serving.access import AccessLog
 from serving.auth import INSECURE_ENV, ApiKeyMiddleware
-from serving.guard import ErrorShape, RequestGuard, SpecTruth
+from serving.contract import RETRY_AFTER_SECONDS, Contract, openapi_spec, problem
+from serving.guard import ErrorShape, RequestGuard
+from serving.launch import die_with_parent
+from serving.quota import RateLimit
 from serving.schemas import (
+    DAY_PATTERN,
     MAX_COMPLAINTS_PER_HISTORY,
     MAX_ID_LENGTH,
     MAX_IDS_PER_REQUEST,
@@ -36,6 +42,14 @@ from serving.ui.mount import PagesMount
 
 GIL_SWITCH_SECONDS = 0.001
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Day = Annotated[
+    str,
+    Field(
+        pattern=DAY_PATTERN,
+        json_schema_extra={"format": "date"},
+        description="The day to score at (YYYY-MM-DD): events before it count.",
+    ),
+]
 
 
 @bentoml.service(name="retain", traffic={"timeout": 30})
@@ -43,6 +57,7 @@ class RetainService:
     """Churn risk, next-order timing and reasons: from the latest batch run or a posted history."""
 
     def __init__(self) -> None:
+        die_with_parent()  # a killed `retain serve` leaves no worker answering on its port
         logs.install()
         # A long request (10,000 ids) runs in a worker thread; every 5 ms (Python's default)
         # it hands the interpreter to the event loop, which a single-id request needs several
@@ -61,13 +76,19 @@ class RetainService:
         # only contend. At concurrency 8 on 2 cores: p99 554-584 ms with 2, 647-667 with 40.
         self.histories = anyio.CapacityLimiter(len(os.sched_getaffinity(0)))
         self.champion.refresh_in_background()
+        metrics.report_from(self._state)
+
+    def _state(self) -> tuple[str | None, float | None]:
+        """(champion version, when the served scores were computed) for /metrics."""
+        loaded = self.champion.loaded
+        return (None if loaded is None else loaded[0]), self.store.scored_at_seconds
 
     def __is_ready__(self) -> bool:
         """Ready only once scores are published and the champion is loaded."""
         self.champion.refresh_in_background()
         return self.store.ready and self.champion.loaded is not None
 
-    @bentoml.api(route="/score")
+    @bentoml.api(route="/v1/score")
     async def score(
         self,
         customer_ids: Annotated[
@@ -78,28 +99,38 @@ class RetainService:
         ],
     ) -> ScoreResponse:
         """Scores, reasons and model version per customer from the latest scoring run;
-        unknown ids get a per-item error."""
-        return await anyio.to_thread.run_sync(self.store.lookup, customer_ids)
+        unknown ids get a per-item error; 503 before the first scoring run."""
+        if not self.store.ready:
+            return problem(
+                503, "no_scores", "no scores yet", "run `retain score`", RETRY_AFTER_SECONDS
+            )
+        answer = await anyio.to_thread.run_sync(self.store.lookup, customer_ids)
+        found = sum(r.found for r in answer.results)
+        metrics.count_lookups(found, len(answer.results) - found)
+        return answer
 
-    @bentoml.api(route="/score/history")
+    @bentoml.api(route="/v1/score/history")
     async def score_history(
         self,
-        as_of: Annotated[str, Field(min_length=8, max_length=32, description="YYYY-MM-DD")],
+        as_of: Day,
         customer_id: Id,
         orders: Annotated[list[OrderIn], Field(min_length=1, max_length=MAX_ORDERS_PER_HISTORY)],
         complaints: Annotated[list[ComplaintIn], Field(max_length=MAX_COMPLAINTS_PER_HISTORY)] = [],  # noqa: B006 (pydantic copies defaults)
         customer: CustomerIn | None = None,
     ) -> ScoreResponse:
         """The customer's scores at `as_of` from the history posted (the data contract's
-        columns), computed like the batch with the champion version."""
+        columns), computed like the batch with the champion version; 503 before a champion."""
         champion = await anyio.to_thread.run_sync(self.champion.get)
         if champion is None:
-            raise InvalidArgument("no champion model yet: run `retain train`")
+            return problem(
+                503, "no_champion", "no champion model yet", "run `retain train`",
+                RETRY_AFTER_SECONDS,
+            )  # fmt: skip
         from serving.history import HistoryError, history_frames, score_history
 
         frames = history_frames(customer_id, orders, complaints, customer)
         try:
-            result = await anyio.to_thread.run_sync(
+            result, set_aside = await anyio.to_thread.run_sync(
                 score_history, self.settings, champion, as_of, frames, customer_id,
                 self.connections, limiter=self.histories,
             )  # fmt: skip
@@ -110,26 +141,36 @@ class RetainService:
             as_of=result.as_of,
             scored_at=result.scored_at,
             results=[result],
+            set_aside=set_aside,
         )
 
 
-# The first added is the outermost. CORS (only when origins are configured) answers a
-# browser's preflight, which carries no key; then keys are checked before anything else.
+# The first added is the outermost: the access log sees every answer (and maps the
+# unversioned aliases); CORS (only when origins are configured) answers a browser's preflight,
+# which carries no key; then keys, the key's rate, and the body checks.
 _service: Any = RetainService
 _settings = load_settings()
+_service.add_asgi_middleware(AccessLog)
 if _settings.cors_allowed_origins:
     _service.add_asgi_middleware(
         CORSMiddleware,
         allow_origins=_settings.cors_allowed_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["Retry-After", "X-Request-ID"],
     )
 _service.add_asgi_middleware(
     ApiKeyMiddleware,
     keys_path=str(_settings.keys_path.resolve()),
     enabled=os.environ.get(INSECURE_ENV) != "1",
 )
+_service.add_asgi_middleware(
+    RateLimit,
+    default_per_second=_settings.key_rate_limit_per_second,
+    per_key=_settings.key_rate_limits,
+)
 _service.add_asgi_middleware(RequestGuard)
 _service.add_asgi_middleware(ErrorShape)
-_service.add_asgi_middleware(SpecTruth)
+_service.add_asgi_middleware(Contract, spec=lambda: openapi_spec(RetainService))
+_service.add_asgi_middleware(metrics.ScrapeHook)
 _service.add_asgi_middleware(PagesMount)  # innermost: /ui/... are the marketing pages

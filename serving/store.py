@@ -75,6 +75,15 @@ class ScoreStore:
     def ready(self) -> bool:
         return self._current().con is not None
 
+    @property
+    def scored_at_seconds(self) -> float | None:
+        """When the served scores were computed (Unix seconds; naive times are UTC)."""
+        scored_at = self._current().run[2]
+        if scored_at is None:
+            return None
+        moment = pd.Timestamp(scored_at)
+        return (moment if moment.tzinfo else moment.tz_localize("UTC")).timestamp()
+
     def lookup(self, customer_ids: list[str]) -> ScoreResponse:
         opened = self._current()
         con, (version, as_of, scored_at) = opened.con, opened.run

@@ -37,3 +37,17 @@ def own_home(mp: pytest.MonkeyPatch, root: Path) -> None:
     """RETAIN_HOME and the MLflow store under `root`, so tests never share state."""
     mp.setenv("RETAIN_HOME", str(root / "home"))
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow/mlflow.db")
+
+
+def scored_home(mp: pytest.MonkeyPatch, root: Path, customers: int, seed: int) -> Path:
+    """A home of its own under `root` with generated data, a trained champion and published
+    scores (`retain generate`, `train`, `score --out root/scores.parquet`); returns the home."""
+    own_home(mp, root)
+    mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
+    mp.setenv("RETAIN_REASONS_TOP", "100")
+    data = str(root / "data")
+    run_ok("generate", "--out", data, "--customers", str(customers), "--days", "730",
+           "--seed", str(seed))  # fmt: skip
+    run_ok("train", "--data", data)
+    run_ok("score", "--out", str(root / "scores.parquet"))
+    return root / "home"

@@ -23,12 +23,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], probe: str, log: Path) -> Iterator[None]:
+def running(
+    command: list[str], env: dict[str, str], probe: str, log: Path, cwd: Path | None = None
+) -> Iterator[None]:
     """`command` running until the block ends; fails the test if `probe` never answers 200."""
     with log.open("w") as out:
         proc = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=cwd,
+        )  # fmt: skip
         try:
             for _ in range(240):
                 if proc.poll() is not None:

@@ -25,24 +25,41 @@ def _ring() -> KeyRing:
 
 
 @keys_app.command("add")
-def keys_add(name: Name) -> None:
-    """Create a key for NAME (replacing an earlier one); it is printed once, on the last line."""
+def keys_add(
+    name: Name,
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate",
+            help="Keep NAME's current key valid for key_rotation_grace_hours beside the new one.",
+        ),
+    ] = False,
+) -> None:
+    """Create a key for NAME (replacing an earlier one at once, or with --rotate after a grace
+    period); it is printed once, on the last line."""
     import pandas as pd
 
     if not name.strip() or len(name) > 64:
         raise InputError("NAME", "a name of 1 to 64 characters is expected")
-    key = _ring().add(name, pd.Timestamp.now(tz="UTC"))
+    ring = _ring()
+    grace = None
+    if rotate:
+        if name not in ring.names():
+            raise InputError("NAME", f"no key named '{name}' to rotate: add it without --rotate")
+        grace = pd.Timedelta(hours=settings_with().key_rotation_grace_hours)
+    key = ring.add(name, pd.Timestamp.now(tz="UTC"), keep_old_for=grace)
     console.print(f"key for '{name}' (store it now: only its hash is kept):")
     print(key)
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """Key names and when they were created (never the keys)."""
-    names = _ring().names()
-    for name, created in names.items():
-        console.print(f"  {name}  created {created}")
-    done(f"{len(names)} key(s)")
+    """Key names, when they were created and until when a rotated-out key works (never the keys)."""
+    rows = _ring().listing()
+    for name, created, valid_until in rows:
+        until = f"  (rotated out: valid until {valid_until})" if valid_until else ""
+        console.print(f"  {name}  created {created}{until}")
+    done(f"{len(rows)} key(s)")
 
 
 @keys_app.command("revoke")

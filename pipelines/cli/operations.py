@@ -238,12 +238,13 @@ def serve(
         int | None, typer.Option(min=1, help="Worker processes (default: serve_workers).")
     ] = None,
 ) -> None:
-    """Start the BentoML scoring service (POST /score, /score/history; /livez, /readyz)."""
+    """Start the BentoML scoring service (POST /v1/score, /v1/score/history; /livez, /readyz).
+
+    This process becomes the server (exec): stopping or killing it stops every worker."""
     import os
-    import subprocess
 
     from serving.auth import KeyRing
-    from serving.launch import serve_command, serve_env
+    from serving.launch import port_in_use, serve_command, serve_env
 
     settings = settings_with(serve_workers=workers)
     if insecure_local:
@@ -253,10 +254,15 @@ def serve(
             str(settings.keys_path),
             "no API key configured: run `retain keys add NAME`, or serve with --insecure-local",
         )
+    if port_in_use(host, port):
+        raise InputError(
+            "--port", f"{host}:{port} is already in use; stop that server or pick another port"
+        )
     home = str(settings.home.resolve())
     env = serve_env(dict(os.environ), home, port, insecure_local, settings.serve_workers)
     console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
-    raise typer.Exit(subprocess.call(serve_command(host, port), env=env))
+    command = serve_command(host, port)
+    os.execve(command[0], command, env)
 
 
 @app.command(rich_help_panel=PANEL)

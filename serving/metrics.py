@@ -1,0 +1,75 @@
+"""retain's own figures on BentoML's /metrics: the champion version, the age of the served
+scores, lookups found and not found. Instruments are made on first use, inside the worker
+(BentoML sets its multi-process metrics folder only when the worker starts)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, Literal
+
+from serving.auth import ASGIApp, Receive, Scope, Send
+
+# What the service reports at a scrape: (champion version or None, scored_at in Unix seconds
+# or None). Registered by the service instance of this worker.
+_sources: list[Callable[[], tuple[str | None, float | None]]] = []
+
+
+@functools.cache
+def instruments() -> Any:
+    from prometheus_client import Counter, Gauge
+
+    latest: Literal["livemostrecent"] = "livemostrecent"  # the worker that set it last
+    return SimpleNamespace(
+        champion=Gauge(
+            "retain_champion_version", "Registered version of the loaded champion (0: none)",
+            multiprocess_mode=latest,
+        ),
+        scored_at=Gauge(
+            "retain_scores_scored_at_seconds", "When the served scores were computed (Unix time)",
+            multiprocess_mode=latest,
+        ),
+        age=Gauge(
+            "retain_scores_age_seconds", "Age of the served scores at the scrape (-1: none)",
+            multiprocess_mode=latest,
+        ),
+        lookups=Counter(
+            "retain_lookups", "Customer ids looked up by /v1/score, by result", ["result"]
+        ),
+    )  # fmt: skip
+
+
+def report_from(source: Callable[[], tuple[str | None, float | None]]) -> None:
+    """The service's (champion version, scored_at seconds), read at each scrape."""
+    _sources[:] = [source]
+
+
+def count_lookups(found: int, unknown: int) -> None:
+    lookups = instruments().lookups
+    lookups.labels(result="hit").inc(found)
+    lookups.labels(result="miss").inc(unknown)
+
+
+def set_gauges(now: float) -> None:
+    """Champion and scores' age as of `now` (Unix seconds), before /metrics is rendered."""
+    if not _sources:
+        return
+    version, scored_at = _sources[0]()
+    gauges = instruments()
+    gauges.champion.set(float(version) if version and version.isdigit() else 0.0)
+    gauges.scored_at.set(scored_at or 0.0)
+    gauges.age.set(-1.0 if scored_at is None else max(0.0, now - scored_at))
+
+
+class ScrapeHook:
+    """Sets the gauges just before BentoML renders /metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics":
+            set_gauges(time.time())
+        await self.app(scope, receive, send)
