@@ -27,6 +27,8 @@ class TableContract:
         return ", ".join(f"{c} {self.sql_type(c)}" for c in self.columns)
 
 
+DEFAULT_HORIZON_DAYS = 90  # churn = no order within this many days of the cutoff
+
 SQL_TYPES = {"text": "VARCHAR", "timestamp": "TIMESTAMP", "number": "DOUBLE", "integer": "INTEGER"}
 
 

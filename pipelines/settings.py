@@ -14,7 +14,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,17 +29,26 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from features.schema import CONTRACTS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
+from features.schema import CONTRACTS, DEFAULT_HORIZON_DAYS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
 from pipelines.errors import InputError
+from pipelines.typos import ENV_PREFIX, source_of, unknown_name, unknown_variables
 
 if TYPE_CHECKING:
     from models.registry import Registry
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
 
+# RETAIN_* variables that are not settings, read where they are used.
+OTHER_ENV_VARIABLES = {
+    "RETAIN_INSECURE_LOCAL": "set by `retain serve --insecure-local` for the service it starts",
+    "RETAIN_SCREENSHOTS": "tests: the folder the page tests save screenshots to",
+}
+
 
 class InputSettings(BaseModel):
     """How to read a customer's data: names, formats, time zone (section [input] of retain.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     tables: dict[str, str] = Field(
         default_factory=dict,
@@ -149,6 +165,8 @@ class MonitorSettings(BaseModel):
     """The retrain signal of `retain monitor` (section [monitor] of retain.toml): a breach must
     hold on `consecutive` matured runs of at least `min_customers` customers (one: watch)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     brier_margin: float = Field(
         0.02, gt=0, lt=1, description="Realized Brier over the version's training Brier by this."
     )
@@ -172,14 +190,16 @@ class Settings(BaseSettings):
     """Everything a run can be told; see README "Settings"."""
 
     model_config = SettingsConfigDict(
-        env_prefix="RETAIN_", env_nested_delimiter="__", toml_file="retain.toml", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", toml_file="retain.toml", extra="forbid"
     )
 
     input: InputSettings = Field(default_factory=InputSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     home: Path = Field(Path(".retain"), description="Warehouse, latest scores, reference sample.")
-    horizon_days: int = Field(90, gt=0, description="Churn = no order within this many days.")
+    horizon_days: int = Field(
+        DEFAULT_HORIZON_DAYS, gt=0, description="Churn = no order within this many days."
+    )
     activity_window_days: int = Field(
         365, gt=0, description="Scored population: last order within this window."
     )
@@ -375,6 +395,9 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+SECTIONS: dict[str, type[BaseModel]] = {"input": InputSettings, "monitor": MonitorSettings}
+
+
 class SettingsError(InputError):
     """Settings that cannot be used (exit code 2): each setting named with where it came from."""
 
@@ -384,6 +407,9 @@ def load_settings(**overrides: object) -> Settings:
     environment and retain.toml; an invalid value stops with one line naming the setting,
     its source and what is allowed."""
     given = {k: v for k, v in overrides.items() if v is not None}
+    fields, others = Settings.model_fields, OTHER_ENV_VARIABLES
+    if unknown := unknown_variables(os.environ, ENV_PREFIX, fields, others):
+        raise SettingsError("settings", "; ".join(unknown))
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -393,29 +419,21 @@ def load_settings(**overrides: object) -> Settings:
 def _explain(exc: ValidationError, options: set[str]) -> str:
     parts = []
     for error in exc.errors():
+        if error["type"] == "extra_forbidden":
+            parts.append(_unknown(error["loc"], options))
+            continue
         message = str(error["msg"]).removeprefix("Value error, ")
         named = [".".join(str(x) for x in error["loc"])] if error["loc"] else []
         named += [f for f in Settings.model_fields if f in message and f not in named]
-        where = ", ".join(f"{n} from {_source(n, options)}" for n in named)
+        where = ", ".join(f"{n} from {source_of(n, options)}" for n in named)
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
 
-def _source(name: str, options: set[str]) -> str:
-    """Where a setting's value came from: an option, the environment, retain.toml or the default."""
-    top = name.split(".")[0]
-    if top in options:
-        return "a command option"
-    env = "RETAIN_" + name.replace(".", "__").upper()
-    if any(k.upper() == env or k.upper().startswith(env + "__") for k in os.environ):
-        return f"the environment ({env})"
-    toml = Path("retain.toml")
-    if toml.exists():
-        import tomllib
-
-        section: object = tomllib.loads(toml.read_text())
-        for part in name.split("."):
-            section = section.get(part) if isinstance(section, dict) else None
-        if section is not None:
-            return "retain.toml"
-    return "the defaults"
+def _unknown(loc: tuple[int | str, ...], options: set[str]) -> str:
+    """A key that names no setting: where it came from and the closest known key."""
+    *section, key = map(str, loc)
+    model = SECTIONS.get(section[0], Settings) if section else Settings
+    prefix = "".join(f"{part}." for part in section)
+    known = [f"{prefix}{f}" for f in model.model_fields]
+    return unknown_name(f"{prefix}{key}", source_of(f"{prefix}{key}", options), known)

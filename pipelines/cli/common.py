@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from features.schema import DEFAULT_HORIZON_DAYS
 from pipelines.errors import InputError
 from pipelines.settings import Settings, load_settings
 
@@ -52,7 +53,8 @@ EngineOpt = Annotated[
     ),
 ]
 HorizonOpt = Annotated[
-    int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")
+    int | None,
+    typer.Option("--horizon-days", help=f"Churn horizon in days (default {DEFAULT_HORIZON_DAYS})."),
 ]
 
 
