@@ -378,9 +378,12 @@ class Settings(BaseSettings):
 
     def registry(self) -> Registry:
         """The registered model of these settings in their MLflow tracking store."""
-        from models.registry import Registry
+        from models.registry import Registry, Unreachable
 
-        return Registry(self.mlflow_tracking_uri, self.experiment_name, self.model_name)
+        try:
+            return Registry(self.mlflow_tracking_uri, self.experiment_name, self.model_name)
+        except Unreachable as exc:  # a setting that cannot be used: exit 2
+            raise InputError("MLFLOW_TRACKING_URI", str(exc)) from None
 
     def model_hash(self) -> str:
         """Short hash of the settings that change what a model means."""
