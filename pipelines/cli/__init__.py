@@ -38,7 +38,7 @@ def main() -> None:
     """Console-script entry: exit 0 on success, 1 for a problem found (or an unforeseen error,
     its traceback logged), 2 for unusable input or usage; one line each, never a traceback."""
     try:
-        code = app(standalone_mode=False)  # returns the code of an Exit (--help: 0)
+        code = app(prog_name="retain", standalone_mode=False)  # an Exit's code (--help: 0)
     except (click.exceptions.Exit, typer.Exit) as finished:
         code = finished.exit_code
     except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
