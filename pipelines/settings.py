@@ -31,7 +31,7 @@ from pydantic_settings import (
 
 from features.schema import CONTRACTS, DEFAULT_HORIZON_DAYS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
 from pipelines.errors import InputError
-from pipelines.typos import ENV_PREFIX, source_of, unknown_name, unknown_variables
+from pipelines.settings_explain import ENV_PREFIX, explain, unknown_variables
 
 if TYPE_CHECKING:
     from models.registry import Registry
@@ -217,6 +217,13 @@ class Settings(BaseSettings):
         "per pass, about this many orders each: with `duckdb_memory_limit` it sets the peak "
         "memory of scoring, whatever the size of the base (more passes read the orders again).",
     )
+    frame_part_rows: int = Field(
+        60_000_000,
+        ge=10_000,
+        description="Training frames and `retain features` aggregate about this many orders x "
+        "cutoffs per pass of a hash share of the customers (47.6M took 6.7 GB at the peak, "
+        "docs/BENCHMARKS.md); a larger base takes more passes, each reading the orders again.",
+    )
     spark_master: str = Field(
         "local[*]",
         min_length=1,
@@ -398,7 +405,12 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-SECTIONS: dict[str, type[BaseModel]] = {"input": InputSettings, "monitor": MonitorSettings}
+# The settings ("") and their sections, for the messages that name a key.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "": Settings,
+    "input": InputSettings,
+    "monitor": MonitorSettings,
+}
 
 
 class SettingsError(InputError):
@@ -416,27 +428,4 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise SettingsError("settings", _explain(exc, set(given))) from None
-
-
-def _explain(exc: ValidationError, options: set[str]) -> str:
-    parts = []
-    for error in exc.errors():
-        if error["type"] == "extra_forbidden":
-            parts.append(_unknown(error["loc"], options))
-            continue
-        message = str(error["msg"]).removeprefix("Value error, ")
-        named = [".".join(str(x) for x in error["loc"])] if error["loc"] else []
-        named += [f for f in Settings.model_fields if f in message and f not in named]
-        where = ", ".join(f"{n} from {source_of(n, options)}" for n in named)
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
-
-
-def _unknown(loc: tuple[int | str, ...], options: set[str]) -> str:
-    """A key that names no setting: where it came from and the closest known key."""
-    *section, key = map(str, loc)
-    model = SECTIONS.get(section[0], Settings) if section else Settings
-    prefix = "".join(f"{part}." for part in section)
-    known = [f"{prefix}{f}" for f in model.model_fields]
-    return unknown_name(f"{prefix}{key}", source_of(f"{prefix}{key}", options), known)
+        raise SettingsError("settings", explain(exc, set(given), SECTIONS)) from None

@@ -101,6 +101,7 @@ def labelled_frame(
         settings.activity_window_days,
         settings.horizon_days,
         end,
+        settings.frame_part_rows,
         customer_share=share,
     )
     hand_back_memory(con, settings.duckdb_memory_limit)

@@ -168,7 +168,7 @@ def test_every_retain_variable_the_code_reads_is_known() -> None:
     import re
 
     from pipelines.settings import OTHER_ENV_VARIABLES, Settings
-    from pipelines.typos import unknown_variables
+    from pipelines.settings_explain import unknown_variables
 
     root = Path(__file__).resolve().parents[2]
     folders = ("features", "models", "pipelines", "serving", "tests", "benchmarks")

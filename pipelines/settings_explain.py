@@ -1,6 +1,6 @@
-"""Where a setting came from, and names that are not settings: a misspelt key in retain.toml
-or RETAIN_* variable stops the run (exit 2) naming the closest known name, instead of
-silently loading a default."""
+"""Settings errors in one line each: every bad value named with where it came from, and names
+that are not settings: a misspelt key in retain.toml or RETAIN_* variable stops the run
+(exit 2) naming the closest known name, instead of silently loading a default."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import difflib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
 
 ENV_PREFIX = "RETAIN_"
 
@@ -60,3 +62,29 @@ def source_of(name: str, options: set[str]) -> str:
         if section is not None:
             return "retain.toml"
     return "the defaults"
+
+
+def explain(exc: ValidationError, options: set[str], models: dict[str, type[BaseModel]]) -> str:
+    """Every error of `exc` on one line; `models` are the settings ("") and their sections."""
+    parts = []
+    for error in exc.errors():
+        if error["type"] == "extra_forbidden":
+            parts.append(_unknown(error["loc"], options, models))
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        named = [".".join(str(x) for x in error["loc"])] if error["loc"] else []
+        named += [f for f in models[""].model_fields if f in message and f not in named]
+        where = ", ".join(f"{n} from {source_of(n, options)}" for n in named)
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _unknown(
+    loc: tuple[int | str, ...], options: set[str], models: dict[str, type[BaseModel]]
+) -> str:
+    """A key that names no setting: where it came from and the closest known key."""
+    *section, key = map(str, loc)
+    model = models.get(section[0], models[""]) if section else models[""]
+    prefix = "".join(f"{part}." for part in section)
+    known = [f"{prefix}{f}" for f in model.model_fields]
+    return unknown_name(f"{prefix}{key}", source_of(f"{prefix}{key}", options), known)
