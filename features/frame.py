@@ -105,7 +105,7 @@ def feature_relation(
     Out: a relation with one row per (customer_id, cutoff_at), columns KEY + FEATURE
     (+ LABEL, then sorted so a fit is reproducible), over a temp table named for this call; numeric
     features are DOUBLE. It stays in DuckDB: `retain features` writes it without pandas.
-    Population (DESIGN.md section 2): at least one completed order before the cutoff and
+    Population (docs/ARCHITECTURE.md, time rules): at least one completed order before the cutoff and
     the last one within `activity_window_days`; lapsed customers are not scored as churn.
     All cutoffs are computed together: events are joined to the cutoffs table once. When
     orders x cutoffs exceed `rows_per_pass`, customers are split by a hash of their id into

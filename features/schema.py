@@ -1,4 +1,4 @@
-"""Canonical table contracts (DESIGN.md section 1) and the feature list."""
+"""Canonical table contracts (docs/ARCHITECTURE.md, the data contract) and the feature list."""
 
 from __future__ import annotations
 
