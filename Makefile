@@ -39,7 +39,7 @@ test: install spark browser ## Run the whole test suite (Spark parity and the br
 
 FAST := not integration and not slow and not browser and not spark
 test-fast: install ## Unit and property tests only (no servers, no end-to-end runs): the edit-test loop
-	$(PY) -m pytest -m "$(FAST)"
+	$(PY) -m pytest -m "$(FAST)" --hypothesis-profile=fast
 
 browser: ## Chromium and chromedriver from Debian's packages for the page tests, when missing
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \

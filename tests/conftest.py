@@ -18,6 +18,15 @@ from pipelines.warehouse import connect
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+# `make test-fast` (pytest --hypothesis-profile=fast): the properties on fewer examples each;
+# a test that asks for N examples takes min(N, the profile's) (tests.conftest.examples).
+hypothesis_settings.register_profile("fast", max_examples=10)
+
+
+def examples(wanted: int) -> int:
+    """`wanted` examples, or fewer when the loaded profile allows fewer (the fast set)."""
+    return min(wanted, hypothesis_settings.default.max_examples)
+
 
 CUTOFF = pd.Timestamp("2024-03-01")
 DATA_END = pd.Timestamp("2024-07-01")

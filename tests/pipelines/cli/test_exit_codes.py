@@ -91,18 +91,21 @@ def test_a_list_with_valid_filters_succeeds(home, monkeypatch, capsys) -> None:
     assert set(listed["risk_tier"]) == {"high"}
 
 
+@pytest.mark.slow  # creates an MLflow store
 def test_promoting_an_unknown_version_is_a_usage_error(home, monkeypatch, capsys) -> None:
     code, out = run(monkeypatch, capsys, "models", "promote", "99")
     assert code == 2
     assert "'99'" in one_line_without_traceback(out)
 
 
+@pytest.mark.slow  # creates an MLflow store
 def test_nothing_to_roll_back_to_is_a_problem_found(home, monkeypatch, capsys) -> None:
     code, out = run(monkeypatch, capsys, "models", "rollback")
     assert code == 1
     assert "roll back" in one_line_without_traceback(out)
 
 
+@pytest.mark.slow  # creates an MLflow store
 def test_scoring_without_a_champion_is_a_problem_found(home, tmp_path, monkeypatch, capsys) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -134,6 +137,7 @@ def _features(rows: int, shift: float, seed: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # Evidently's drift report
 @pytest.mark.parametrize(("shift", "code"), [(0.0, 0), (5.0, 1)])
 def test_the_drift_alarm_is_exit_1(home, monkeypatch, capsys, shift: float, code: int) -> None:
     """Same distributions: no alarm (0); every numeric feature moved: the alarm (1)."""
