@@ -57,8 +57,9 @@ def writable(option: str, folder: bool = False) -> Callable[[str | Path], Path]:
             where.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=where):
                 pass
-        except OSError as exc:
-            raise InputError(option, f"cannot write to {where} ({exc.strerror or exc})") from None
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise InputError(option, f"cannot write to {where} ({reason})") from None
         if path.is_dir() and not folder:
             raise InputError(option, f"{path} is a folder; expected a file name")
         return path

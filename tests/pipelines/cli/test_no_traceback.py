@@ -25,6 +25,7 @@ NOT_GIVEN = {"--insecure-local"}  # `serve --insecure-local` starts the service
 JUNK = st.sampled_from(
     ["", "-1", "0", "nan", "1e999", "notadate", "2024-02-30", "/proc/x.csv", "é" * 3, "x" * 200]
 )
+ARGV_CHARACTERS = st.characters(blacklist_characters="\x00")  # no NUL can be in an argv
 PLAUSIBLE = st.sampled_from(["2024-03-01", "out.csv", "out.parquet", "high", "platinum", "7"])
 
 
@@ -51,7 +52,7 @@ def _value(annotation: Any) -> st.SearchStrategy[str]:
         return st.floats(-2, 50).map(str) | JUNK
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return st.sampled_from([m.value for m in annotation]) | JUNK
-    return JUNK | PLAUSIBLE | st.text(max_size=8)
+    return JUNK | PLAUSIBLE | st.text(ARGV_CHARACTERS, max_size=8)
 
 
 def _param_args(param: Any) -> st.SearchStrategy[list[str]]:
