@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install spark java browser demo test lint format serve screenshots bento image mlflow-ui monitor-ui bench clean
+.PHONY: help install spark java browser demo test test-fast lint format serve screenshots bento image mlflow-ui monitor-ui bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,8 +34,12 @@ java: ## Java 17 for Spark (Debian's openjdk-17-jre-headless), when missing
 demo: install ## Synthetic data -> train -> score -> risk and due lists -> drift -> monitor, outputs in runs/demo/
 	$(VENV)/bin/retain demo --out runs/demo
 
-test: install spark browser ## Run the whole test suite (Spark parity included)
+test: install spark browser ## Run the whole test suite (Spark parity and the browser included)
 	$(PY) -m pytest
+
+FAST := not integration and not slow and not browser and not spark
+test-fast: install ## Unit and property tests only (no servers, no end-to-end runs): the edit-test loop
+	$(PY) -m pytest -m "$(FAST)" --hypothesis-profile=fast
 
 browser: ## Chromium and chromedriver from Debian's packages for the page tests, when missing
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \

@@ -31,9 +31,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from data import DATA, generated, generated_base, views
 
 from features.frame import build_frame, feature_relation
+from pipelines.settings import Settings
 from pipelines.warehouse import connect, scalar
 
 CUTOFF = pd.Timestamp("2025-12-01")
+PART_ROWS = Settings().frame_part_rows  # passes as `retain features` makes them
 
 
 def timed(fn: Callable[[], int]) -> tuple[float, int]:
@@ -70,12 +72,14 @@ def _catalogue_connection(folder: Path) -> duckdb.DuckDBPyConnection:
 
 def catalogue(folder: Path) -> int:
     con = _catalogue_connection(folder)
-    rel = feature_relation(con, [CUTOFF], 365)  # materialises the population's temp table
+    rel = feature_relation(
+        con, [CUTOFF], 365, rows_per_pass=PART_ROWS
+    )  # materialises the population's temp table
     return int(rel.shape[0])
 
 
 def catalogue_pandas(folder: Path) -> int:
-    return len(build_frame(_catalogue_connection(folder), [CUTOFF], 365))
+    return len(build_frame(_catalogue_connection(folder), [CUTOFF], 365, rows_per_pass=PART_ROWS))
 
 
 def lifetimes_seconds(folder: Path) -> float:

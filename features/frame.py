@@ -62,14 +62,16 @@ def _complaint_columns() -> str:
     return ", ".join([*counts, *rest, per_order])
 
 
-# Orders x cutoffs aggregated in one pass: 47.6M took 6.7 GB at the peak (docs/BENCHMARKS.md).
-ROWS_PER_PASS = 60_000_000
-
-
 def _passes(
-    con: duckdb.DuckDBPyConnection, n_cutoffs: int, rows_per_pass: int, customer_share: float
+    con: duckdb.DuckDBPyConnection,
+    n_cutoffs: int,
+    rows_per_pass: int | None,
+    customer_share: float,
 ) -> int:
-    """How many passes keep orders x cutoffs per pass within `rows_per_pass`."""
+    """How many passes keep orders x cutoffs per pass within `rows_per_pass` (None: one pass;
+    the callers pass the settings `frame_part_rows` or `score_part_orders`)."""
+    if rows_per_pass is None:
+        return 1
     (orders,) = con.execute("SELECT count(*) FROM orders").fetchall()[0]
     return max(1, math.ceil(int(orders) * customer_share * n_cutoffs / rows_per_pass))
 
@@ -93,7 +95,7 @@ def feature_relation(
     activity_window_days: int,
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
-    rows_per_pass: int = ROWS_PER_PASS,
+    rows_per_pass: int | None = None,
     on_pass: Callable[[int, int], None] | None = None,
     customer_share: float = 1.0,
 ) -> duckdb.DuckDBPyRelation:
@@ -103,7 +105,7 @@ def feature_relation(
     Out: a relation with one row per (customer_id, cutoff_at), columns KEY + FEATURE
     (+ LABEL, then sorted so a fit is reproducible), over a temp table named for this call; numeric
     features are DOUBLE. It stays in DuckDB: `retain features` writes it without pandas.
-    Population (DESIGN.md section 2): at least one completed order before the cutoff and
+    Population (docs/ARCHITECTURE.md, time rules): at least one completed order before the cutoff and
     the last one within `activity_window_days`; lapsed customers are not scored as churn.
     All cutoffs are computed together: events are joined to the cutoffs table once. When
     orders x cutoffs exceed `rows_per_pass`, customers are split by a hash of their id into
@@ -129,7 +131,7 @@ def _relation(
     activity_window_days: int,
     horizon_days: int | None,
     data_end: pd.Timestamp | None,
-    rows_per_pass: int,
+    rows_per_pass: int | None,
     on_pass: Callable[[int, int], None] | None,
     customer_share: float,
 ) -> tuple[duckdb.DuckDBPyRelation, _Names]:
@@ -169,7 +171,7 @@ def write_feature_parts(
     cutoffs: list[pd.Timestamp],
     activity_window_days: int,
     folder: Path,
-    rows_per_pass: int = ROWS_PER_PASS,
+    rows_per_pass: int | None = None,
     on_pass: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """The features of `feature_relation` (no labels) written as one Parquet file per pass
@@ -272,7 +274,7 @@ def build_frame(
     activity_window_days: int,
     horizon_days: int | None = None,
     data_end: pd.Timestamp | None = None,
-    rows_per_pass: int = ROWS_PER_PASS,
+    rows_per_pass: int | None = None,
     customer_share: float = 1.0,
 ) -> pd.DataFrame:
     """`feature_relation` as a pandas frame (for the models)."""

@@ -1,4 +1,4 @@
-"""Canonical table contracts (DESIGN.md section 1) and the feature list."""
+"""Canonical table contracts (docs/ARCHITECTURE.md, the data contract) and the feature list."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class TableContract:
         """Column definitions of the canonical table: every contract column, always."""
         return ", ".join(f"{c} {self.sql_type(c)}" for c in self.columns)
 
+
+DEFAULT_HORIZON_DAYS = 90  # churn = no order within this many days of the cutoff
 
 SQL_TYPES = {"text": "VARCHAR", "timestamp": "TIMESTAMP", "number": "DOUBLE", "integer": "INTEGER"}
 

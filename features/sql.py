@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Durations are real numbers of days (DESIGN.md section 2), from microseconds since the epoch:
+# Durations are real numbers of days (docs/ARCHITECTURE.md, time rules), from microseconds since the epoch:
 # exact, and the same on DuckDB and Spark (features.dialects).
 MICROSECONDS_PER_DAY = 86_400_000_000.0
 

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 
+from features.schema import DEFAULT_HORIZON_DAYS
 from models.bgnbd import BGNBD, bgnbd_inputs
 from models.next_order import observed_within
 
@@ -23,7 +24,7 @@ class RecencyBaseline(BaseEstimator):
     """Churn risk rises with days since the last order (isotonic, so it is calibrated too);
     the next order is expected one usual gap after the last one, or now when overdue."""
 
-    def __init__(self, horizon_days: int = 90) -> None:
+    def __init__(self, horizon_days: int = DEFAULT_HORIZON_DAYS) -> None:
         self.horizon_days = horizon_days
 
     def fit(self, frame: pd.DataFrame) -> RecencyBaseline:
@@ -46,7 +47,7 @@ class RFMBaseline(BaseEstimator):
     """Classic RFM: quintile scores of recency (recent = 5), frequency and monetary value over
     the last 365 days, summed (3-15); the churn rate per score, learned isotonically."""
 
-    def __init__(self, horizon_days: int = 90) -> None:
+    def __init__(self, horizon_days: int = DEFAULT_HORIZON_DAYS) -> None:
         self.horizon_days = horizon_days
 
     def fit(self, frame: pd.DataFrame) -> RFMBaseline:
@@ -80,7 +81,7 @@ class BGNBDBaseline(BaseEstimator):
     """BG/NBD fitted on the histories at the scored cutoff itself (it needs no labels, so it
     sees exactly what it would see in production); churn = P(no order within the horizon)."""
 
-    def __init__(self, horizon_days: int = 90) -> None:
+    def __init__(self, horizon_days: int = DEFAULT_HORIZON_DAYS) -> None:
         self.horizon_days = horizon_days
 
     def fit(self, frame: pd.DataFrame) -> BGNBDBaseline:

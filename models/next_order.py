@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from features.schema import DEFAULT_HORIZON_DAYS
 from models.bgnbd import BGNBD
 from models.boosting import FeatureEncoder, predict, train_booster
 from models.churn import split_latest_cutoff
@@ -35,7 +36,7 @@ class NextOrderModel(BaseEstimator):
     def __init__(
         self,
         features: tuple[str, ...],
-        horizon_days: int = 90,
+        horizon_days: int = DEFAULT_HORIZON_DAYS,
         n_estimators: int = 300,
         learning_rate: float = 0.1,
         num_leaves: int = 15,

@@ -53,8 +53,28 @@ def artifact_root(tracking_uri: str) -> str | None:
     return (db.parent.resolve() / "artifacts").as_uri()
 
 
+PROBE_TIMEOUT_SECONDS = 5.0
+
+
+def check_reachable(tracking_uri: str) -> None:
+    """A tracking server that does not answer is Unreachable at once (one request, no retries):
+    MLflow's own client would retry with backoff for minutes before failing."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        return
+    import httpx
+
+    try:
+        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=PROBE_TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        raise Unreachable(
+            f"the MLflow tracking server {tracking_uri} cannot be reached ({exc}); start it, "
+            "or unset MLFLOW_TRACKING_URI to use the local store"
+        ) from None
+
+
 def configure(tracking_uri: str, experiment: str) -> str:
     """Point MLflow at the store (creating a local one if needed); return the experiment id."""
+    check_reachable(tracking_uri)
     mlflow = _mlflow()
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +97,10 @@ class LoggedModel:
 
 class RegistryError(Exception):
     """A registry request that cannot be met (the message says which and why)."""
+
+
+class Unreachable(RegistryError):
+    """The tracking server does not answer."""
 
 
 class UnknownVersion(RegistryError):

@@ -139,7 +139,7 @@ class Scorer:
         with_reasons: bool = True,
         risk_thresholds: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
-        """Scores table (DESIGN.md section 3) for rows of point-in-time features at `as_of`.
+        """Scores table (docs/ARCHITECTURE.md, what comes out) for rows of point-in-time features at `as_of`.
         Risk tiers are a presentation of the calibrated probability: `risk_thresholds`
         (high, medium) are today's settings; without them, those in force at training."""
         frame = self.prepare(features)

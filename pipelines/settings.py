@@ -14,7 +14,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,17 +29,26 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from features.schema import CONTRACTS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
+from features.schema import CONTRACTS, DEFAULT_HORIZON_DAYS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
 from pipelines.errors import InputError
+from pipelines.settings_explain import ENV_PREFIX, explain, unknown_variables
 
 if TYPE_CHECKING:
     from models.registry import Registry
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
 
+# RETAIN_* variables that are not settings, read where they are used.
+OTHER_ENV_VARIABLES = {
+    "RETAIN_INSECURE_LOCAL": "set by `retain serve --insecure-local` for the service it starts",
+    "RETAIN_SCREENSHOTS": "tests: the folder the page tests save screenshots to",
+}
+
 
 class InputSettings(BaseModel):
     """How to read a customer's data: names, formats, time zone (section [input] of retain.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     tables: dict[str, str] = Field(
         default_factory=dict,
@@ -149,6 +165,8 @@ class MonitorSettings(BaseModel):
     """The retrain signal of `retain monitor` (section [monitor] of retain.toml): a breach must
     hold on `consecutive` matured runs of at least `min_customers` customers (one: watch)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     brier_margin: float = Field(
         0.02, gt=0, lt=1, description="Realized Brier over the version's training Brier by this."
     )
@@ -172,14 +190,16 @@ class Settings(BaseSettings):
     """Everything a run can be told; see README "Settings"."""
 
     model_config = SettingsConfigDict(
-        env_prefix="RETAIN_", env_nested_delimiter="__", toml_file="retain.toml", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", toml_file="retain.toml", extra="forbid"
     )
 
     input: InputSettings = Field(default_factory=InputSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     home: Path = Field(Path(".retain"), description="Warehouse, latest scores, reference sample.")
-    horizon_days: int = Field(90, gt=0, description="Churn = no order within this many days.")
+    horizon_days: int = Field(
+        DEFAULT_HORIZON_DAYS, gt=0, description="Churn = no order within this many days."
+    )
     activity_window_days: int = Field(
         365, gt=0, description="Scored population: last order within this window."
     )
@@ -196,6 +216,13 @@ class Settings(BaseSettings):
         description="`retain score` computes the features of a hash share of the customers "
         "per pass, about this many orders each: with `duckdb_memory_limit` it sets the peak "
         "memory of scoring, whatever the size of the base (more passes read the orders again).",
+    )
+    frame_part_rows: int = Field(
+        60_000_000,
+        ge=10_000,
+        description="Training frames and `retain features` aggregate about this many orders x "
+        "cutoffs per pass of a hash share of the customers (47.6M took 6.7 GB at the peak, "
+        "docs/BENCHMARKS.md); a larger base takes more passes, each reading the orders again.",
     )
     spark_master: str = Field(
         "local[*]",
@@ -252,7 +279,7 @@ class Settings(BaseSettings):
     control_share: float = Field(0.10, ge=0, lt=1)
     value_tiers: dict[str, float] = Field(
         default_factory=lambda: {"platinum": 0.01, "gold": 0.05, "silver": 0.20, "bronze": 1.0},
-        description="Customer pyramid by last-12-month spend: name -> cumulative share of "
+        description="Customer pyramid by last-12-month spend net of refunds: name -> cumulative share of "
         "customers, best first; the last must be 1.0.",
     )
     drift_share_threshold: float = Field(
@@ -389,9 +416,12 @@ class Settings(BaseSettings):
 
     def registry(self) -> Registry:
         """The registered model of these settings in their MLflow tracking store."""
-        from models.registry import Registry
+        from models.registry import Registry, Unreachable
 
-        return Registry(self.mlflow_tracking_uri, self.experiment_name, self.model_name)
+        try:
+            return Registry(self.mlflow_tracking_uri, self.experiment_name, self.model_name)
+        except Unreachable as exc:  # a setting that cannot be used: exit 2
+            raise InputError("MLFLOW_TRACKING_URI", str(exc)) from None
 
     def model_hash(self) -> str:
         """Short hash of the settings that change what a model means."""
@@ -406,6 +436,14 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+# The settings ("") and their sections, for the messages that name a key.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "": Settings,
+    "input": InputSettings,
+    "monitor": MonitorSettings,
+}
+
+
 class SettingsError(InputError):
     """Settings that cannot be used (exit code 2): each setting named with where it came from."""
 
@@ -415,38 +453,10 @@ def load_settings(**overrides: object) -> Settings:
     environment and retain.toml; an invalid value stops with one line naming the setting,
     its source and what is allowed."""
     given = {k: v for k, v in overrides.items() if v is not None}
+    fields, others = Settings.model_fields, OTHER_ENV_VARIABLES
+    if unknown := unknown_variables(os.environ, ENV_PREFIX, fields, others):
+        raise SettingsError("settings", "; ".join(unknown))
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise SettingsError("settings", _explain(exc, set(given))) from None
-
-
-def _explain(exc: ValidationError, options: set[str]) -> str:
-    parts = []
-    for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        named = [".".join(str(x) for x in error["loc"])] if error["loc"] else []
-        named += [f for f in Settings.model_fields if f in message and f not in named]
-        where = ", ".join(f"{n} from {_source(n, options)}" for n in named)
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
-
-
-def _source(name: str, options: set[str]) -> str:
-    """Where a setting's value came from: an option, the environment, retain.toml or the default."""
-    top = name.split(".")[0]
-    if top in options:
-        return "a command option"
-    env = "RETAIN_" + name.replace(".", "__").upper()
-    if any(k.upper() == env or k.upper().startswith(env + "__") for k in os.environ):
-        return f"the environment ({env})"
-    toml = Path("retain.toml")
-    if toml.exists():
-        import tomllib
-
-        section: object = tomllib.loads(toml.read_text())
-        for part in name.split("."):
-            section = section.get(part) if isinstance(section, dict) else None
-        if section is not None:
-            return "retain.toml"
-    return "the defaults"
+        raise SettingsError("settings", explain(exc, set(given), SECTIONS)) from None

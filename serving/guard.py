@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from serving.auth import ASGIApp, Message, Receive, Scope, Send, is_page, json_response
+from serving.auth import (
+    OPEN_PATHS,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    is_page,
+    json_response,
+)
 
-OPEN_OPERATIONS = ("/livez", "/readyz", "/healthz", "/metrics")
 FORM = "application/x-www-form-urlencoded"  # the pages' sign-in and sign-out forms
 MAX_BODY_BYTES = 2_000_000  # a 10,000-id request is about 200 kB; a history of 5,000 orders ~1 MB
 
@@ -21,11 +29,7 @@ class RequestGuard:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope.get("method") != "POST"
-            or scope["path"] in OPEN_OPERATIONS
-        ):
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)  # other methods and the probes: the router (405)
             return
         headers = dict(scope.get("headers") or [])
@@ -154,7 +158,7 @@ def truthful_spec(spec: dict[str, Any]) -> dict[str, Any]:
     spec["security"] = [{"bearer": []}]
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
-            if path in OPEN_OPERATIONS:
+            if path in OPEN_PATHS:
                 operation["security"] = []
                 if path == "/readyz":
                     operation.setdefault("responses", {})["503"] = {"description": "not ready"}

@@ -39,8 +39,12 @@ class CustomerScore(BaseModel):
     expected_value: float | None = Field(None, description="Spend expected over the horizon.")
     value_at_risk: float | None = None
     average_days_between_orders: float | None = None
-    average_order_value: float | None = Field(None, description="Average order value, net of refunds.")
-    historic_clv: float | None = Field(None, description="Total spend so far, net of refunds and credit notes.")
+    average_order_value: float | None = Field(
+        None, description="Average order value, net of refunds."
+    )
+    historic_clv: float | None = Field(
+        None, description="Total spend so far, net of refunds and credit notes."
+    )
     reasons: list[str] = Field(default_factory=list)
     model_version: str | None = None
     as_of: str | None = None

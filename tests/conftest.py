@@ -18,6 +18,35 @@ from pipelines.warehouse import connect
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+# `make test-fast` (pytest --hypothesis-profile=fast): the properties on fewer examples each;
+# a test that asks for N examples takes min(N, the profile's) (tests.conftest.examples).
+hypothesis_settings.register_profile("fast", max_examples=10)
+
+
+def _spark_missing() -> str | None:
+    """Why the Spark tests cannot run here, or None when they can."""
+    import importlib.util
+    import shutil
+
+    if any(importlib.util.find_spec(m) is None for m in ("pyspark", "sqlglot")):
+        return "the spark extra is not installed (make spark)"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "Spark needs Java 17 (make java)"
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `spark` are skipped, with the reason, where Spark cannot run."""
+    if (reason := _spark_missing()) is not None:
+        for item in items:
+            if item.get_closest_marker("spark"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def examples(wanted: int) -> int:
+    """`wanted` examples, or fewer when the loaded profile allows fewer (the fast set)."""
+    return min(wanted, hypothesis_settings.default.max_examples)
+
 
 CUTOFF = pd.Timestamp("2024-03-01")
 DATA_END = pd.Timestamp("2024-07-01")

@@ -1,9 +1,10 @@
-"""The layout rules of DESIGN.md section 6, checked on the source: arrows point down the flow,
+"""The layout rules of docs/ARCHITECTURE.md, checked on the source: arrows point down the flow,
 no import cycles, small modules and a thin command line."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,82 @@ def test_the_checker_sees_a_cycle_and_a_wrong_arrow(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(GRAPH, "models.bgnbd", {*GRAPH["models.bgnbd"], "models.baselines"})
     assert _cycle() is not None
     assert _room("pipelines.scoring.batch") not in ALLOWED["features"]
+
+
+# docs/ARCHITECTURE.md says what the rules above enforce; these keep the two the same.
+PAGE = ROOT / "docs/ARCHITECTURE.md"
+
+
+def _page_section(title: str) -> str:
+    """The text of the page's section whose heading contains `title`."""
+    text = PAGE.read_text()
+    start = next(m.end() for m in re.finditer(r"^## .*$", text, re.M) if title in m.group())
+    end = text.find("\n## ", start)
+    return text[start : end if end >= 0 else None]
+
+
+def _table(section: str) -> dict[str, str]:
+    """First column -> second column of the Markdown table rows in `section`."""
+    rows = re.findall(r"^\| `([^`]+)` \| (.+?) \|$", section, re.M)
+    return dict(rows)
+
+
+def test_the_page_states_the_import_table_the_test_enforces() -> None:
+    stated: dict[str, set[str]] = {}
+    for room, allowed in _table(_page_section("direction of imports")).items():
+        names = set(re.findall(r"`([^`]+)`", allowed))
+        if room == "pipelines.<stage>":
+            for stage in STAGES:
+                stated[f"pipelines.{stage}"] = names | {f"pipelines.{stage}"}
+        else:
+            stated[room] = set(ALLOWED) | {"pipelines"} if allowed == "everything" else names
+    assert stated == ALLOWED
+
+
+def test_the_page_names_the_stages_and_the_infrastructure() -> None:
+    section = " ".join(_page_section("direction of imports").split())
+    stages = re.search(r"The stages \(`pipelines.<stage>`\): (.+?)\.", section)
+    assert stages and set(re.findall(r"`(\w+)`", stages.group(1))) == STAGES
+    infra = re.search(r"every module directly in `pipelines/`: (.+?)\.", section)
+    modules = {p.stem for p in (ROOT / "pipelines").glob("*.py") if p.stem != "__init__"}
+    assert infra and {n.strip() for n in infra.group(1).split(",")} == modules
+
+
+def test_the_page_states_the_contract_and_the_scores_columns() -> None:
+    from features.schema import CONTRACTS
+    from models.scorer import SCORE_COLUMNS
+
+    required = {
+        table: [c.strip(" `") for c in columns.split(",")]
+        for table, columns in _table(_page_section("data contract")).items()
+    }
+    assert required == {name: list(c.required) for name, c in CONTRACTS.items()}
+    listed = re.findall(r"`(\w+)`", _page_section("What comes out").split("\n\n")[2])
+    assert listed == list(SCORE_COLUMNS)
+
+
+DOCUMENT = re.compile(r"\]\(([^)#\s]+\.md)|((?:[\w.-]+/)*[A-Z][A-Z0-9_-]*\.md)\b")
+
+
+def test_no_file_points_to_a_document_outside_the_repository() -> None:
+    """Every Markdown document a file names (a link, or an upper-case name such as
+    README.md or docs/OPERATIONS.md) exists in the repository, beside the file or from its root.
+    The page's own history note may name the design document it replaced."""
+    missing = []
+    for path in sorted(_project_files()):
+        text = re.sub(r"https?://\S+", "", path.read_text(errors="replace"))
+        if path == PAGE:
+            text = text.split("\n## History")[0]
+        for link, name in DOCUMENT.findall(text):
+            found = link or name
+            if not ((path.parent / found).exists() or (ROOT / found).exists()):
+                missing.append(f"{path.relative_to(ROOT)}: {found}")
+    assert not missing, missing
+
+
+def _project_files() -> list[Path]:
+    """The project's own text files: source, tests, benchmarks, docs, top-level files."""
+    folders = [*PACKAGES, "tests", "benchmarks", "docs", "mlflow"]
+    suffixes = {".py", ".md", ".html", ".toml", ".txt", ".yaml", ".yml"}
+    files = [p for d in folders for p in (ROOT / d).rglob("*") if p.suffix in suffixes]
+    return [*files, ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml"]

@@ -6,6 +6,7 @@ prints the result. Heavy libraries are imported inside the commands that need th
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import click
@@ -13,6 +14,7 @@ import typer
 
 from pipelines.cli import data, keys, lists, model, operations
 from pipelines.cli.common import console
+from pipelines.cli.crash import crash_line, log_crash
 from pipelines.errors import InputError, ProblemFound
 from pipelines.settings import load_settings
 
@@ -33,19 +35,34 @@ def _check_settings() -> None:
 
 
 def main() -> None:
-    """Console-script entry: exit 2 for unusable input or usage, 1 for a problem found."""
+    """Console-script entry: exit 0 on success, 1 for a problem found (or an unforeseen error,
+    its traceback logged), 2 for unusable input or usage; one line each, never a traceback."""
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as finished:
-        sys.exit(finished.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        code = app(prog_name="retain", standalone_mode=False)  # an Exit's code (--help: 0)
+    except (click.exceptions.Exit, typer.Exit) as finished:
+        code = finished.exit_code
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
+        code = 130
+    except (click.ClickException, typer.TyperException) as exc:
+        _show_usage_error(exc)
+        code = 2
     except InputError as exc:
-        console.print(f"[bold red]error[/] {exc}", soft_wrap=True)
-        sys.exit(2)
+        console.print(f"[bold red]error[/] {exc}", soft_wrap=True, highlight=False)
+        code = 2
     except ProblemFound as exc:
-        console.print(f"[bold yellow]problem[/] {exc}", soft_wrap=True)
-        sys.exit(1)
+        console.print(f"[bold yellow]problem[/] {exc}", soft_wrap=True, highlight=False)
+        code = 1
+    except Exception as exc:
+        log = log_crash(exc, dt.datetime.now(dt.UTC))
+        console.print(f"[bold red]error[/] {crash_line(exc, log)}", soft_wrap=True, markup=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_usage_error(exc: Exception) -> None:
+    """Click's usage line, the hint to --help and the error (typer bundles its own click)."""
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        console.print(f"[bold red]error[/] {exc}", soft_wrap=True, highlight=False)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from features.schema import DEFAULT_HORIZON_DAYS
 from pipelines.errors import InputError
 from pipelines.settings import Settings, load_settings
 
@@ -24,6 +27,46 @@ if TYPE_CHECKING:
 
 console = Console()
 
+
+def date_of(option: str) -> Callable[[str], str]:
+    """A parser for a date option: a value that is not a date stops with one line (exit 2)
+    when the options are read, before any work."""
+
+    def check(value: str) -> str:
+        import pandas as pd
+
+        try:
+            valid = pd.notna(pd.Timestamp(value))
+        except (ValueError, TypeError, OverflowError):
+            valid = False
+        if not valid:
+            raise InputError(option, f"{value!r} is not a date; expected YYYY-MM-DD")
+        return value
+
+    return check
+
+
+def writable(option: str, folder: bool = False) -> Callable[[str | Path], Path]:
+    """A parser for an output option: a file (or `folder`) that cannot be written stops with
+    one line (exit 2) when the options are read, before any work. Creates missing folders."""
+
+    def check(value: str | Path) -> Path:
+        path = Path(value)
+        where = path if folder else path.parent
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=where):
+                pass
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise InputError(option, f"cannot write to {where} ({reason})") from None
+        if path.is_dir() and not folder:
+            raise InputError(option, f"{path} is a folder; expected a file name")
+        return path
+
+    return check
+
+
 DataOpt = Annotated[
     str | None,
     typer.Option(
@@ -33,7 +76,12 @@ DataOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Cutoff date (default: the day after the last order).")
+    str | None,
+    typer.Option(
+        "--as-of",
+        parser=date_of("--as-of"),
+        help="Cutoff date (default: the day after the last order).",
+    ),
 ]
 
 
@@ -52,7 +100,8 @@ EngineOpt = Annotated[
     ),
 ]
 HorizonOpt = Annotated[
-    int | None, typer.Option("--horizon-days", help="Churn horizon in days (default 90).")
+    int | None,
+    typer.Option("--horizon-days", help=f"Churn horizon in days (default {DEFAULT_HORIZON_DAYS})."),
 ]
 
 

@@ -15,11 +15,13 @@ from pipelines.cli.common import (
     HorizonOpt,
     as_of_or_end,
     console,
+    date_of,
     done,
     on_spark,
     settings_with,
     show_load,
     warehouse,
+    writable,
 )
 
 app = typer.Typer()
@@ -42,13 +44,19 @@ EffectOpt = Annotated[
     ),
 ]
 DateOpt = Annotated[
-    str | None, typer.Option("--campaign-date", help="Contact date (default: the list's as_of).")
+    str | None,
+    typer.Option(
+        "--campaign-date",
+        parser=date_of("--campaign-date"),
+        help="Contact date (default: the list's as_of).",
+    ),
 ]
 ReadoutOpt = Annotated[int, typer.Option("--readout-days", help="Window of the true effect.")]
 ShiftOpt = Annotated[
     str | None,
     typer.Option(
         "--shift-date",
+        parser=date_of("--shift-date"),
         help="A change in the world from this date: more complaints and dropout (a service failure).",
     ),
 ]
@@ -63,14 +71,22 @@ PeakOpt = Annotated[
     typer.Option("--holiday-peak", help="Order-rate multiplier from 15 November to year end."),
 ]
 
+TablesOut = Annotated[
+    Path,
+    typer.Option(
+        "--out", parser=writable("--out", folder=True), help="Folder to write the tables to."
+    ),
+]
+StartOpt = Annotated[str, typer.Option(parser=date_of("--start"), help="First day of the history.")]
+
 
 @app.command(rich_help_panel=PANEL)
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the tables to.")],
+    out: TablesOut,
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
     days: Annotated[int, typer.Option(help="Days of history.")] = 730,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same tables.")] = 0,
-    start: Annotated[str, typer.Option(help="First day of the history.")] = "2024-01-01",
+    start: StartOpt = "2024-01-01",
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV files.")] = False,
     campaign_list: ListOpt = None,
     campaign_effect: EffectOpt = 0.3,
@@ -107,11 +123,20 @@ def generate(
 def validate(
     data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or postgresql:// URL.")],
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write the report as JSON (and HTML beside it).")
+        Path | None,
+        typer.Option(
+            "--report",
+            parser=writable("--report"),
+            help="Write the report as JSON (and HTML beside it).",
+        ),
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="'Now' for the future-date check (default: today)."),
+        typer.Option(
+            "--as-of",
+            parser=date_of("--as-of"),
+            help="'Now' for the future-date check (default: today).",
+        ),
     ] = None,
 ) -> None:
     """Check a source against the data contract and profile it. Unusable rows are set aside
@@ -154,7 +179,14 @@ def _show_profile(profile: dict) -> None:
 @import_app.command("cdnow")
 def import_cdnow(
     path: Annotated[Path, typer.Argument(help="CDNOW_master.txt (Fader & Hardie format).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write orders.parquet to.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            parser=writable("--out", folder=True),
+            help="Folder to write orders.parquet to.",
+        ),
+    ],
     merge_same_day: Annotated[
         bool,
         typer.Option(
@@ -197,7 +229,12 @@ LabelsOpt = Annotated[
 
 @app.command(rich_help_panel=PANEL)
 def features(
-    out: Annotated[Path, typer.Option("--out", help="Output file (.parquet, .csv, .json, .xlsx).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", parser=writable("--out"), help="Output file (.parquet, .csv, .json, .xlsx)."
+        ),
+    ],
     data: DataOpt = None,
     as_of: AsOfOpt = None,
     cutoffs: CutoffsOpt = 1,

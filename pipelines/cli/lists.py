@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipelines.cli.common import DataOpt, console, done, settings_with, warehouse
+from pipelines.cli.common import (
+    DataOpt,
+    console,
+    date_of,
+    done,
+    settings_with,
+    warehouse,
+    writable,
+)
 
 if TYPE_CHECKING:
     from pipelines.marketing.lists import Selection
@@ -15,7 +23,12 @@ if TYPE_CHECKING:
 app = typer.Typer()
 PANEL = "lists"
 
-ListOut = Annotated[Path, typer.Option("--out", help="Output file; its extension is the format.")]
+ListOut = Annotated[
+    Path,
+    typer.Option(
+        "--out", parser=writable("--out"), help="Output file; its extension is the format."
+    ),
+]
 ListFormat = Annotated[
     str | None, typer.Option("--format", help="csv, xlsx or parquet (default: from --out).")
 ]
@@ -111,17 +124,33 @@ def _write_list(
         )
 
 
+Since = Annotated[
+    str,
+    typer.Option(
+        "--since", parser=date_of("--since"), help="Campaign date: orders from here count."
+    ),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(
+        "--until", parser=date_of("--until"), help="End of the readout (default: since + horizon)."
+    ),
+]
+ReportOut = Annotated[
+    Path,
+    typer.Option(
+        "--out", parser=writable("--out"), help="Report JSON; the chart is written beside it."
+    ),
+]
+
+
 @app.command("campaign-report", rich_help_panel=PANEL)
 def campaign_report(
     list_file: Annotated[Path, typer.Option("--list", help="The list the campaign used.")],
-    since: Annotated[str, typer.Option("--since", help="Campaign date: orders from here count.")],
+    since: Since,
     data: DataOpt = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="End of the readout (default: since + horizon).")
-    ] = None,
-    out: Annotated[
-        Path, typer.Option("--out", help="Report JSON; the chart is written beside it.")
-    ] = Path("campaign_report.json"),
+    until: Until = None,
+    out: ReportOut = Path("campaign_report.json"),
 ) -> None:
     """Target vs control after a campaign: share who ordered, revenue per customer, overall and
     per risk decile, with 95 % intervals; says so when there are too few customers."""

@@ -12,10 +12,12 @@ from pipelines.cli.common import (
     DataOpt,
     HorizonOpt,
     console,
+    date_of,
     done,
     print_metrics,
     settings_with,
     warehouse,
+    writable,
 )
 
 app = typer.Typer()
@@ -26,20 +28,27 @@ app.add_typer(models_app, name="models", rich_help_panel="model")
 PANEL = "model"
 VALIDATION = "validation at the evaluation cutoff (labels unseen in training)"
 
+TrainAsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", parser=date_of("--as-of"), help="Use only events before this date."),
+]
+MetricsOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--metrics-out", parser=writable("--metrics-out"), help="Also write metrics JSON here."
+    ),
+]
+
 
 @app.command(rich_help_panel=PANEL)
 def train(
     data: DataOpt = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Use only events before this date.")
-    ] = None,
+    as_of: TrainAsOf = None,
     horizon_days: HorizonOpt = None,
     max_trees: Annotated[
         int | None, typer.Option("--max-trees", help="Most boosting rounds (default 500).")
     ] = None,
-    metrics_out: Annotated[
-        Path | None, typer.Option("--metrics-out", help="Also write metrics JSON here.")
-    ] = None,
+    metrics_out: MetricsOut = None,
     partial_cutoffs: Annotated[
         bool,
         typer.Option(
@@ -83,9 +92,17 @@ def train(
 @app.command(rich_help_panel=PANEL)
 def evaluate(
     as_of: Annotated[
-        str, typer.Option("--as-of", help="Evaluation cutoff (labels must be known).")
+        str,
+        typer.Option(
+            "--as-of", parser=date_of("--as-of"), help="Evaluation cutoff (labels must be known)."
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Report JSON; plots are written beside it.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", parser=writable("--out"), help="Report JSON; plots are written beside it."
+        ),
+    ],
     data: DataOpt = None,
     horizon_days: HorizonOpt = None,
     earlier: Annotated[int, typer.Option(help="Earlier monthly cutoffs evaluated too.")] = 2,

@@ -17,10 +17,12 @@ from pipelines.cli.common import (
     EngineOpt,
     as_of_or_end,
     console,
+    date_of,
     done,
     on_spark,
     settings_with,
     warehouse,
+    writable,
 )
 from pipelines.errors import InputError, ProblemFound
 
@@ -38,7 +40,10 @@ PANEL = "operations"
 def score(
     data: DataOpt = None,
     as_of: AsOfOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the scores here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", parser=writable("--out"), help="Also write the scores here."),
+    ] = None,
     to: Annotated[
         str | None,
         typer.Option(
@@ -89,18 +94,24 @@ def _show_scoring(result: ScoreResult, cutoff: pd.Timestamp, settings: Settings)
     )
 
 
+FromOpt = Annotated[
+    str, typer.Option("--from", parser=date_of("--from"), help="First month to score (as-of).")
+]
+ReplayOut = Annotated[
+    Path, typer.Option("--out", parser=writable("--out"), help="Markdown table; JSON beside it.")
+]
+
+
 @app.command(rich_help_panel=PANEL)
 def replay(
+    first: FromOpt,
     data: DataOpt = None,
-    first: Annotated[str, typer.Option("--from", help="First month to score (as-of date).")] = "",
     months: Annotated[int, typer.Option(min=1, help="Months to walk.")] = 12,
     train_every: Annotated[int, typer.Option(min=1, help="Retrain every N months.")] = 3,
     check_gate: Annotated[
         bool, typer.Option(help="Then a challenger on shuffled outcomes, a new one and a rollback.")
     ] = True,
-    out: Annotated[Path, typer.Option("--out", help="Markdown table; JSON beside it.")] = Path(
-        "replay.md"
-    ),
+    out: ReplayOut = Path("replay.md"),
 ) -> None:
     """Replay operation on history: train --as-of every N months, score --as-of every month
     (scores kept per month in the warehouse), then check the champion gate and rollback."""
@@ -135,7 +146,9 @@ def replay(
 def monitor(
     data: DataOpt = None,
     as_of: AsOfOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="monitor.json")] = Path("monitor.json"),
+    out: Annotated[
+        Path, typer.Option("--out", parser=writable("--out"), help="monitor.json")
+    ] = Path("monitor.json"),
 ) -> None:
     """How past scores did: realized metrics of every scoring run whose horizon has passed,
     expected ones before, prediction drift; exit 1 when the signal says retrain."""
@@ -177,11 +190,14 @@ def monitor_table(report: dict) -> str:
 
 @app.command(rich_help_panel=PANEL)
 def drift(
-    out: Annotated[Path, typer.Option("--out", help="Evidently HTML report.")] = Path(
-        "drift_report.html"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", parser=writable("--out"), help="Evidently HTML report.")
+    ] = Path("drift_report.html"),
     summary: Annotated[
-        Path | None, typer.Option("--summary", help="JSON summary (default: beside --out).")
+        Path | None,
+        typer.Option(
+            "--summary", parser=writable("--summary"), help="JSON summary (default: beside --out)."
+        ),
     ] = None,
 ) -> None:
     """Evidently drift report: training reference sample vs the latest scored features.
@@ -267,9 +283,12 @@ def serve(
 
 @app.command(rich_help_panel=PANEL)
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo outputs.")] = Path(
-        "runs/demo"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", parser=writable("--out", folder=True), help="Folder for the demo outputs."
+        ),
+    ] = Path("runs/demo"),
     customers: Annotated[int, typer.Option(help="Synthetic customers.")] = 20_000,
 ) -> None:
     """generate -> train -> score -> risk-list -> due-list -> drift on synthetic data, end to end."""

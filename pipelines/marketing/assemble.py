@@ -35,6 +35,7 @@ class MadeList:
     list_id: str
     kind: str
     facts: dict[str, str]  # provenance, shown on the XLSX "about" sheet
+    value_tiers: dict[str, float]  # the settings' pyramid, described on that sheet
 
     @property
     def control(self) -> int:
@@ -85,13 +86,16 @@ def make_list(
         "value_unit": _value_unit(settings),
         "settings_hash": settings.model_hash(),
     }
-    return MadeList(listed, chosen_id, kind, facts)
+    return MadeList(listed, chosen_id, kind, facts, dict(settings.value_tiers))
 
 
 def write_list(made: MadeList, target: Path) -> Path:
     """The list by extension; an XLSX gets a second sheet describing columns and provenance."""
     if target.suffix == ".xlsx":
-        sheets = {"list": made.listed, "about": description_sheet(made.listed, made.facts)}
+        sheets = {
+            "list": made.listed,
+            "about": description_sheet(made.listed, made.facts, made.value_tiers),
+        }
         return write_xlsx(sheets, target)
     return write_table(made.listed, target)
 

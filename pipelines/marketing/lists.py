@@ -48,7 +48,6 @@ COLUMN_DESCRIPTIONS = {
     },
     "order_probability": "Probability of an order within the due list's window.",
     "due_value": "order_probability x expected_value: what acting on the timing is worth.",
-    "value_tier": "Customer pyramid by last-12-month spend: platinum top 1 %, gold next 4 %, silver next 15 %, bronze rest.",
     "expected_value": "Spend expected over the horizon if the customer stays, net of refunds and credit notes.",
     "value_at_risk": "churn_probability x expected_value: revenue at stake (0 for a customer whose purchases were all refunded).",
     "reasons": "Up to three reasons the churn risk is high, most important first.",
@@ -207,8 +206,26 @@ def _rounded(listed: pd.DataFrame) -> pd.DataFrame:
     return listed
 
 
-def description_sheet(listed: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
+def value_tier_wording(tiers: dict[str, float]) -> str:
+    """What the value tiers of the settings mean ('platinum top 1 %, gold next 4 %, ...'),
+    from their cumulative shares, so the words follow the settings."""
+    parts, before = [], 0.0
+    for k, (name, share) in enumerate(tiers.items()):
+        width = f"{round((share - before) * 100, 4):g} %"
+        parts.append(
+            f"{name} the rest" if k == len(tiers) - 1 and k else
+            f"{name} (everyone)" if k == len(tiers) - 1 else
+            f"{name} top {width}" if k == 0 else f"{name} next {width}"
+        )  # fmt: skip
+        before = share
+    return f"Customer pyramid by last-12-month spend net of refunds: {', '.join(parts)}."
+
+
+def description_sheet(
+    listed: pd.DataFrame, facts: dict[str, str], value_tiers: dict[str, float]
+) -> pd.DataFrame:
     """Second XLSX sheet: what every column means, then the list's provenance."""
-    rows = [(c, COLUMN_DESCRIPTIONS.get(c, "")) for c in listed.columns]
+    meaning = {**COLUMN_DESCRIPTIONS, "value_tier": value_tier_wording(value_tiers)}
+    rows = [(c, meaning.get(c, "")) for c in listed.columns]
     rows += [("", ""), *facts.items()]
     return pd.DataFrame(rows, columns=["column", "description"])

@@ -116,7 +116,7 @@ def score_population(
     """Score every customer in the population at `as_of` into `folder`, part by part.
 
     Customers whose last order is older than the activity window are lapsed: counted and
-    reported, not scored as churn (DESIGN.md section 2). Reasons (SHAP, ~1,300 rows/s) are
+    reported, not scored as churn (docs/ARCHITECTURE.md, time rules). Reasons (SHAP, ~1,300 rows/s) are
     computed for the `settings.reasons_top` customers with the most value at risk, found
     with a bounded running top across parts; lists fill in the others they pick.
     """

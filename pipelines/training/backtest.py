@@ -1,4 +1,4 @@
-"""Rolling-origin backtest (DESIGN.md section 2): the model and the baselines, side by side.
+"""Rolling-origin backtest (docs/ARCHITECTURE.md, time rules): the model and the baselines, side by side.
 
 To evaluate at cutoff v, every scorer trains only on monthly cutoffs c with c + horizon <= v,
 so no label it learns from overlaps v's window; all are scored on the same customers at v.

@@ -42,6 +42,7 @@ def write_feature_file(
         settings.activity_window_days,
         settings.horizon_days if with_labels else None,
         end,
+        settings.frame_part_rows,
         on_pass=on_pass,
     )
     write_relation(rel, out)

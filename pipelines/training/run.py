@@ -44,9 +44,9 @@ def run_training(
 ) -> TrainingOutcome:
     """Train (on events before `as_of` when given), judge against the champion as registered,
     log the run, register the version and move the champion alias when the gate says so."""
+    registry = settings.registry()  # an unreachable tracking server stops before the work
     with status("building training frames, fitting the model and the baselines"):
         result = train(con, settings, as_of, shuffle_labels)
-    registry = settings.registry()
     with status("scoring the champion as registered on the same customers"):
         decision = judge(result, registry, settings)
     metrics_path = write_metrics(

@@ -1,6 +1,6 @@
 """Training run: one validation on the latest labelled cutoff, a final fit, champion gating.
 
-Validation follows the rolling-origin rule (DESIGN.md section 2): the evaluation cutoff v is
+Validation follows the rolling-origin rule (docs/ARCHITECTURE.md, time rules): the evaluation cutoff v is
 the latest month start whose horizon ends by the data end (or by --as-of); everything
 evaluated there trains only on cutoffs c with c + horizon <= v. The registered model is then
 refit on the cutoffs up to v. Whether it replaces the champion is decided in `gate`.
@@ -111,6 +111,7 @@ def labelled_frame(
         settings.activity_window_days,
         settings.horizon_days,
         end,
+        settings.frame_part_rows,
         customer_share=share,
     )
     hand_back_memory(con, settings.duckdb_memory_limit)

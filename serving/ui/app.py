@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
 from pipelines.marketing.lists import DECLARED_COLUMNS
 from pipelines.marketing.source import declared_values
@@ -35,6 +36,7 @@ from serving.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions, new_token
 
 PREFIX = PAGES_PREFIX
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.globals["risk_tiers"] = RISK_TIERS  # the scorer's names, highest first
 DOWNLOADS = {"csv": ("text/csv", ".csv"), "xlsx": (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")}  # fmt: skip
 PAGE_ERRORS = (InputError, ValueError)  # bad filters or ids: shown on the page, 400

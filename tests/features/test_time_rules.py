@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from features.frame import build_frame
 from features.schema import FEATURE_COLUMNS, LABEL_COLUMNS
-from tests.conftest import CUTOFF, DATA_END, connect_tables, tiny_tables
+from tests.conftest import CUTOFF, DATA_END, connect_tables, examples, tiny_tables
 
 _START = pd.Timestamp("2023-01-01")
 _SPAN_HOURS = int((DATA_END - _START) / pd.Timedelta(hours=1)) - 1
@@ -55,7 +55,9 @@ def _features(orders: pd.DataFrame, complaints: pd.DataFrame) -> pd.DataFrame:
     return got.set_index("customer_id")
 
 
-_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @_SETTINGS

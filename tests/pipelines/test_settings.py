@@ -111,3 +111,73 @@ def test_cors_origins_are_exact(tmp_path, monkeypatch, origin: str) -> None:
 def test_cors_is_closed_by_default(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert settings_with().cors_allowed_origins == []
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ("horizon_day = 30\n", "`horizon_day` in retain.toml: did you mean `horizon_days`?"),
+        (
+            '[input]\ntimezon = "UTC"\n',
+            "`input.timezon` in retain.toml: did you mean `input.timezone`?",
+        ),
+        ("[monitr]\nconsecutive = 3\n", "`monitr` in retain.toml: did you mean `monitor`?"),
+        ("[monitor]\nconsecutiv = 3\n", "did you mean `monitor.consecutive`?"),
+        ("zzz = 1\n", "`zzz` in retain.toml is not a setting"),
+    ],
+)
+def test_a_misspelt_key_in_retain_toml_names_the_closest(tmp_path, monkeypatch, toml, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "retain.toml").write_text(toml)
+    message = _error()
+    assert words in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "words"),
+    [
+        (
+            "RETAIN_HORIZON_DAY",
+            "`RETAIN_HORIZON_DAY` in the environment: did you mean `RETAIN_HORIZON_DAYS`?",
+        ),
+        ("retain_contrl_share", "did you mean `RETAIN_CONTROL_SHARE`?"),
+        ("RETAIN_INPUT__TIMEZON", "did you mean `input.timezone`?"),
+        ("RETAIN_QWERTYUIOP", "`RETAIN_QWERTYUIOP` in the environment: it is not a setting"),
+    ],
+)
+def test_a_misspelt_environment_variable_names_the_closest(tmp_path, monkeypatch, variable, words):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, "30")
+    assert words in _error()
+
+
+def test_retain_variables_that_are_not_settings_are_allowed(tmp_path, monkeypatch) -> None:
+    """RETAIN_HOME is a setting (home); the others are read where they are used."""
+    from pipelines.settings import OTHER_ENV_VARIABLES
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
+    for name in OTHER_ENV_VARIABLES:
+        monkeypatch.setenv(name, "1")
+    assert settings_with().home == tmp_path / "home"
+
+
+def test_every_retain_variable_the_code_reads_is_known() -> None:
+    """A RETAIN_* name in the source is a setting, a section or one of OTHER_ENV_VARIABLES,
+    so the typo check never refuses a variable the project itself reads."""
+    import re
+
+    from pipelines.settings import OTHER_ENV_VARIABLES, Settings
+    from pipelines.settings_explain import unknown_variables
+
+    root = Path(__file__).resolve().parents[2]
+    folders = ("features", "models", "pipelines", "serving", "tests", "benchmarks")
+    sources = [p for d in folders for p in (root / d).rglob("*.py") if p != Path(__file__)]
+    used = {m for p in sources for m in re.findall(r"\bRETAIN_[A-Z][A-Z0-9_]*", p.read_text())}
+    assert "RETAIN_HOME" in used
+    assert (
+        unknown_variables(
+            dict.fromkeys(used, ""), "RETAIN_", Settings.model_fields, OTHER_ENV_VARIABLES
+        )
+        == []
+    )

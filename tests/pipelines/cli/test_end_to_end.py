@@ -157,6 +157,7 @@ def test_scoring_in_many_parts_and_small_batches_gives_the_same_scores(
     assert (parts["reasons"] == full["reasons"]).all()
 
 
+@pytest.mark.spark
 def test_spark_scores_equal_the_duckdb_path_for_the_same_version(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

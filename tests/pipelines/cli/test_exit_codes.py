@@ -91,18 +91,21 @@ def test_a_list_with_valid_filters_succeeds(home, monkeypatch, capsys) -> None:
     assert set(listed["risk_tier"]) == {"high"}
 
 
+@pytest.mark.slow  # creates an MLflow store
 def test_promoting_an_unknown_version_is_a_usage_error(home, monkeypatch, capsys) -> None:
     code, out = run(monkeypatch, capsys, "models", "promote", "99")
     assert code == 2
     assert "'99'" in one_line_without_traceback(out)
 
 
+@pytest.mark.slow  # creates an MLflow store
 def test_nothing_to_roll_back_to_is_a_problem_found(home, monkeypatch, capsys) -> None:
     code, out = run(monkeypatch, capsys, "models", "rollback")
     assert code == 1
     assert "roll back" in one_line_without_traceback(out)
 
 
+@pytest.mark.slow  # creates an MLflow store
 def test_scoring_without_a_champion_is_a_problem_found(home, tmp_path, monkeypatch, capsys) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -134,6 +137,7 @@ def _features(rows: int, shift: float, seed: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # Evidently's drift report
 @pytest.mark.parametrize(("shift", "code"), [(0.0, 0), (5.0, 1)])
 def test_the_drift_alarm_is_exit_1(home, monkeypatch, capsys, shift: float, code: int) -> None:
     """Same distributions: no alarm (0); every numeric feature moved: the alarm (1)."""
@@ -152,3 +156,96 @@ def test_invalid_settings_stop_any_command(home, monkeypatch, capsys, args) -> N
     assert code == 2
     line = one_line_without_traceback(out)
     assert "medium_risk_threshold" in line and "high_risk_threshold" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["risk-list", "--no-such-option"],
+        ["risk-list", "--out", "l.csv", "--rank-by", "x"],
+        ["due-list", "--out", "l.csv", "--within-days", "soon"],
+        ["no-such-command"],
+    ],
+)
+def test_a_mistyped_option_shows_the_usage_line(home, monkeypatch, capsys, args) -> None:
+    code, out = run(monkeypatch, capsys, *args)
+    assert code == 2
+    assert "Traceback" not in out
+    assert out.lstrip().startswith("Usage: retain") and "Error:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["score", "--as-of", "notadate"], "--as-of: 'notadate' is not a date"),
+        (["train", "--as-of", "2024-13-45"], "--as-of: '2024-13-45' is not a date"),
+        (["replay", "--from", "soon"], "--from: 'soon' is not a date"),
+        (["risk-list", "--out", "/proc/x.csv"], "--out: cannot write to /proc"),
+        (["score", "--out", "/proc/x.csv"], "--out: cannot write to /proc"),
+        (["generate", "--out", "/proc/retain"], "--out: cannot write to /proc/retain"),
+    ],
+)
+def test_a_bad_date_or_output_is_one_line(home, monkeypatch, capsys, args, words) -> None:
+    code, out = run(monkeypatch, capsys, *args)
+    assert code == 2
+    assert words in one_line_without_traceback(out)
+
+
+def test_a_second_writer_of_the_warehouse_is_one_line(home, monkeypatch, capsys) -> None:
+    """Another process holds the warehouse (as a running `retain score` does): stop at once."""
+    import subprocess
+    import sys
+
+    holder = "import sys; from pathlib import Path; from pipelines.warehouse import open_warehouse"
+    holder += f"; con = open_warehouse(Path({str(home / 'warehouse.duckdb')!r}), '1GB')"
+    holder += "; print('held', flush=True); sys.stdin.read()"
+    root = Path(__file__).resolve().parents[3]
+    with subprocess.Popen(
+        [sys.executable, "-c", holder], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == b"held"
+        code, out = run(monkeypatch, capsys, "score", "--as-of", "2024-03-01")
+        proc.stdin.close()
+    assert code == 2
+    line = one_line_without_traceback(out)
+    assert "another retain command is writing the warehouse; try again when it ends" in line
+
+
+def test_an_unreachable_tracking_server_is_one_line(home, monkeypatch, capsys) -> None:
+    from tests.net_helpers import free_port
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    code, out = run(monkeypatch, capsys, "models", "list")
+    assert code == 2
+    assert "MLFLOW_TRACKING_URI" in one_line_without_traceback(out)
+
+
+def test_replay_without_from_leaves_the_registry_alone(home, tmp_path, monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, "replay", "--months", "1")
+    assert code == 2
+    assert "Missing option '--from'" in out and "Traceback" not in out
+    assert not (tmp_path / "mlflow").exists()  # the tracking store was never opened
+
+
+def test_a_misspelt_setting_names_the_closest(home, monkeypatch, capsys) -> None:
+    Path("retain.toml").write_text("horizon_day = 30\n")
+    code, out = run(monkeypatch, capsys, "models", "list")
+    assert code == 2
+    assert "did you mean `horizon_days`?" in one_line_without_traceback(out)
+
+
+def test_an_unforeseen_error_is_one_line_and_a_logged_traceback(home, monkeypatch, capsys):
+    """The last resort: exit 1, one line saying where the traceback is, never on screen."""
+    import pipelines.training.versions as versions
+
+    def broken(settings: object) -> None:
+        raise KeyError("model_version")
+
+    monkeypatch.setattr(versions, "list_versions", broken)
+    code, out = run(monkeypatch, capsys, "models", "list")
+    assert code == 1
+    line = one_line_without_traceback(out)
+    log = home / "logs" / "errors.log"
+    assert "KeyError" in line and str(log) in line
+    assert "Traceback" in log.read_text() and "retain models list" in log.read_text()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipelines.errors import InputError
 from pipelines.ingest.sources import load_source
 from pipelines.warehouse import connect
+from tests.conftest import examples
 
 HEADER = ["order_id", "customer_id", "ordered_at", "amount", "status"]
 VALID = [
@@ -54,7 +55,7 @@ def corrupted(draw: st.DrawFn) -> list[list[str]]:
     return rows
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=corrupted())
 def test_corruption_is_set_aside_or_named_never_a_crash(rows: list[list[str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

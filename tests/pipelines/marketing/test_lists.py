@@ -19,8 +19,10 @@ from pipelines.marketing.lists import (
     control_draw,
     description_sheet,
     order_probability_within,
+    value_tier_wording,
     with_due_columns,
 )
+from pipelines.settings import Settings
 from pipelines.warehouse import connect
 
 
@@ -125,7 +127,10 @@ def test_xlsx_has_description_sheet_and_keeps_formulas_as_text(tmp_path: Path) -
     scores.loc[0, "customer_id"] = '=HYPERLINK("http://x")'
     listed = build_list(scores, "L1", Selection(), 0.10)
     out = write_xlsx(
-        {"list": listed, "about": description_sheet(listed, {"model_version": "3"})},
+        {
+            "list": listed,
+            "about": description_sheet(listed, {"model_version": "3"}, Settings().value_tiers),
+        },
         tmp_path / "l.xlsx",
     )
     book = load_workbook(out)
@@ -206,3 +211,15 @@ def test_ranking_only_the_head_gives_the_full_sort_list(
     assert (
         got["customer_id"].tolist() == _full_sort_list(scores, sel, share)["customer_id"].tolist()
     )
+
+
+def test_the_value_tier_wording_follows_the_settings() -> None:
+    assert value_tier_wording(Settings().value_tiers) == (
+        "Customer pyramid by last-12-month spend net of refunds: platinum top 1 %, gold next 4 %, "
+        "silver next 15 %, bronze the rest."
+    )
+    tiers = {"vip": 0.1, "regular": 0.5, "occasional": 1.0}
+    listed = build_list(_scores(20), "L1", Selection(), 0.10)
+    about = description_sheet(listed, {}, tiers).set_index("column")["description"]
+    assert about["value_tier"].endswith("vip top 10 %, regular next 40 %, occasional the rest.")
+    assert value_tier_wording({"all": 1.0}).endswith("spend: all (everyone).")

@@ -7,28 +7,37 @@ user's do, as canonical Parquet files.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
-import duckdb
-import lifetimes
-import numpy as np
-import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from pyspark.sql import SparkSession
 
-from features.frame import build_frame
-from features.schema import FEATURE_COLUMNS, KEY_COLUMNS, LABEL_COLUMNS
-from pipelines.ingest.importers import read_cdnow
-from pipelines.scoring.spark_job import spark_features
-from pipelines.settings import Settings
-from pipelines.spark import register_tables, session
-from pipelines.synthetic.generate import GeneratorParams, simulate
-from pipelines.warehouse import data_end
-from tests.conftest import CUTOFF, DATA_END, connect_tables, tiny_tables
-from tests.features.test_time_rules import extra_complaints, extra_orders
+WHY = "the spark extra is not installed (make spark)"
+pytest.importorskip("pyspark", reason=WHY)
+pytest.importorskip("sqlglot", reason=WHY)
+if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+    pytest.skip("Spark needs Java 17 (make java)", allow_module_level=True)
 
-pytestmark = pytest.mark.integration
+import duckdb  # noqa: E402
+import lifetimes  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from pyspark.sql import SparkSession  # noqa: E402
+
+from features.frame import build_frame  # noqa: E402
+from features.schema import FEATURE_COLUMNS, KEY_COLUMNS, LABEL_COLUMNS  # noqa: E402
+from pipelines.ingest.importers import read_cdnow  # noqa: E402
+from pipelines.scoring.spark_job import spark_features  # noqa: E402
+from pipelines.settings import Settings  # noqa: E402
+from pipelines.spark import register_tables, session  # noqa: E402
+from pipelines.synthetic.generate import GeneratorParams, simulate  # noqa: E402
+from pipelines.warehouse import data_end  # noqa: E402
+from tests.conftest import CUTOFF, DATA_END, connect_tables, tiny_tables  # noqa: E402
+from tests.features.test_time_rules import extra_complaints, extra_orders  # noqa: E402
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
 TABLES = ("orders", "complaints", "customers")
 CDNOW = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_master.txt"
 

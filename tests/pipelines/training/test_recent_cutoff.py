@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,6 +101,7 @@ def _trained(tmp_path, change: WorldChange | None):
     return train(con, Settings(horizon_days=90), as_of=T("2025-06-01"))
 
 
+@pytest.mark.slow  # trains twice on 3,000 generated customers
 def test_a_shift_since_the_fold_moves_the_level_and_a_steady_world_keeps_it(tmp_path) -> None:
     result = _trained(tmp_path / "shift", WorldChange("2025-03-01", complaints=3, dropout=4))
     shifted, found = result.scorer, result.scorer.recent_rate

@@ -1,0 +1,42 @@
+"""The last resort: an error nobody foresaw is one line on the terminal and a traceback in
+a log file under the home (`RETAIN_HOME/logs/errors.log`), never a traceback on the screen."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import traceback
+from pathlib import Path
+
+LOG_NAME = Path("logs") / "errors.log"
+
+
+def home() -> Path:
+    """The home of the settings, or RETAIN_HOME / .retain when the settings cannot load."""
+    try:
+        from pipelines.settings import load_settings
+
+        return load_settings().home
+    except Exception:
+        return Path(os.environ.get("RETAIN_HOME", ".retain"))
+
+
+def log_crash(exc: BaseException, at: dt.datetime) -> Path | None:
+    """Append the command line and the traceback to the error log; None if it cannot be written."""
+    path = home() / LOG_NAME
+    entry = "".join(traceback.format_exception(exc))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as log:
+            log.write(f"--- {at.isoformat(timespec='seconds')} {' '.join(sys.argv)}\n{entry}\n")
+    except OSError:
+        return None
+    return path
+
+
+def crash_line(exc: BaseException, log: Path | None) -> str:
+    """'unexpected error (KeyError: 'x'); the traceback is in PATH: please report it'."""
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    where = f"the traceback is in {log}" if log else "the traceback could not be logged"
+    return f"unexpected error ({what}); {where}: please report it"

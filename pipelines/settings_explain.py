@@ -1,0 +1,90 @@
+"""Settings errors in one line each: every bad value named with where it came from, and names
+that are not settings: a misspelt key in retain.toml or RETAIN_* variable stops the run
+(exit 2) naming the closest known name, instead of silently loading a default."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+ENV_PREFIX = "RETAIN_"
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name nearest to `name` (difflib's ratio of at least 0.6), or None."""
+    found = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_name(name: str, where: str, known: Iterable[str]) -> str:
+    """'`horizon_day` in retain.toml: did you mean `horizon_days`?' (or: is not a setting)."""
+    near = closest(name, known)
+    if near is None:
+        return f"`{name}` in {where} is not a setting (README, Settings, lists them)"
+    return f"`{name}` in {where}: did you mean `{near}`?"
+
+
+def unknown_variables(
+    environ: Mapping[str, str], prefix: str, fields: Iterable[str], others: Iterable[str]
+) -> list[str]:
+    """One message per `prefix`* environment variable that names no setting (nor a section:
+    `RETAIN_INPUT__X` is checked with the section's keys) and is not one of `others`."""
+    known = {f.upper() for f in fields} | {o.upper().removeprefix(prefix) for o in others}
+    messages = []
+    for key in sorted(environ):
+        name = key.upper()
+        if name.startswith(prefix) and name.removeprefix(prefix).split("__")[0] not in known:
+            near = closest(name.removeprefix(prefix), known)
+            hint = f"did you mean `{prefix}{near}`?" if near else "it is not a setting"
+            messages.append(f"`{key}` in the environment: {hint}")
+    return messages
+
+
+def source_of(name: str, options: set[str]) -> str:
+    """Where a setting's value came from: an option, the environment, retain.toml or the default."""
+    top = name.split(".")[0]
+    if top in options:
+        return "a command option"
+    env = ENV_PREFIX + name.replace(".", "__").upper()
+    if any(k.upper() == env or k.upper().startswith(env + "__") for k in os.environ):
+        return f"the environment ({env})"
+    toml = Path("retain.toml")
+    if toml.exists():
+        import tomllib
+
+        section: object = tomllib.loads(toml.read_text())
+        for part in name.split("."):
+            section = section.get(part) if isinstance(section, dict) else None
+        if section is not None:
+            return "retain.toml"
+    return "the defaults"
+
+
+def explain(exc: ValidationError, options: set[str], models: dict[str, type[BaseModel]]) -> str:
+    """Every error of `exc` on one line; `models` are the settings ("") and their sections."""
+    parts = []
+    for error in exc.errors():
+        if error["type"] == "extra_forbidden":
+            parts.append(_unknown(error["loc"], options, models))
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        named = [".".join(str(x) for x in error["loc"])] if error["loc"] else []
+        named += [f for f in models[""].model_fields if f in message and f not in named]
+        where = ", ".join(f"{n} from {source_of(n, options)}" for n in named)
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _unknown(
+    loc: tuple[int | str, ...], options: set[str], models: dict[str, type[BaseModel]]
+) -> str:
+    """A key that names no setting: where it came from and the closest known key."""
+    *section, key = map(str, loc)
+    model = models.get(section[0], models[""]) if section else models[""]
+    prefix = "".join(f"{part}." for part in section)
+    known = [f"{prefix}{f}" for f in model.model_fields]
+    return unknown_name(f"{prefix}{key}", source_of(f"{prefix}{key}", options), known)
