@@ -40,6 +40,16 @@ MetricsOut = Annotated[
 ]
 
 
+PartialCutoffs = Annotated[
+    bool,
+    typer.Option(
+        "--partial-cutoffs",
+        help="On a history shorter than the rule, learn from the cutoffs whose horizon "
+        "ended and set the churn level from newer ones observed in part (README).",
+    ),
+]
+
+
 @app.command(rich_help_panel=PANEL)
 def train(
     data: DataOpt = None,
@@ -49,14 +59,7 @@ def train(
         int | None, typer.Option("--max-trees", help="Most boosting rounds (default 500).")
     ] = None,
     metrics_out: MetricsOut = None,
-    partial_cutoffs: Annotated[
-        bool,
-        typer.Option(
-            "--partial-cutoffs",
-            help="On a history shorter than the rule, learn from the cutoffs whose horizon "
-            "ended and set the churn level from newer ones observed in part (README).",
-        ),
-    ] = False,
+    partial_cutoffs: PartialCutoffs = False,
 ) -> None:
     """Train, validate against the baselines, log to MLflow and register a version. It becomes
     champion unless it is worse than the champion as registered, both scored on the newest
@@ -64,10 +67,9 @@ def train(
     from features.cutoffs import to_timestamp
     from pipelines.training.run import run_training
 
+    partial = partial_cutoffs or None
     settings = settings_with(
-        horizon_days=horizon_days,
-        churn_max_trees=max_trees,
-        partial_cutoffs=partial_cutoffs or None,
+        horizon_days=horizon_days, churn_max_trees=max_trees, partial_cutoffs=partial
     )
     cutoff = to_timestamp(as_of) if as_of else None
     with warehouse(settings, data) as con:

@@ -72,8 +72,6 @@ def score(
     if written is not None:
         console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")
     _show_scoring(result, cutoff, settings)
-    for warning in result.warnings:
-        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
     extra = f" and {out}" if out else ""
     done(
         f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}{extra}"
@@ -81,6 +79,7 @@ def score(
 
 
 def _show_scoring(result: ScoreResult, cutoff: pd.Timestamp, settings: Settings) -> None:
+    """What was scored, the risk tiers and the run's warnings."""
     window = settings.activity_window_days
     console.print(
         f"  scored {result.scored:,} customers at {cutoff.date()} with version "
@@ -92,6 +91,8 @@ def _show_scoring(result: ScoreResult, cutoff: pd.Timestamp, settings: Settings)
         f"  risk tiers (high >= {high}, medium >= {medium}; live settings): "
         + ", ".join(f"{k} {v:,}" for k, v in tiers.items())
     )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
 
 
 FromOpt = Annotated[

@@ -222,4 +222,4 @@ def test_the_value_tier_wording_follows_the_settings() -> None:
     listed = build_list(_scores(20), "L1", Selection(), 0.10)
     about = description_sheet(listed, {}, tiers).set_index("column")["description"]
     assert about["value_tier"].endswith("vip top 10 %, regular next 40 %, occasional the rest.")
-    assert value_tier_wording({"all": 1.0}).endswith("spend: all (everyone).")
+    assert value_tier_wording({"all": 1.0}).endswith("refunds: all (everyone).")
