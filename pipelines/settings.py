@@ -262,6 +262,24 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (e.g. https://crm.example.com); "
         "none by default: no CORS headers, other origins are refused by the browser.",
     )
+    currency: str = Field(
+        "USD",
+        description="ISO 4217 code of the order amounts: pages, list spreadsheets and the API's "
+        "documentation show money in it (formatted by `locale`).",
+    )
+    locale: str = Field(
+        "en_US", description="How pages write numbers, money and dates (a CLDR locale, e.g. de_DE)."
+    )
+    next_order_min_probability: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="The customer page shows the (conditional) next-order date only when "
+        "P(order within the horizon) is at least this; otherwise 'unlikely to order'.",
+    )
+    audience_default_budget: int = Field(
+        1000, ge=1, description="Contacts of the audience builder's first screen (high risk)."
+    )
     experiment_name: str = "retain"
     model_name: str = "retain"
     random_state: int = 42
@@ -283,6 +301,26 @@ class Settings(BaseSettings):
                 "cumulative shares must increase from best tier to last, each in (0, 1]"
             )
         return tiers
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, code: str) -> str:
+        from babel.numbers import is_currency
+
+        if not is_currency(code):
+            raise ValueError(f"unknown currency {code!r}; expected an ISO 4217 code such as EUR")
+        return code
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, name: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(name)
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"unknown locale {name!r}; expected e.g. en_US, de_DE") from None
+        return name
 
     @field_validator("cors_allowed_origins")
     @classmethod
