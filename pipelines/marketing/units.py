@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from models.timing import PROBABILITY_DAYS
 
 MONEY_COLUMNS = ("expected_value", "value_at_risk", "due_value", "historic_clv",
@@ -57,6 +59,13 @@ class Units:
 
         fmt = f"#,##0{'.' + '0' * decimals if decimals else ''}%"
         return str(format_percent(share, fmt, locale=self.locale))
+
+    @staticmethod
+    def date(value: object) -> str:
+        """A date as ISO (YYYY-MM-DD), '-' when there is none."""
+        if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return str(pd.Timestamp(str(value)).date())
 
     def _symbol_after(self) -> bool:
         from babel import Locale

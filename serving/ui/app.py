@@ -58,6 +58,7 @@ class Pages:
         self.store = ScoreStore(settings.lookup_pointer_path.resolve())
         self.open = os.environ.get(INSECURE_ENV) == "1"
         self.units = Units(settings.currency, settings.locale)
+        self._declared: tuple[int | None, dict[str, tuple[str, ...]]] | None = None
 
     def signed_in(self, request: Request) -> str | None:
         """The key name of the request's session; a revoked key's sessions end here."""
@@ -141,9 +142,14 @@ class Pages:
         return self.render(request, "audience.html", extra)
 
     def declared(self) -> dict[str, tuple[str, ...]]:
-        """Segments and regions the scored customers have (a filter each, when any)."""
-        found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}
-        return {c: values for c, values in found.items() if values}
+        """Segments and regions the scored customers have (a filter each, when any), read
+        again only when `retain score` has written new features."""
+        path = self.settings.latest_features_path
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        if self._declared is None or self._declared[0] != stamp:
+            found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}
+            self._declared = (stamp, {c: values for c, values in found.items() if values})
+        return self._declared[1]
 
     async def download(self, request: Request) -> Response:
         fmt, kind = request.path_params["fmt"], request.path_params["kind"]

@@ -33,21 +33,21 @@ def selection_from(
     """(settings with the control share asked for, the selection, the list id, the form);
     ValueError naming the field when a value cannot be used (the command line's bounds)."""
     f = form_values(q, due)
-    share = _number(f["control_share"], "control share", float)
+    share = _number(f["control_share"], "control_share", float)
     if share is not None and not 0 <= share < 1:
-        raise ValueError("control share: expected a share from 0 up to (not including) 1")
+        raise ValueError("control_share: expected a share from 0 up to (not including) 1")
     chosen = settings if share is None else settings.model_copy(update={"control_share": share})
     top = _number(f["top"], "top", int)
     if due:
         selection = Selection(
             top=top, sort=f["sort"],
-            within_days=_number(f["within_days"], "within days", float),
-            min_order_probability=_number(f["min_order_probability"], "minimum order probability", float),
+            within_days=_number(f["within_days"], "within_days", float),
+            min_order_probability=_number(f["min_order_probability"], "min_order_probability", float),
         )  # fmt: skip
     else:
         selection = Selection(
             top=top, budget=_number(f["budget"], "budget", int),
-            min_probability=_number(f["min_probability"], "minimum probability", float) or 0.0,
+            min_probability=_number(f["min_probability"], "min_probability", float) or 0.0,
             risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
             segments=f["segment"], regions=f["region"],
         )  # fmt: skip
