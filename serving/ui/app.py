@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -33,7 +34,7 @@ from pipelines.marketing.units import Units
 from pipelines.settings import Settings, load_settings
 from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing
 from serving.store import ScoreStore
-from serving.ui import audience, campaigns, customer, model
+from serving.ui import audience, campaigns, customer, live, model
 from serving.ui.filters import form_values, selection_from
 from serving.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions, new_token
 
@@ -182,6 +183,8 @@ class Pages:
         try:
             settings, selection, list_id, _ = selection_from(query, self.settings, due)
             saved = await run_in_threadpool(campaigns.save, settings, selection, list_id)
+            now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            live.keep(self.settings, saved, str(query), due, now)  # its filters, for refreshes
         except PAGE_ERRORS as problem:
             return await self._builder_page(request, query, due, str(problem))
         return RedirectResponse(f"{PREFIX}/campaigns?list={saved}", status_code=303)
@@ -189,7 +192,8 @@ class Pages:
     async def campaigns(self, request: Request) -> Response:
         q = request.query_params
         extra: dict[str, Any] = {"lists": campaigns.saved(self.settings), "form": dict(q),
-                                 "min_per_group": MIN_PER_GROUP}  # fmt: skip
+                                 "min_per_group": MIN_PER_GROUP,
+                                 "audiences": live.definitions(self.settings)}  # fmt: skip
         if q.get("list") or q.get("since") or q.get("until"):
             try:
                 extra["report"] = await run_in_threadpool(

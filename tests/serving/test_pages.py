@@ -4,6 +4,7 @@ Selenium with the system chromedriver (nothing downloaded). The service runs for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -379,14 +380,14 @@ def test_segment_and_region_filters_download_what_the_command_line_writes(
     assert set(pd.read_csv(cli)["region"]) == {"north"}
 
 
-def _session(site: dict[str, Any], key: str) -> httpx.Client:
+@contextlib.contextmanager
+def _session(site: dict[str, Any], key: str) -> Iterator[httpx.Client]:
     """An HTTP client signed in to the pages with `key` (the session cookie it holds)."""
-    client = httpx.Client(base_url=site["url"], timeout=30)
-    form = client.get("/ui/sign-in").text
-    token = form.split('name="csrf" value="')[1].split('"')[0]
-    answer = client.post("/ui/sign-in", data={"key": key, "csrf": token})
-    assert answer.status_code == 303 and "retain_session" in client.cookies
-    return client
+    with httpx.Client(base_url=site["url"], timeout=30) as client:
+        token = _csrf(client.get("/ui/sign-in").text)
+        answer = client.post("/ui/sign-in", data={"key": key, "csrf": token})
+        assert answer.status_code == 303 and "retain_session" in client.cookies
+        yield client
 
 
 def _csrf(page: str) -> str:
@@ -568,3 +569,36 @@ def test_the_model_verdict_follows_the_documented_thresholds(
     assert shown.startswith(f"{word}: the riskiest 10 % churn {lift:.1f}x as often as average")
     champion = load_settings().registry().champion_version()  # the alias, not training's text
     assert browser.find_element(By.ID, "champion").text == f"version {champion}"
+
+
+def test_a_saved_audience_fetched_by_url_follows_new_scores(site: dict[str, Any]) -> None:
+    """Runs last: it scores again (an earlier as-of), which the tests above do not expect."""
+    from pipelines.marketing.lists import control_draw
+
+    with _session(site, site["key"]) as client:
+        page = client.get("/ui/?top=300&risk_tier=high&list_id=LIVE-1")
+        saved = client.post("/ui/save", data={"csrf": _csrf(page.text), "kind": "risk",
+                                              "query": "top=300&risk_tier=high&list_id=LIVE-1"})  # fmt: skip
+        assert saved.status_code == 303
+    url, key = site["url"] + "/v1/audiences/LIVE-1.csv", {"Authorization": f"Bearer {site['key']}"}
+    assert httpx.get(url, timeout=30).status_code == 401  # an API route: a key is needed
+    assert (
+        httpx.get(site["url"] + "/v1/audiences/NONE.csv", headers=key, timeout=30).json()["error"]
+        == "not found"
+    )
+    before = httpx.get(url, headers=key, timeout=60)
+    cli = site["root"] / "cli_live.csv"
+    run_ok("risk-list", "--top", "300", "--tier", "high", "--list-id", "LIVE-1", "--out", str(cli))
+    assert before.status_code == 200 and before.content == cli.read_bytes()
+    as_of = pd.read_csv(cli)["as_of"].iloc[0]
+    run_ok("score", "--as-of", str((pd.Timestamp(as_of) - pd.Timedelta(days=60)).date()))
+    after = httpx.get(url, headers=key, timeout=60)
+    run_ok("risk-list", "--top", "300", "--tier", "high", "--list-id", "LIVE-1", "--out", str(cli))
+    assert after.status_code == 200 and after.content == cli.read_bytes() != before.content
+    listed = pd.read_csv(cli, dtype={"customer_id": str})
+    assert listed["as_of"].iloc[0] != as_of  # the new scores
+    control = control_draw(listed["customer_id"], "LIVE-1") < 0.10  # the same control rule
+    assert (listed["group"] == "control").tolist() == control.tolist()
+    with _session(site, site["key"]) as client:
+        shown = client.get("/ui/campaigns").text
+    assert 'id="refreshed-LIVE-1">20' in shown  # when it was last fetched
