@@ -26,6 +26,8 @@ from features.schema import CONTRACTS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
 from pipelines.errors import InputError
 
 if TYPE_CHECKING:
+    from pydantic import ValidationInfo
+
     from models.registry import Registry
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
@@ -262,21 +264,12 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (e.g. https://crm.example.com); "
         "none by default: no CORS headers, other origins are refused by the browser.",
     )
-    currency: str = Field(
-        "USD",
-        description="ISO 4217 code of the order amounts: pages, list spreadsheets and the API's "
-        "documentation show money in it (formatted by `locale`).",
-    )
-    locale: str = Field(
-        "en_US", description="How pages write numbers, money and dates (a CLDR locale, e.g. de_DE)."
-    )
+    currency: str = Field("USD", description="ISO 4217 code of the amounts (pages, lists).")
+    locale: str = Field("en_US", description="How pages write numbers and money (CLDR: de_DE).")
     next_order_min_probability: float = Field(
-        0.5,
-        ge=0,
-        le=1,
-        description="The customer page shows the (conditional) next-order date only when "
-        "P(order within the horizon) is at least this; otherwise 'unlikely to order'.",
-    )
+        0.5, ge=0, le=1, description="The customer page gives the (conditional) next-order date "
+        "only when an order within the horizon is at least this likely.",
+    )  # fmt: skip
     audience_default_budget: int = Field(
         1000, ge=1, description="Contacts of the audience builder's first screen (high risk)."
     )
@@ -302,25 +295,21 @@ class Settings(BaseSettings):
             )
         return tiers
 
-    @field_validator("currency")
+    @field_validator("currency", "locale")
     @classmethod
-    def _known_currency(cls, code: str) -> str:
+    def _known_to_cldr(cls, value: str, info: ValidationInfo) -> str:
+        """A currency (ISO 4217) or locale that Babel's CLDR data knows."""
+        from babel import Locale, UnknownLocaleError
         from babel.numbers import is_currency
 
-        if not is_currency(code):
-            raise ValueError(f"unknown currency {code!r}; expected an ISO 4217 code such as EUR")
-        return code
-
-    @field_validator("locale")
-    @classmethod
-    def _known_locale(cls, name: str) -> str:
-        from babel import Locale, UnknownLocaleError
-
         try:
-            Locale.parse(name)
+            known = is_currency(value) if info.field_name == "currency" else Locale.parse(value)
         except (UnknownLocaleError, ValueError):
-            raise ValueError(f"unknown locale {name!r}; expected e.g. en_US, de_DE") from None
-        return name
+            known = None
+        if not known:
+            example = "EUR" if info.field_name == "currency" else "en_US or de_DE"
+            raise ValueError(f"unknown {info.field_name} {value!r}; expected e.g. {example}")
+        return value
 
     @field_validator("cors_allowed_origins")
     @classmethod
