@@ -138,7 +138,8 @@ def test_gold_budget_500_downloads_exactly_the_command_lines_file(
     from selenium.webdriver.common.by import By
 
     _sign_in(browser, site, site["key"])
-    browser.get(site["url"] + "/ui/")
+    browser.get(site["url"] + "/ui/")  # opens on high risk: uncheck it, check gold
+    browser.find_element(By.CSS_SELECTOR, "input[name=risk_tier][value=high]").click()
     browser.find_element(By.CSS_SELECTOR, "input[name=value_tier][value=gold]").click()
     for name, value in (("budget", "500"), ("list_id", "PAGE-1")):
         field = browser.find_element(By.NAME, name)
