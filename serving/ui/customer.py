@@ -12,10 +12,12 @@ import pandas as pd
 from models.explain import split_reasons
 from models.timing import PROBABILITY_DAYS
 from pipelines.marketing.assemble import with_reasons
+from pipelines.marketing.units import Units
 from pipelines.settings import Settings
 from serving.store import ScoreStore
 
 HISTORY_ROWS = 100  # most recent events shown
+MONEY_EVENT_COLUMNS = ("amount", "discount_amount")
 
 
 @dataclass
@@ -95,12 +97,18 @@ def _add_history(
                 f"ORDER BY {at} DESC LIMIT {HISTORY_ROWS}",
                 [customer_id, as_of],
             ).df()
-            setattr(customer, table, _shown(frame))
+            setattr(customer, table, _shown(frame, Units(settings.currency, settings.locale)))
     finally:
         con.close()
 
 
-def _shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Events as the page prints them: text, blank where a value is missing (an unresolved
-    complaint has no resolution time and no satisfaction), columns never filled left out."""
-    return frame.dropna(axis=1, how="all").astype("string").fillna("")
+def _shown(frame: pd.DataFrame, units: Units) -> pd.DataFrame:
+    """Events as the page prints them: text, money in the currency, blank where a value is
+    missing (an unresolved complaint has no resolution time and no satisfaction), columns
+    never filled left out."""
+    shown = frame.dropna(axis=1, how="all")
+    money = [c for c in MONEY_EVENT_COLUMNS if c in shown]
+    text = shown.astype("string").fillna("")
+    for column in money:
+        text[column] = [units.money(v, 2) if pd.notna(v) else "" for v in shown[column]]
+    return text
