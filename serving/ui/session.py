@@ -86,7 +86,9 @@ class Sessions:
         return hmac.new(self.secret, f"csrf|{session_cookie}".encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, session_cookie: str, token: str) -> bool:
-        return hmac.compare_digest(self.csrf_for(session_cookie), token or "")
+        """Compared as bytes: `compare_digest` refuses text that is not ASCII (a 500)."""
+        given = (token or "").encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(self.csrf_for(session_cookie).encode(), given)
 
 
 def new_token() -> str:

@@ -46,6 +46,7 @@ def test_csrf_tokens_belong_to_their_session(tmp_path: Path) -> None:
     assert sessions.csrf_ok(a, sessions.csrf_for(a)) and not sessions.csrf_ok(
         b, sessions.csrf_for(a)
     )
+    assert not sessions.csrf_ok(a, "\x80") and not sessions.csrf_ok(a, "\udc80")  # not ASCII
 
 
 def test_the_next_order_date_is_conditional_and_only_when_likely() -> None:
