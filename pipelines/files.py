@@ -57,10 +57,37 @@ def read_list(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if path.suffix not in readers:
         raise InputError(str(path), f"unknown list format; expected one of {', '.join(readers)}")
     listed = readers[path.suffix]()
+    if path.suffix != ".parquet" and "customer_id" in listed:  # as written: escaped ids back
+        listed["customer_id"] = listed["customer_id"].map(_unquoted)
     for column in required:
         if column not in listed:
             raise InputError(str(path), "not a list made by `retain risk-list`", column=column)
     return listed
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run such a cell
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that start like a formula get a leading single quote (OWASP's CSV-injection
+    rule), so a list id or customer id such as '=HYPERLINK(...)' stays text in Excel or
+    Sheets. Numbers are never changed: a negative amount stays a number."""
+    safe = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            safe[column] = values.map(_quoted)
+    return safe
+
+
+def _quoted(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _unquoted(value: object) -> object:
+    """A cell `spreadsheet_safe` escaped, as it was."""
+    escaped = isinstance(value, str) and value.startswith("'") and value[1:2] in FORMULA_STARTS
+    return value[1:] if escaped and isinstance(value, str) else value
 
 
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, less the header
@@ -76,9 +103,12 @@ def _fits_excel(rows: int, out: Path) -> None:
         )
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], out: Path) -> Path:
+def write_xlsx(
+    sheets: dict[str, pd.DataFrame], out: Path, formats: dict[str, str] | None = None
+) -> Path:
     """Workbook with one sheet per frame, atomically. Every text cell is stored as text, so a
-    value like '=HYPERLINK(...)' stays data and never becomes a live formula."""
+    value like '=HYPERLINK(...)' stays data and never becomes a live formula; `formats` gives
+    a column (by its header) an Excel number format, e.g. '0.0%'."""
     from openpyxl import Workbook
 
     for frame in sheets.values():
@@ -90,10 +120,13 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], out: Path) -> Path:
         sheet.append([str(c) for c in frame.columns])
         for row in frame.itertuples(index=False):
             sheet.append([_cell(v) for v in row])
+        shown = [(formats or {}).get(str(c)) for c in frame.columns]
         for cells in sheet.iter_rows(min_row=2):
-            for cell in cells:
+            for cell, number_format in zip(cells, shown, strict=False):
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
+                elif number_format and isinstance(cell.value, int | float):
+                    cell.number_format = number_format
     return _atomic(out, lambda tmp: book.save(tmp))
 
 

@@ -6,7 +6,6 @@ Sources, highest priority first: explicit arguments, `RETAIN_*` environment vari
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -30,6 +29,7 @@ from pydantic_settings import (
 )
 
 from features.schema import CONTRACTS, DEFAULT_HORIZON_DAYS, DEFAULT_STATUS_SYNONYMS, ORDER_STATUSES
+from pipelines import settings_explain as checks
 from pipelines.errors import InputError
 from pipelines.settings_explain import ENV_PREFIX, explain, unknown_variables
 
@@ -100,7 +100,6 @@ class InputSettings(BaseModel):
     @field_validator("credit_note_pattern")
     @classmethod
     def _a_pattern(cls, pattern: str | None) -> str | None:
-        import re
 
         if pattern is not None:
             try:
@@ -308,6 +307,15 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (e.g. https://crm.example.com); "
         "none by default: no CORS headers, other origins are refused by the browser.",
     )
+    currency: str = Field("USD", description="ISO 4217 code of the amounts (pages, lists).")
+    locale: str = Field("en_US", description="How pages write numbers and money (CLDR: de_DE).")
+    next_order_min_probability: float = Field(
+        0.5, ge=0, le=1, description="The customer page gives the (conditional) next-order date "
+        "only when an order within the horizon is at least this likely.",
+    )  # fmt: skip
+    audience_default_budget: int = Field(
+        1000, ge=1, description="Contacts of the audience builder's first screen (high risk)."
+    )
     experiment_name: str = "retain"
     model_name: str = "retain"
     random_state: int = 42
@@ -315,31 +323,9 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
     )
 
-    @field_validator("value_tiers")
-    @classmethod
-    def _a_pyramid(cls, tiers: dict[str, float]) -> dict[str, float]:
-        """Cumulative shares, best tier first: increasing, in (0, 1], the last exactly 1.0."""
-        shares = list(tiers.values())
-        if not shares or shares[-1] != 1.0:
-            raise ValueError("the last tier's cumulative share must be 1.0 (everyone else)")
-        if any(not 0 < s <= 1 for s in shares) or any(
-            a >= b for a, b in itertools.pairwise(shares)
-        ):
-            raise ValueError(
-                "cumulative shares must increase from best tier to last, each in (0, 1]"
-            )
-        return tiers
-
-    @field_validator("cors_allowed_origins")
-    @classmethod
-    def _exact_origins(cls, origins: list[str]) -> list[str]:
-        """Exact origins only: a wildcard would hand the API to any web page."""
-        for origin in origins:
-            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
-                raise ValueError(
-                    f"{origin!r} is not an origin: scheme://host[:port], no path, no wildcard"
-                )
-        return origins
+    _a_pyramid = field_validator("value_tiers")(checks.a_pyramid)
+    _known_to_cldr = field_validator("currency", "locale")(checks.known_to_cldr)
+    _exact_origins = field_validator("cors_allowed_origins")(checks.exact_origins)
 
     @model_validator(mode="after")
     def _ordered_risk_thresholds(self) -> Settings:

@@ -1,15 +1,18 @@
 """Settings errors in one line each: every bad value named with where it came from, and names
 that are not settings: a misspelt key in retain.toml or RETAIN_* variable stops the run
-(exit 2) naming the closest known name, instead of silently loading a default."""
+(exit 2) naming the closest known name, instead of silently loading a default. Also the value
+checks of the settings that need more than a bound (pyramids, currencies, origins)."""
 
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo
 
 ENV_PREFIX = "RETAIN_"
 
@@ -88,3 +91,38 @@ def _unknown(
     prefix = "".join(f"{part}." for part in section)
     known = [f"{prefix}{f}" for f in model.model_fields]
     return unknown_name(f"{prefix}{key}", source_of(f"{prefix}{key}", options), known)
+
+
+def a_pyramid(tiers: dict[str, float]) -> dict[str, float]:
+    """Cumulative shares, best tier first: increasing, in (0, 1], the last exactly 1.0."""
+    shares = list(tiers.values())
+    if not shares or shares[-1] != 1.0:
+        raise ValueError("the last tier's cumulative share must be 1.0 (everyone else)")
+    if any(not 0 < s <= 1 for s in shares) or any(a >= b for a, b in itertools.pairwise(shares)):
+        raise ValueError("cumulative shares must increase from best tier to last, each in (0, 1]")
+    return tiers
+
+
+def known_to_cldr(value: str, info: ValidationInfo) -> str:
+    """A currency (ISO 4217) or locale that Babel's CLDR data knows."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import is_currency
+
+    try:
+        known = is_currency(value) if info.field_name == "currency" else Locale.parse(value)
+    except (UnknownLocaleError, ValueError):
+        known = None
+    if not known:
+        example = "EUR" if info.field_name == "currency" else "en_US or de_DE"
+        raise ValueError(f"unknown {info.field_name} {value!r}; expected e.g. {example}")
+    return value
+
+
+def exact_origins(origins: list[str]) -> list[str]:
+    """Exact origins only: a wildcard would hand the API to any web page."""
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ValueError(
+                f"{origin!r} is not an origin: scheme://host[:port], no path, no wildcard"
+            )
+    return origins

@@ -154,16 +154,17 @@ def campaign_report(
 ) -> None:
     """Target vs control after a campaign: share who ordered, revenue per customer, overall and
     per risk decile, with 95 % intervals; says so when there are too few customers."""
-    import pandas as pd
-
-    from features.cutoffs import to_timestamp
+    from pipelines.errors import InputError
     from pipelines.files import read_list
     from pipelines.marketing.campaign import campaign_report as run_report
+    from pipelines.marketing.campaign import readout_period
 
     settings = settings_with()
     listed = read_list(list_file, ("customer_id", "group", "churn_probability"))
-    start = to_timestamp(since)
-    end = to_timestamp(until) if until else start + pd.Timedelta(days=settings.horizon_days)
+    try:
+        start, end = readout_period(since, until, settings.horizon_days)
+    except ValueError as problem:
+        raise InputError("--since/--until", str(problem)) from None
     with warehouse(settings, data) as con:
         report, png = run_report(con, listed, start, end, out, str(list_file))
     overall = report["overall"]

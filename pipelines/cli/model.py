@@ -121,6 +121,7 @@ def evaluate(
     ):
         report, files = run_evaluation(con, settings, to_timestamp(as_of), earlier, out)
     print_metrics(report["metrics"], f"backtest at {report['as_of']}")
+    console.print(f"  verdict: {report['verdict']}", soft_wrap=True)
     for warning in report["warnings"]:
         console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
     done(f"wrote {', '.join(str(f) for f in files)}; logged to MLflow")

@@ -6,7 +6,7 @@ writing around them, so the command line and the marketing pages make identical 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +14,7 @@ import pandas as pd
 from models.explain import cycle_reason
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
-from pipelines.files import read_rows_of, write_table, write_xlsx
+from pipelines.files import read_rows_of, spreadsheet_safe, write_table, write_xlsx
 from pipelines.marketing.lists import (
     DECLARED_COLUMNS,
     Selection,
@@ -23,9 +23,11 @@ from pipelines.marketing.lists import (
     description_sheet,
     filters,
     reach,
+    selection_problem,
     with_due_columns,
 )
 from pipelines.marketing.source import candidates, declared_values, run_facts
+from pipelines.marketing.units import Units
 from pipelines.settings import Settings
 
 
@@ -36,6 +38,7 @@ class MadeList:
     kind: str
     facts: dict[str, str]  # provenance, shown on the XLSX "about" sheet
     value_tiers: dict[str, float]  # the settings' pyramid, described on that sheet
+    units: Units = field(default_factory=Units)  # how the XLSX and the pages show figures
 
     @property
     def control(self) -> int:
@@ -67,6 +70,9 @@ def make_list(
     """Rank the latest scores by `selection`, draw the control group, explain every row
     (`explain=False`: only the reasons `retain score` kept; a page explains what it shows)."""
     as_of, version = run_facts(settings)
+    problem = selection_problem(selection, list_id, settings.horizon_days)
+    if problem is not None:
+        raise InputError("list", problem)
     _check_selection(selection, settings)
     chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
     listed = _ranked(settings, selection, chosen_id)
@@ -84,19 +90,24 @@ def make_list(
         "selection": selection.describe() or "all scored customers",
         "control_share": str(settings.control_share),
         "value_unit": _value_unit(settings),
+        "currency": settings.currency,
         "settings_hash": settings.model_hash(),
     }
-    return MadeList(listed, chosen_id, kind, facts, dict(settings.value_tiers))
+    units = Units(settings.currency, settings.locale, facts["value_unit"] == "orders")
+    return MadeList(listed, chosen_id, kind, facts, dict(settings.value_tiers), units)
 
 
 def write_list(made: MadeList, target: Path) -> Path:
-    """The list by extension; an XLSX gets a second sheet describing columns and provenance."""
+    """The list by extension; an XLSX gets a second sheet describing columns and provenance,
+    probabilities as percentages and money in the currency. Text that a spreadsheet would
+    read as a formula is escaped in CSV and XLSX (the files of the CLI and the pages alike)."""
     if target.suffix == ".xlsx":
-        sheets = {
-            "list": made.listed,
-            "about": description_sheet(made.listed, made.facts, made.value_tiers),
-        }
-        return write_xlsx(sheets, target)
+        about = description_sheet(made.listed, made.facts, made.value_tiers)
+        sheets = {"list": made.listed, "about": about}
+        safe = {name: spreadsheet_safe(frame) for name, frame in sheets.items()}
+        return write_xlsx(safe, target, made.units.excel_formats())
+    if target.suffix == ".csv":
+        return write_table(spreadsheet_safe(made.listed), target)
     return write_table(made.listed, target)
 
 

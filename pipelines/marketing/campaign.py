@@ -7,6 +7,7 @@ unpooled standard errors); with too few customers the report says so instead of 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,29 @@ from features.labels import window_outcomes
 
 Z95 = 1.959964
 MIN_PER_GROUP = 30
+
+
+def readout_period(
+    since: str, until: str | None, horizon_days: int
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[since, until) from ISO dates (YYYY-MM-DD); until defaults to since + the horizon and
+    must come after since. ValueError naming the field otherwise."""
+    start = _iso_date(since, "since")
+    end = _iso_date(until, "until") if until else start + pd.Timedelta(days=horizon_days)
+    if end <= start:
+        raise ValueError(
+            f"until: expected a date after since ({start.date()}), got {end.date()} "
+            "(orders count from since up to, not including, until)"
+        )
+    return start, end
+
+
+def _iso_date(text: str, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(text.strip()))
+    except ValueError:
+        shown = repr(text[:40]) + ("..." if len(text) > 40 else "")
+        raise ValueError(f"{name}: expected a date as YYYY-MM-DD, got {shown}") from None
 
 
 def _difference(target: pd.Series, control: pd.Series) -> dict[str, Any]:
@@ -100,8 +124,11 @@ def chart(report: dict[str, Any], out: Any) -> Any:
     deciles = sorted(report["by_risk_decile"])
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for offset, group in ((-0.2, "target"), (0.2, "control")):
-        values = [report["by_risk_decile"][d]["share_ordered"][group] or 0 for d in deciles]
+        values = [_shown_share(report["by_risk_decile"][d], group) for d in deciles]
         ax.bar(np.array(deciles) + offset, values, 0.4, label=group)
+    for d in deciles:  # no bar from a handful of customers: say so instead
+        if min(report["by_risk_decile"][d]["customers"].values()) < MIN_PER_GROUP:
+            ax.text(d, 0.01, "too few", rotation=90, ha="center", va="bottom", fontsize=7)
     ax.set(
         xlabel="churn-risk decile of the list (1 = riskiest)",
         ylabel="share who ordered",
@@ -113,6 +140,13 @@ def chart(report: dict[str, Any], out: Any) -> Any:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def _shown_share(cell: dict[str, Any], group: str) -> float:
+    """A group's share who ordered, NaN (no bar) below MIN_PER_GROUP customers."""
+    share = cell["share_ordered"][group]
+    enough = cell["customers"][group] >= MIN_PER_GROUP
+    return float(share) if enough and share is not None else float("nan")
 
 
 def campaign_report(

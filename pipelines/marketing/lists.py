@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +19,11 @@ from features.hashing import stable_units
 from models.timing import PROBABILITY_DAYS
 
 SORT_KEYS = ("value_at_risk", "churn_probability", "due_value")
+# A list id is written into every row and is a saved list's file name: letters, digits,
+# '.', '_' and '-', starting with a letter or digit, at most 80 characters.
+LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+LIST_ID_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 80"
+MAX_LIST_ROWS = 100_000_000  # top N and budget: at most this (more than any scored base)
 # Lists are read by people: figures are rounded once the ranking (on exact values) is done.
 DECIMALS = {
     "churn_probability": 3,
@@ -88,6 +95,26 @@ class Selection:
         if self.within_days is None:
             shown.pop("min_order_probability", None)
         return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def selection_problem(sel: Selection, list_id: str | None, horizon_days: int) -> str | None:
+    """What is wrong with a selection or list id, as 'field: expected ...' (None: usable).
+    One rule for the command line and the pages: counts bounded, probabilities in [0, 1]."""
+    for name, count in (("top", sel.top), ("budget", sel.budget)):
+        if count is not None and not 1 <= count <= MAX_LIST_ROWS:
+            return f"{name}: expected a whole number from 1 to {MAX_LIST_ROWS:,}, got {count}"
+    for name, p in (("min_probability", sel.min_probability),
+                    ("min_order_probability", sel.min_order_probability)):  # fmt: skip
+        if not (math.isfinite(p) and 0 <= p <= 1):
+            return f"{name}: expected a probability from 0 to 1, got {p}"
+    days = sel.within_days
+    if days is not None and not (math.isfinite(days) and 0 < days <= horizon_days):
+        return f"within_days: expected days above 0 and at most the horizon ({horizon_days}), got {days}"
+    if sel.sort not in SORT_KEYS:
+        return f"sort: expected one of {', '.join(SORT_KEYS)}, got {sel.sort!r}"
+    if list_id is not None and not LIST_ID.fullmatch(list_id):
+        return f"list_id: expected {LIST_ID_RULE}, got {list_id[:40]!r}"
+    return None
 
 
 def order_probability_within(scores: pd.DataFrame, days: float, horizon_days: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.cutoffs import season_warning, to_timestamp
+from models.verdict import verdict
 from pipelines.errors import InputError
 from pipelines.settings import Settings
 from pipelines.training import plots
@@ -64,10 +65,17 @@ def evaluate(
             if (w := season_warning(learned_cutoffs(frame, v, settings), settings.horizon_days, v))
         ],
         "metrics": bt.by_cutoff[key],
+        "verdict": _verdict(bt.by_cutoff[key]),
         "mean_over_cutoffs": _mean_over_cutoffs(bt.by_cutoff),
         "by_cutoff": bt.by_cutoff,
     }
     return report, bt.predictions[key]
+
+
+def _verdict(metrics: dict[str, dict[str, float | None]]) -> str:
+    """The plain verdict on the model at the cutoff (thresholds in `models.verdict`)."""
+    model = metrics.get("model", {})
+    return verdict(model.get("top_decile_lift"), model.get("churn_ece")).text
 
 
 def _mean_over_cutoffs(

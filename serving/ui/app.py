@@ -10,9 +10,11 @@ state carry a CSRF token.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -23,14 +25,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from models import verdict as verdicts
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
+from pipelines.marketing.campaign import MIN_PER_GROUP
 from pipelines.marketing.lists import DECLARED_COLUMNS
 from pipelines.marketing.source import declared_values
+from pipelines.marketing.units import Units
 from pipelines.settings import Settings, load_settings
 from serving.auth import INSECURE_ENV, PAGES_PREFIX, KeyRing
 from serving.store import ScoreStore
-from serving.ui import audience, campaigns, customer, model
+from serving.ui import audience, campaigns, customer, live, model
 from serving.ui.filters import form_values, selection_from
 from serving.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions, new_token
 
@@ -39,6 +44,9 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["risk_tiers"] = RISK_TIERS  # the scorer's names, highest first
 DOWNLOADS = {"csv": ("text/csv", ".csv"), "xlsx": (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")}  # fmt: skip
+THRESHOLDS = {"good_lift": verdicts.GOOD_LIFT, "fair_lift": verdicts.FAIR_LIFT,
+              "good_points": verdicts.GOOD_CALIBRATION_POINTS,
+              "fair_points": verdicts.FAIR_CALIBRATION_POINTS}  # fmt: skip
 PAGE_ERRORS = (InputError, ValueError)  # bad filters or ids: shown on the page, 400
 
 
@@ -49,21 +57,27 @@ class Pages:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys = KeyRing(settings.keys_path.resolve())
-        self.sessions = Sessions(settings.home.resolve() / "ui_secret")
+        self.sessions = Sessions(settings.home.resolve())
         self.store = ScoreStore(settings.lookup_pointer_path.resolve())
         self.open = os.environ.get(INSECURE_ENV) == "1"
+        self.units = Units(settings.currency, settings.locale)
+        self._declared: tuple[int | None, dict[str, tuple[str, ...]]] | None = None
 
     def signed_in(self, request: Request) -> str | None:
+        """The key name of the request's session; a revoked key's sessions end here."""
         if self.open:
             return "local"
-        name = self.sessions.key_name(request.cookies.get(SESSION_COOKIE))
-        return name if name is not None and self.keys.has(name) else None
+        name = self.sessions.key_name(request.cookies.get(SESSION_COOKIE), time.time())
+        if name is not None and not self.keys.has(name):
+            self.sessions.end_key(name)
+            return None
+        return name
 
     def render(
         self, request: Request, template: str, extra: dict[str, Any], status: int = 200
     ) -> Response:
         session = request.cookies.get(SESSION_COOKIE, "")
-        context = {"prefix": PREFIX, "who": self.signed_in(request),
+        context = {"prefix": PREFIX, "who": self.signed_in(request), "units": self.units,
                    "csrf": self.sessions.csrf_for(session), **extra}  # fmt: skip
         return TEMPLATES.TemplateResponse(request, template, context, status)
 
@@ -86,7 +100,7 @@ class Pages:
         if name is None:
             return self._sign_in_page(request, "That key is not valid.", 401)
         response = RedirectResponse(f"{PREFIX}/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, self.sessions.issue(name), httponly=True,
+        response.set_cookie(SESSION_COOKIE, self.sessions.issue(name, time.time()), httponly=True,
                             samesite="lax", path=PREFIX, secure=request.url.scheme == "https")  # fmt: skip
         return response
 
@@ -95,33 +109,50 @@ class Pages:
         session = request.cookies.get(SESSION_COOKIE, "")
         if not self.sessions.csrf_ok(session, str(form.get("csrf", ""))):
             return Response("CSRF token missing or wrong", status_code=400)
+        self.sessions.end(session)  # a replayed cookie finds no session on any worker
         response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
 
     async def builder(self, request: Request) -> Response:
-        """The audience builder: risk (/) or due soon (/due), same controls."""
+        """The audience builder: risk (/) or due soon (/due), same controls. The risk
+        builder opens on high risk within the settings' budget, not on everyone."""
         due = request.url.path.rstrip("/").endswith("/due")
-        extra: dict[str, Any] = {"due": due, "query": request.url.query,
+        q = request.query_params
+        if not due and not request.url.query:
+            q = QueryParams({"risk_tier": "high",
+                             "budget": str(self.settings.audience_default_budget)})  # fmt: skip
+        return await self._builder_page(request, q, due)
+
+    async def _builder_page(
+        self, request: Request, q: QueryParams, due: bool, error: str = ""
+    ) -> Response:
+        """The builder for `q`; with an error (or a bad filter), its message and 400."""
+        extra: dict[str, Any] = {"due": due, "query": str(q),
                                  "value_tiers": tuple(self.settings.value_tiers),
                                  "declared": await run_in_threadpool(self.declared)}  # fmt: skip
         try:
-            settings, selection, list_id, extra["form"] = selection_from(
-                request.query_params, self.settings, due
-            )
+            if error:
+                raise ValueError(error)
+            settings, selection, list_id, extra["form"] = selection_from(q, self.settings, due)
             extra["audience"] = await run_in_threadpool(
                 audience.build, settings, selection, list_id
             )
         except PAGE_ERRORS as problem:
-            extra["form"] = form_values(request.query_params, due)
+            extra["form"] = form_values(q, due)
             extra["error"] = str(problem)
             return self.render(request, "audience.html", extra, 400)
         return self.render(request, "audience.html", extra)
 
     def declared(self) -> dict[str, tuple[str, ...]]:
-        """Segments and regions the scored customers have (a filter each, when any)."""
-        found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}
-        return {c: values for c, values in found.items() if values}
+        """Segments and regions the scored customers have (a filter each, when any), read
+        again only when `retain score` has written new features."""
+        path = self.settings.latest_features_path
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        if self._declared is None or self._declared[0] != stamp:
+            found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}
+            self._declared = (stamp, {c: values for c, values in found.items() if values})
+        return self._declared[1]
 
     async def download(self, request: Request) -> Response:
         fmt, kind = request.path_params["fmt"], request.path_params["kind"]
@@ -137,7 +168,7 @@ class Pages:
             )
             body = await run_in_threadpool(audience.download, settings, selection, list_id, suffix)
         except PAGE_ERRORS as problem:
-            return Response(str(problem), status_code=400, media_type="text/plain")
+            return await self._builder_page(request, request.query_params, due, str(problem))
         name = f"{'due' if due else 'risk'}_list{suffix}"
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
@@ -150,22 +181,27 @@ class Pages:
         ):
             return Response("CSRF token missing or wrong", status_code=400)
         due = form.get("kind") == "due"
+        query = QueryParams(str(form.get("query", "")))
         try:
-            query = QueryParams(str(form.get("query", "")))
             settings, selection, list_id, _ = selection_from(query, self.settings, due)
             saved = await run_in_threadpool(campaigns.save, settings, selection, list_id)
+            now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            live.keep(self.settings, saved, str(query), due, now)  # its filters, for refreshes
         except PAGE_ERRORS as problem:
-            return Response(str(problem), status_code=400, media_type="text/plain")
+            return await self._builder_page(request, query, due, str(problem))
         return RedirectResponse(f"{PREFIX}/campaigns?list={saved}", status_code=303)
 
     async def campaigns(self, request: Request) -> Response:
         q = request.query_params
-        extra: dict[str, Any] = {"lists": campaigns.saved(self.settings), "form": dict(q)}
-        if q.get("list") and q.get("since"):
+        extra: dict[str, Any] = {"lists": campaigns.saved(self.settings), "form": dict(q),
+                                 "min_per_group": MIN_PER_GROUP,
+                                 "audiences": live.definitions(self.settings)}  # fmt: skip
+        if q.get("list") or q.get("since") or q.get("until"):
             try:
                 extra["report"] = await run_in_threadpool(
-                    campaigns.report, self.settings, q["list"], q["since"], q.get("until", "")
-                )
+                    campaigns.report, self.settings, q.get("list", ""), q.get("since", ""),
+                    q.get("until", ""),
+                )  # fmt: skip
             except PAGE_ERRORS as problem:
                 extra["error"] = str(problem)
                 return self.render(request, "campaigns.html", extra, 400)
@@ -178,12 +214,13 @@ class Pages:
             if wanted
             else None
         )
-        extra = {"customer_id": wanted, "customer": found, "horizon": self.settings.horizon_days}
+        extra = {"customer_id": wanted, "customer": found, "horizon": self.settings.horizon_days,
+                 "next_order_min": self.settings.next_order_min_probability}  # fmt: skip
         return self.render(request, "customer.html", extra, 200 if found else 404)
 
     async def model(self, request: Request) -> Response:
         overview = await run_in_threadpool(model.overview, self.settings)
-        extra = {"model": overview, "columns": model.VERSION_COLUMNS}
+        extra = {"model": overview, "columns": model.VERSION_COLUMNS, "thresholds": THRESHOLDS}
         return self.render(request, "model.html", extra)
 
 

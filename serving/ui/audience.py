@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from features.sql import sql_text
+from models.timing import PROBABILITY_DAYS
 from pipelines.marketing.assemble import MadeList, make_list, with_reasons, write_list
-from pipelines.marketing.lists import Selection
+from pipelines.marketing.lists import Selection, order_probability_within
 from pipelines.settings import Settings
 
 HISTOGRAM_BINS = 20
@@ -29,7 +30,7 @@ class Audience:
     churner_share: float  # of all expected churners in the scored base
     expected_non_churners_contacted: float
     value_at_risk: float  # target group
-    histogram_all: list[int]  # customers per churn-probability bin, whole base
+    histogram_all: list[int]  # customers per probability bin (churn; a due list's order), base
     histogram_selected: list[int]
     preview: pd.DataFrame
     expected_orders: float | None = None  # due lists: orders expected within the window ...
@@ -48,8 +49,9 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
     target = listed[listed["group"] == "target"]
     due = selection.within_days is not None
     preview = listed.head(PREVIEW_ROWS).copy()
-    p_all, bins_all = _base_figures(settings)
+    p_all, bins_all = _base_figures(settings, selection.within_days)
     p = listed["churn_probability"].to_numpy(float)
+    charted = listed["order_probability"].to_numpy(float) if due else p
     edges = np.linspace(0, 1, HISTOGRAM_BINS + 1)
     return Audience(
         made=made,
@@ -60,16 +62,24 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
         expected_non_churners_contacted=float((1 - target["churn_probability"]).sum()),
         value_at_risk=float(target["value_at_risk"].sum()),
         histogram_all=bins_all,
-        histogram_selected=np.histogram(p, edges)[0].tolist(),
+        histogram_selected=np.histogram(charted, edges)[0].tolist(),
         preview=preview if due else with_reasons(preview, settings),
         expected_orders=float(target["order_probability"].sum()) if due else None,
         due_value=float(target["due_value"].sum()) if due else None,
     )
 
 
-def _base_figures(settings: Settings) -> tuple[float, list[int]]:
-    """Sum of churn probabilities and the histogram of the whole base, in DuckDB."""
+def _base_figures(settings: Settings, within_days: float | None) -> tuple[float, list[int]]:
+    """Sum of churn probabilities and the histogram of the whole base: of the churn
+    probability in DuckDB, or for a due list of P(order within the days) from the curve."""
     source = f"read_parquet({sql_text(str(settings.latest_scores_path))})"
+    if within_days is not None:
+        days = [d for d in PROBABILITY_DAYS if d < settings.horizon_days]
+        columns = ", ".join(["churn_probability", *(f"order_probability_{d}d" for d in days)])
+        curve = duckdb.connect().execute(f"SELECT {columns} FROM {source}").df()
+        ordered = order_probability_within(curve, within_days, settings.horizon_days)
+        edges = np.linspace(0, 1, HISTOGRAM_BINS + 1)
+        return float(curve["churn_probability"].sum()), np.histogram(ordered, edges)[0].tolist()
     rows = (
         duckdb.connect()
         .execute(  # one pass: the bins, each with its sum of probabilities

@@ -5,23 +5,18 @@ builder is the file `retain risk-list` writes, kept under RETAIN_HOME/lists; its
 from __future__ import annotations
 
 import base64
-import re
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 import duckdb
-import pandas as pd
 
-from features.cutoffs import to_timestamp
 from pipelines.errors import InputError
 from pipelines.files import read_list
-from pipelines.marketing.campaign import campaign_report
+from pipelines.marketing.campaign import campaign_report, readout_period
 from pipelines.marketing.lists import Selection
 from pipelines.settings import Settings
 from serving.ui.audience import write
-
-SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")  # a list id that is also a file name
 
 
 def folder(settings: Settings) -> Path:
@@ -29,9 +24,8 @@ def folder(settings: Settings) -> Path:
 
 
 def save(settings: Settings, selection: Selection, list_id: str | None) -> str:
-    """Write the list as CSV under the lists folder; its list id."""
-    if list_id is not None and not SAFE_ID.fullmatch(list_id):
-        raise ValueError("list id: letters, digits, '.', '_' or '-', at most 80, to be saved")
+    """Write the list as CSV under the lists folder; its list id (the list id pattern of
+    `lists.LIST_ID` makes it a safe file name)."""
     with TemporaryDirectory() as scratch:
         made = write(settings, selection, list_id, Path(scratch) / "list.csv")
         target = folder(settings) / f"{made.list_id}.csv"
@@ -47,14 +41,14 @@ def saved(settings: Settings) -> list[str]:
 
 
 def report(settings: Settings, list_id: str, since: str, until: str) -> dict[str, Any]:
-    """The campaign readout of a saved list, with its chart as a data URI."""
+    """The campaign readout of a saved list, with its chart as a data URI; ValueError naming
+    the field for an unknown list or a period that is not ISO dates in order."""
     if list_id not in saved(settings):
-        raise InputError("list", f"no saved list {list_id!r}")
+        raise ValueError(f"list: expected one of the saved lists, got {list_id[:80]!r}")
+    start, end = readout_period(since, until, settings.horizon_days)
     listed = read_list(
         folder(settings) / f"{list_id}.csv", ("customer_id", "group", "churn_probability")
     )
-    start = to_timestamp(since)
-    end = to_timestamp(until) if until else start + pd.Timedelta(days=settings.horizon_days)
     try:
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     except duckdb.Error as busy:

@@ -12,10 +12,12 @@ import pandas as pd
 from models.explain import split_reasons
 from models.timing import PROBABILITY_DAYS
 from pipelines.marketing.assemble import with_reasons
+from pipelines.marketing.units import Units
 from pipelines.settings import Settings
 from serving.store import ScoreStore
 
 HISTORY_ROWS = 100  # most recent events shown
+MONEY_EVENT_COLUMNS = ("amount", "discount_amount")
 
 
 @dataclass
@@ -26,6 +28,22 @@ class Customer:
     orders: pd.DataFrame = field(default_factory=pd.DataFrame)
     complaints: pd.DataFrame = field(default_factory=pd.DataFrame)
     history_note: str = ""
+    next_order: str = ""  # conditional on ordering, or why no date is given
+
+
+def next_order_text(
+    score: dict[str, Any], as_of: pd.Timestamp, p_horizon: float, min_p: float, horizon: int
+) -> str:
+    """The next-order date only as what it is, a date if they order, and only when an order
+    within the horizon is at least `min_p` likely; otherwise that an order is unlikely."""
+    if p_horizon < min_p or score.get("next_order_date") is None:
+        return f"unlikely to order in {horizon} days ({p_horizon:.0%} chance of any order)"
+    text = f"if they order: around {score['next_order_date']}"
+    low, high = score.get("next_order_p10_days"), score.get("next_order_p90_days")
+    if low is not None and high is not None:
+        first, last = (as_of + pd.Timedelta(days=round(d)) for d in (low, high))
+        text += f", 80 % between {first.date()} and {last.date()}"
+    return text
 
 
 def find(settings: Settings, store: ScoreStore, customer_id: str) -> Customer | None:
@@ -42,6 +60,10 @@ def find(settings: Settings, store: ScoreStore, customer_id: str) -> Customer | 
     ]
     curve.append((float(settings.horizon_days), 1 - float(score["churn_probability"])))
     customer = Customer(score, curve, list(result.reasons or []))
+    customer.next_order = next_order_text(
+        score, pd.Timestamp(str(found.as_of)), curve[-1][1],
+        settings.next_order_min_probability, settings.horizon_days,
+    )  # fmt: skip
     if not customer.reasons:
         customer.reasons = _explained(settings, score)
     _add_history(settings, customer, customer_id, pd.Timestamp(str(found.as_of)))
@@ -75,12 +97,18 @@ def _add_history(
                 f"ORDER BY {at} DESC LIMIT {HISTORY_ROWS}",
                 [customer_id, as_of],
             ).df()
-            setattr(customer, table, _shown(frame))
+            setattr(customer, table, _shown(frame, Units(settings.currency, settings.locale)))
     finally:
         con.close()
 
 
-def _shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Events as the page prints them: text, blank where a value is missing (an unresolved
-    complaint has no resolution time and no satisfaction), columns never filled left out."""
-    return frame.dropna(axis=1, how="all").astype("string").fillna("")
+def _shown(frame: pd.DataFrame, units: Units) -> pd.DataFrame:
+    """Events as the page prints them: text, money in the currency, blank where a value is
+    missing (an unresolved complaint has no resolution time and no satisfaction), columns
+    never filled left out."""
+    shown = frame.dropna(axis=1, how="all")
+    money = [c for c in MONEY_EVENT_COLUMNS if c in shown]
+    text = shown.astype("string").fillna("")
+    for column in money:
+        text[column] = [units.money(v, 2) if pd.notna(v) else "" for v in shown[column]]
+    return text

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from pipelines.marketing.lists import SORT_KEYS, Selection
+from pipelines.marketing.lists import Selection, selection_problem
 from pipelines.settings import Settings
 
 RISK_FIELDS = ("min_probability", "budget", "top", "list_id", "control_share")
@@ -31,38 +31,44 @@ def selection_from(
     q: QueryParams, settings: Settings, due: bool
 ) -> tuple[Settings, Selection, str | None, dict[str, Any]]:
     """(settings with the control share asked for, the selection, the list id, the form);
-    ValueError naming the field when a value cannot be used."""
+    ValueError naming the field when a value cannot be used (the command line's bounds)."""
     f = form_values(q, due)
-    share = _number(f["control_share"], "control share", float)
+    share = _number(f["control_share"], "control_share", float)
     if share is not None and not 0 <= share < 1:
-        raise ValueError("control share: expected a share from 0 up to (not including) 1")
-    if f["sort"] not in SORT_KEYS:
-        raise ValueError(f"sort: expected one of {', '.join(SORT_KEYS)}")
+        raise ValueError("control_share: expected a share from 0 up to (not including) 1")
     chosen = settings if share is None else settings.model_copy(update={"control_share": share})
     top = _number(f["top"], "top", int)
     if due:
         selection = Selection(
             top=top, sort=f["sort"],
-            within_days=_number(f["within_days"], "within days", float),
-            min_order_probability=_number(f["min_order_probability"], "minimum order probability", float),
+            within_days=_number(f["within_days"], "within_days", float),
+            min_order_probability=_number(f["min_order_probability"], "min_order_probability", float),
         )  # fmt: skip
     else:
         selection = Selection(
             top=top, budget=_number(f["budget"], "budget", int),
-            min_probability=_number(f["min_probability"], "minimum probability", float) or 0.0,
+            min_probability=_number(f["min_probability"], "min_probability", float) or 0.0,
             risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
             segments=f["segment"], regions=f["region"],
         )  # fmt: skip
-    return chosen, selection, f["list_id"] or None, f
+    list_id = f["list_id"] or None
+    problem = selection_problem(selection, list_id, settings.horizon_days)
+    if problem is not None:
+        raise ValueError(problem)
+    return chosen, selection, list_id, f
 
 
 def _number(text: str, name: str, kind: type) -> Any:
+    """The field as a finite number of at least 0 (None when empty); its bounds are the
+    selection's (`selection_problem`)."""
     if text == "":
         return None
+    shown = repr(text[:40]) + ("..." if len(text) > 40 else "")
     try:
         value = kind(text)
-    except ValueError:
-        raise ValueError(f"{name}: expected a number, got {text!r}") from None
-    if value < 0 or value != value:
-        raise ValueError(f"{name}: expected a number of at least 0, got {text!r}")
+    except (ValueError, OverflowError):
+        whole = " whole" if kind is int else ""
+        raise ValueError(f"{name}: expected a{whole} number, got {shown}") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        raise ValueError(f"{name}: expected a finite number of at least 0, got {shown}")
     return value

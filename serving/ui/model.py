@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from models.registry import SCORER_LABELS, VALIDATION_CHARTS
+from models.verdict import Verdict, verdict
 from pipelines.settings import Settings
 
 MEASURES = {
@@ -32,6 +33,7 @@ class Overview:
     tags: dict[str, str] = field(default_factory=dict)  # of the champion version
     charts: dict[str, str] = field(default_factory=dict)  # name -> data URI of the PNG
     monitor: dict[str, Any] = field(default_factory=dict)  # the newest `retain monitor` report
+    verdict: Verdict | None = None  # of the champion at validation
 
 
 def overview(settings: Settings) -> Overview:
@@ -53,7 +55,8 @@ def overview(settings: Settings) -> Overview:
         if png is not None:
             charts[name] = "data:image/png;base64," + base64.b64encode(png).decode()
     tags = registry.version_tags(champion)
-    return Overview(champion, versions, validation, tags, charts, monitor)
+    judged = verdict(metrics.get("model.top_decile_lift"), metrics.get("model.churn_ece"))
+    return Overview(champion, versions, validation, tags, charts, monitor, judged)
 
 
 def _latest_monitor(settings: Settings) -> dict[str, Any]:
@@ -62,7 +65,8 @@ def _latest_monitor(settings: Settings) -> dict[str, Any]:
 
 
 def _shown(versions: pd.DataFrame) -> list[dict[str, str]]:
-    """Versions as the page shows them: metrics to 4 decimals, the champion marked."""
+    """Versions as the page shows them: metrics to 4 decimals, the champion marked as the
+    registry's alias says now (the decision column is what was decided at training)."""
     rows = []
     for row in versions.to_dict("records"):
         shown = {c: "" if pd.isna(row.get(c)) else str(row.get(c)) for c in VERSION_COLUMNS}

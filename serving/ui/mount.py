@@ -1,15 +1,21 @@
 """/ui/... to the marketing pages, everything else to the API: an ASGI middleware that loads
 the pages (and the list, campaign and model code behind them) at the first page request, in
-a worker thread, so the scoring API neither waits for them at start nor stalls on them."""
+a worker thread, so the scoring API neither waits for them at start nor stalls on them.
+`GET /v1/audiences/{list_id}.csv` (an API route: the key middleware has checked the key) is
+a saved audience as the newest scores make it (`serving.ui.live`)."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from typing import Any
 
 import anyio
 
 from serving.auth import PAGES_PREFIX, is_page
+
+AUDIENCE_PATH = re.compile(r"/v1/audiences/(?P<list_id>[A-Za-z0-9][A-Za-z0-9._-]{0,79})\.csv")
 
 
 class PagesMount:
@@ -29,9 +35,41 @@ class PagesMount:
         return self._pages
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        found = AUDIENCE_PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+        if found and scope.get("method") == "GET":
+            status, headers, body = await anyio.to_thread.run_sync(_audience, found["list_id"])
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         if scope["type"] == "http" and is_page(scope["path"]):
             scope = {**scope, "root_path": scope.get("root_path", "") + PAGES_PREFIX}
             pages = self._pages or await anyio.to_thread.run_sync(self.pages)
             await pages(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _audience(list_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """(status, headers, body) of a live audience: its CSV, or a JSON error."""
+    import pandas as pd
+
+    from pipelines.errors import InputError
+    from pipelines.settings import load_settings
+    from serving.ui.live import refreshed
+
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)  # the edge: when it was refreshed
+    try:
+        body = refreshed(load_settings(), list_id, now)
+    except (InputError, ValueError) as problem:
+        return _error(409, "saved filters no longer fit the scores", str(problem))
+    if body is None:
+        return _error(404, "not found", f"no saved audience {list_id!r}; save one at /ui/")
+    disposition = f'attachment; filename="{list_id}.csv"'.encode()
+    return 200, [(b"content-type", b"text/csv; charset=utf-8"), (b"content-disposition",
+                 disposition), (b"content-length", str(len(body)).encode())], body  # fmt: skip
+
+
+def _error(status: int, error: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return status, headers, body

@@ -4,6 +4,7 @@ Selenium with the system chromedriver (nothing downloaded). The service runs for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     own_home(mp, root)
     mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
     mp.setenv("RETAIN_REASONS_TOP", "100")  # the page explains the rows it shows itself
+    mp.setenv("RETAIN_CURRENCY", "EUR")  # every money figure must say so
     run_ok(
         "generate",
         "--out",
@@ -136,7 +138,8 @@ def test_gold_budget_500_downloads_exactly_the_command_lines_file(
     from selenium.webdriver.common.by import By
 
     _sign_in(browser, site, site["key"])
-    browser.get(site["url"] + "/ui/")
+    browser.get(site["url"] + "/ui/")  # opens on high risk: uncheck it, check gold
+    browser.find_element(By.CSS_SELECTOR, "input[name=risk_tier][value=high]").click()
     browser.find_element(By.CSS_SELECTOR, "input[name=value_tier][value=gold]").click()
     for name, value in (("budget", "500"), ("list_id", "PAGE-1")):
         field = browser.find_element(By.NAME, name)
@@ -190,7 +193,10 @@ def test_a_bad_filter_is_shown_not_crashed(browser: Any, site: dict[str, Any]) -
 
     _sign_in(browser, site, site["key"])
     browser.get(site["url"] + "/ui/?budget=many")
-    assert "budget: expected a number" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    assert (
+        "budget: expected a whole number"
+        in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    )
 
 
 def test_signing_out_ends_the_session(browser: Any, site: dict[str, Any]) -> None:
@@ -373,3 +379,228 @@ def test_segment_and_region_filters_download_what_the_command_line_writes(
            "--list-id", "R-1", "--out", str(cli))  # fmt: skip
     assert downloaded == cli.read_bytes()
     assert set(pd.read_csv(cli)["region"]) == {"north"}
+
+
+@contextlib.contextmanager
+def _session(site: dict[str, Any], key: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in to the pages with `key` (the session cookie it holds)."""
+    with httpx.Client(base_url=site["url"], timeout=30) as client:
+        token = _csrf(client.get("/ui/sign-in").text)
+        answer = client.post("/ui/sign-in", data={"key": key, "csrf": token})
+        assert answer.status_code == 303 and "retain_session" in client.cookies
+        yield client
+
+
+def _csrf(page: str) -> str:
+    return page.split('name="csrf" value="')[1].split('"')[0]
+
+
+def test_replaying_the_cookie_after_sign_out_leads_to_sign_in(site: dict[str, Any]) -> None:
+    with _session(site, site["key"]) as client:
+        cookie = client.cookies["retain_session"]
+        page = client.get("/ui/?top=5")
+        assert page.status_code == 200
+        assert client.post("/ui/sign-out", data={"csrf": _csrf(page.text)}).status_code == 303
+    replayed = httpx.get(site["url"] + "/ui/?top=5", cookies={"retain_session": cookie}, timeout=30)
+    assert replayed.status_code == 303 and replayed.headers["location"] == "/ui/sign-in"
+
+
+def test_revoking_a_key_ends_its_sessions(site: dict[str, Any]) -> None:
+    ring = KeyRing(site["root"] / "home" / "api_keys.json")
+    temporary = ring.add("temporary", pd.Timestamp("2026-11-30"))
+    with _session(site, temporary) as client:
+        assert client.get("/ui/?top=5").status_code == 200
+        ring.revoke("temporary")
+        answer = client.get("/ui/?top=5")
+    assert answer.status_code == 303 and answer.headers["location"] == "/ui/sign-in"
+
+
+def test_a_huge_top_and_a_formula_list_id_are_refused_with_a_message(site: dict[str, Any]) -> None:
+    with _session(site, site["key"]) as client:
+        huge = client.get("/ui/", params={"top": "99999999999999999999"})
+        assert huge.status_code == 400 and "top: expected a whole number from 1 to" in huge.text
+        for path in ("/ui/audience.csv", "/ui/audience.xlsx"):
+            formula = client.get(path, params={"top": "10", "list_id": '=HYPERLINK("http://x")'})
+            assert formula.status_code == 400 and "list_id: expected letters" in formula.text
+        long_id = client.get("/ui/", params={"list_id": "a" * 5000})
+        assert long_id.status_code == 400 and "at most 80" in long_id.text
+        backwards = client.get("/ui/campaigns", params={"list": "x", "since": "2026-02-01"})
+        assert (
+            backwards.status_code == 400
+            and "list: expected one of the saved lists" in backwards.text
+        )
+
+
+def test_random_input_to_every_page_never_answers_500(site: dict[str, Any]) -> None:
+    """Random strings and numbers in every form and query parameter of every page, in process
+    (Starlette's TestClient over the same app `retain serve` mounts): 400 with a message, 404 or
+    a page, never 500, over at least 2,000 requests."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from starlette.testclient import TestClient
+
+    from serving.ui.mount import PagesMount
+
+    async def api(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("only pages are asked for")
+
+    client = TestClient(PagesMount(api), raise_server_exceptions=False)
+    sign_in = client.get("/ui/sign-in")
+    client.post("/ui/sign-in", data={"key": site["key"], "csrf": _csrf(sign_in.text)})
+    csrf = _csrf(client.get("/ui/?top=1").text)
+    fields = {
+        "/ui/": ["min_probability", "budget", "top", "list_id", "control_share", "sort",
+                 "risk_tier", "value_tier", "segment", "region"],
+        "/ui/due": ["within_days", "min_order_probability", "top", "list_id", "control_share",
+                    "sort"],
+        "/ui/audience.csv": ["top", "budget", "min_probability", "list_id", "control_share"],
+        "/ui/due.xlsx": ["within_days", "min_order_probability", "top", "list_id"],
+        "/ui/campaigns": ["list", "since", "until"],
+        "/ui/customer": ["id"],
+    }  # fmt: skip
+    value = st.one_of(
+        st.text(max_size=40),
+        st.integers(-(10**30), 10**30).map(str),
+        st.floats().map(repr),
+        st.sampled_from(["", "nan", "inf", "-inf", "1e999", "-0", "0", "1", "0.5", "2", "high",
+                         "gold", "north", "2026-01-01", "01/22/2026", "=1+1", "a" * 5000]),
+    )  # fmt: skip
+    request = st.one_of(
+        st.sampled_from(sorted(fields)).flatmap(
+            lambda path: st.tuples(st.just(path), st.dictionaries(st.sampled_from(fields[path]), value, max_size=4))
+        ),
+        st.tuples(st.just("/ui/save"), st.dictionaries(st.sampled_from(fields["/ui/"]), value, max_size=3)),
+        st.tuples(st.just("/ui/sign-in"), st.fixed_dictionaries({"key": value, "csrf": value})),
+        st.tuples(st.just("/ui/sign-out"), st.fixed_dictionaries({"csrf": value})),
+    )  # fmt: skip
+    answered: list[int] = []
+
+    @settings(max_examples=2000, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @given(request)
+    def never_500(asked: tuple[str, dict[str, str]]) -> None:
+        path, params = asked
+        if path == "/ui/save":
+            form = {"csrf": csrf, "kind": "risk", "query": str(httpx.QueryParams(params))}
+            reply = client.post(path, data=form, follow_redirects=False)
+        elif path in ("/ui/sign-in", "/ui/sign-out"):  # a random token never signs out
+            reply = client.post(path, data=params, follow_redirects=False)
+        else:
+            reply = client.get(path, params=params, follow_redirects=False)
+        answered.append(reply.status_code)
+        assert reply.status_code < 500, (path, params, reply.text[-500:])
+        if reply.status_code == 400 and path not in ("/ui/sign-in", "/ui/sign-out"):
+            assert 'role="alert"' in reply.text  # the page, with its message
+
+    never_500()
+    assert len(answered) >= 2000 and 500 not in answered
+    assert {200, 400} <= set(answered)  # both kinds of answer were reached
+
+
+def _money_figures(browser: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".money")]
+
+
+def test_the_first_screen_is_the_default_selection_in_the_currency(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/")
+    checked = browser.find_elements(By.CSS_SELECTOR, "input[name=risk_tier]:checked")
+    assert [c.get_attribute("value") for c in checked] == ["high"]
+    assert browser.find_element(By.NAME, "budget").get_attribute("value") == "1000"
+    cli = site["root"] / "cli_default.csv"
+    run_ok("risk-list", "--tier", "high", "--budget", "1000", "--out", str(cli))
+    listed = pd.read_csv(cli)
+    scores = pd.read_parquet(site["root"] / "home" / "scores" / "latest.parquet")
+    target = int((listed["group"] == "target").sum())
+    assert browser.find_element(By.ID, "target").text == f"{target:,}"
+    assert 0 < target <= 1000 and len(listed) < len(scores)  # not everyone
+    shown = _money_figures(browser)
+    assert shown and all("€" in m for m in shown)
+    browser.get(site["url"] + "/ui/due?within_days=30&min_order_probability=0.3&top=20")
+    shown = _money_figures(browser)
+    assert shown and all("€" in m for m in shown)
+    assert "P(order within 30 days)" in browser.page_source
+
+
+def test_a_likely_churner_has_no_unconditional_next_order_date(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    scores = pd.read_parquet(site["root"] / "home" / "scores" / "latest.parquet")
+    risky = scores[(scores["churn_probability"] > 0.5) & scores["next_order_date"].notna()].iloc[0]
+    _sign_in(browser, site, site["key"])
+    browser.get(f"{site['url']}/ui/customer?id={risky['customer_id']}")
+    said = browser.find_element(By.ID, "next-order").text
+    assert said.startswith("Next order: unlikely to order in 90 days")
+    assert f"{pd.Timestamp(risky['next_order_date']).date()}" not in browser.page_source
+    assert browser.find_element(By.ID, "order-within-90").text == (
+        f"{1 - risky['churn_probability']:.1%}"
+    )
+    assert all("€" in m for m in _money_figures(browser))
+    likely = scores[scores["churn_probability"] < 0.3].iloc[0]
+    browser.get(f"{site['url']}/ui/customer?id={likely['customer_id']}")
+    said = browser.find_element(By.ID, "next-order").text
+    assert said.startswith("Next order: if they order: around ")
+    assert str(pd.Timestamp(likely["next_order_date"]).date()) in said
+    assert _accessibility_violations(browser) == []
+
+
+def test_the_model_verdict_follows_the_documented_thresholds(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    """Good: lift >= 1.5 and within 5 points; Fair: >= 1.2 and within 10; else Weak
+    (README "Model verdict"), on the champion's validation figures in MLflow."""
+    from selenium.webdriver.common.by import By
+
+    from pipelines.settings import load_settings
+
+    metrics = load_settings().registry().run_metrics("1")
+    lift, points = metrics["model.top_decile_lift"], 100 * metrics["model.churn_ece"]
+    word = ("Good" if lift >= 1.5 and points <= 5
+            else "Fair" if lift >= 1.2 and points <= 10 else "Weak")  # fmt: skip
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/model")
+    shown = browser.find_element(By.ID, "verdict").text
+    assert shown.startswith(f"{word}: the riskiest 10 % churn {lift:.1f}x as often as average")
+    champion = load_settings().registry().champion_version()  # the alias, not training's text
+    assert browser.find_element(By.ID, "champion").text == f"version {champion}"
+
+
+def test_a_saved_audience_fetched_by_url_follows_new_scores(site: dict[str, Any]) -> None:
+    """Runs last: it scores again (an earlier as-of), which the tests above do not expect."""
+    from pipelines.marketing.lists import control_draw
+
+    with _session(site, site["key"]) as client:
+        page = client.get("/ui/?top=300&risk_tier=high&list_id=LIVE-1")
+        saved = client.post("/ui/save", data={"csrf": _csrf(page.text), "kind": "risk",
+                                              "query": "top=300&risk_tier=high&list_id=LIVE-1"})  # fmt: skip
+        assert saved.status_code == 303
+    url, key = site["url"] + "/v1/audiences/LIVE-1.csv", {"Authorization": f"Bearer {site['key']}"}
+    assert httpx.get(url, timeout=30).status_code == 401  # an API route: a key is needed
+    assert (
+        httpx.get(site["url"] + "/v1/audiences/NONE.csv", headers=key, timeout=30).json()["error"]
+        == "not found"
+    )
+    before = httpx.get(url, headers=key, timeout=60)
+    cli = site["root"] / "cli_live.csv"
+    run_ok("risk-list", "--top", "300", "--tier", "high", "--list-id", "LIVE-1", "--out", str(cli))
+    assert before.status_code == 200 and before.content == cli.read_bytes()
+    as_of = pd.read_csv(cli)["as_of"].iloc[0]
+    run_ok("score", "--as-of", str((pd.Timestamp(as_of) - pd.Timedelta(days=60)).date()))
+    after = httpx.get(url, headers=key, timeout=60)
+    run_ok("risk-list", "--top", "300", "--tier", "high", "--list-id", "LIVE-1", "--out", str(cli))
+    assert after.status_code == 200 and after.content == cli.read_bytes() != before.content
+    listed = pd.read_csv(cli, dtype={"customer_id": str})
+    assert listed["as_of"].iloc[0] != as_of  # the new scores
+    control = control_draw(listed["customer_id"], "LIVE-1") < 0.10  # the same control rule
+    assert (listed["group"] == "control").tolist() == control.tolist()
+    with _session(site, site["key"]) as client:
+        shown = client.get("/ui/campaigns").text
+    assert 'id="refreshed-LIVE-1">20' in shown  # when it was last fetched

@@ -408,8 +408,14 @@ def test_promote_and_rollback(workspace: Path) -> None:
 
 def test_evaluate_reports_every_scorer_at_three_cutoffs(workspace: Path) -> None:
     out = workspace / "eval" / "report.json"
-    _run("evaluate", "--as-of", "2025-09-01", "--out", str(out))
+    printed = " ".join(_run("evaluate", "--as-of", "2025-09-01", "--out", str(out)).split())
     report = json.loads(out.read_text())
+    model = report["metrics"]["model"]  # the verdict: the documented thresholds (README)
+    lift, points = model["top_decile_lift"], 100 * model["churn_ece"]
+    word = ("Good" if lift >= 1.5 and points <= 5
+            else "Fair" if lift >= 1.2 and points <= 10 else "Weak")  # fmt: skip
+    assert report["verdict"].startswith(f"{word}: the riskiest 10 % churn {lift:.1f}x")
+    assert f"verdict: {report['verdict']}" in printed
     assert len(report["evaluation_cutoffs"]) == 3
     for scorer in ("model", "bgnbd", "recency", "rfm"):
         for key in ("churn_roc_auc", "churn_pr_auc", "churn_brier", "churn_ece", "top_decile_lift"):

@@ -113,7 +113,7 @@ def test_a_selection_nobody_matches_is_an_empty_list_with_its_columns(home: Path
         {"customer_id": scores["customer_id"], "segment": "premium", "spend_365d": 1.0}
     )
     write_table(features, home / "scores" / "latest_features.parquet")
-    made = make_list(settings_with(), Selection(min_probability=2.0), "L", "risk list")
+    made = make_list(settings_with(), Selection(min_probability=1.0), "L", "risk list")
     assert made.listed.empty and {"group", "segment", "churn_probability"} <= set(
         made.listed.columns
     )
