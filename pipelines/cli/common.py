@@ -135,13 +135,18 @@ def show_load(loaded: Loaded) -> None:
 
 
 @contextlib.contextmanager
-def warehouse(settings: Settings, data: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The DuckDB warehouse, (re)loaded from `data` when given."""
+def warehouse(
+    settings: Settings, data: str | None, before_load: Callable[[], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB warehouse, (re)loaded from `data` when given; `before_load` runs once the
+    warehouse is held and before any data is read (a check that saves a long load)."""
     from pipelines.ingest.load import check_usable, load
     from pipelines.warehouse import has_table, open_warehouse
 
     con = open_warehouse(settings.warehouse_path, settings.duckdb_memory_limit)
     try:
+        if before_load is not None:
+            before_load()
         if data is not None:
             with console.status(f"reading and validating {data}"):
                 loaded = load(con, data, settings)

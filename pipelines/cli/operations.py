@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,8 +64,8 @@ def score(
     scored_at = pd.Timestamp.now(tz="UTC").tz_localize(None)
     if engine is Engine.spark:
         return on_spark(settings, "score", data, str(out or ""), as_of=as_of, scored_at=scored_at)
-    require_champion(settings)
-    with warehouse(settings, data) as con, Progress(console=console, transient=True) as bar:
+    check = functools.partial(require_champion, settings)  # before any data is read
+    with warehouse(settings, data, check) as con, Progress(console=console, transient=True) as bar:
         cutoff = as_of_or_end(con, as_of)
         task = bar.add_task("scoring", total=None)
         result = run_scoring(con, settings, cutoff, scored_at, lambda n: bar.advance(task, n))

@@ -57,7 +57,9 @@ def _features() -> pd.DataFrame:
             "customer_id": ["c1", "c2", "c3"],
             "mean_days_between_orders": [30.0, float("nan"), 12.0],
             "avg_order_value": [40.0, 20.0, 25.0],
+            "net_avg_order_value": [40.0, 20.0, 25.0],
             "spend_total": [400.0, 20.0, 250.0],
+            "net_spend_total": [400.0, 20.0, 250.0],
             "orders_total": [10.0, 1.0, 10.0],
         }
     )
