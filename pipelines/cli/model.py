@@ -24,7 +24,10 @@ models_app = typer.Typer(
 )
 app.add_typer(models_app, name="models", rich_help_panel="model")
 PANEL = "model"
-VALIDATION = "validation at the evaluation cutoff (labels unseen in training)"
+VALIDATION = (
+    "validation at the evaluation cutoff: each scorer fitted on cutoffs whose horizon ends by "
+    "it (the registered version is then refitted on every labelled cutoff, these included)"
+)
 
 
 @app.command(rich_help_panel=PANEL)
@@ -42,8 +45,8 @@ def train(
     ] = None,
 ) -> None:
     """Train, validate against the baselines, log to MLflow and register a version. It becomes
-    champion unless it is worse than the champion as registered, both scored on the newest
-    labelled window (margins in the settings)."""
+    champion unless it is worse than the champion as registered on outcomes neither was
+    fitted on: the orders after the champion's data end (margins in the settings)."""
     from features.cutoffs import to_timestamp
     from pipelines.training.run import run_training
 
@@ -104,14 +107,16 @@ def models_list() -> None:
 
     versions = list_versions(settings_with())
     table = Table(title="registered versions, newest first (* = champion)")
-    for column in ("version", "data end", "trained on cutoffs", "ROC-AUC", "PR-AUC", "Brier"):
+    columns = ("version", "training cutoffs", "data end", "gate window", "ROC-AUC", "PR-AUC")
+    for column in (*columns, "Brier"):
         table.add_column(column, justify="right" if column[0].isupper() else "left")
     rows = versions.to_dict("records")
     for row in rows:
         figures = [row["churn_roc_auc"], row["churn_pr_auc"], row["churn_brier"]]
         shown = ("-" if pd.isna(v) else f"{v:.4f}" for v in figures)
         version = f"{row['version']}{'*' if row['champion'] else ''}"
-        table.add_row(version, str(row["data_end"]), str(row["training_window"]), *shown)
+        window = (str(row[k]) or "-" for k in ("training_window", "data_end", "gate_window"))
+        table.add_row(version, *window, *shown)
     console.print(table)
     for row in rows:
         console.print(f"  version {row['version']}: {row['decision'] or '-'}", soft_wrap=True)
