@@ -196,7 +196,6 @@ class Registry:
                     "created_at": pd.Timestamp(mv.creation_timestamp, unit="ms").floor("s"),
                     "data_end": mv.tags.get("data_end", ""),
                     "training_window": mv.tags.get("training_window", ""),
-                    "gate_window": mv.tags.get("gate_window", ""),
                     "churn_roc_auc": metrics.get("model.churn_roc_auc"),
                     "churn_pr_auc": metrics.get("model.churn_pr_auc"),
                     "churn_brier": metrics.get("model.churn_brier"),

@@ -107,16 +107,14 @@ def models_list() -> None:
 
     versions = list_versions(settings_with())
     table = Table(title="registered versions, newest first (* = champion)")
-    columns = ("version", "training cutoffs", "data end", "gate window", "ROC-AUC", "PR-AUC")
-    for column in (*columns, "Brier"):
+    for column in ("version", "data end", "trained on cutoffs", "ROC-AUC", "PR-AUC", "Brier"):
         table.add_column(column, justify="right" if column[0].isupper() else "left")
     rows = versions.to_dict("records")
     for row in rows:
         figures = [row["churn_roc_auc"], row["churn_pr_auc"], row["churn_brier"]]
         shown = ("-" if pd.isna(v) else f"{v:.4f}" for v in figures)
         version = f"{row['version']}{'*' if row['champion'] else ''}"
-        window = (str(row[k]) or "-" for k in ("training_window", "data_end", "gate_window"))
-        table.add_row(version, *window, *shown)
+        table.add_row(version, str(row["data_end"]), str(row["training_window"]), *shown)
     console.print(table)
     for row in rows:
         console.print(f"  version {row['version']}: {row['decision'] or '-'}", soft_wrap=True)

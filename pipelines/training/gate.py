@@ -197,7 +197,8 @@ def _at_evaluation_cutoff(
     if last is not None and pd.Timestamp(last) >= v:
         raise ValueError(
             f"it was trained on cutoffs up to {last}, not before this run's evaluation cutoff "
-            f"{v.date()}, and no window after its data end can judge it ({why})"
+            f"{v.date()}, and no window after its data end can judge it ({why}): it cannot be "
+            "judged on data it has not seen"
         )
     rows = result.validation.reset_index(drop=True)
     theirs, _ = model_metrics(champion, rows)

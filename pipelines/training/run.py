@@ -79,7 +79,7 @@ def _tags(result: TrainResult, decision: Decision) -> dict[str, str]:
     return {
         "data_end": str(result.data_end.date()),
         DATA_END_TAG: result.data_end.isoformat(),
-        "training_window": f"{seen[0].date()} .. {seen[-1].date()} ({len(seen)} cutoffs)",
+        "training_window": f"{seen[0].date()} .. {seen[-1].date()}",
         LAST_CUTOFF_TAG: str(last.date()),
         GATE_WINDOW_TAG: decision.window_text,
         "evaluation_cutoff": str(result.evaluation_cutoff.date()),

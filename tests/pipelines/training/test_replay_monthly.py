@@ -23,7 +23,6 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     own_home(mp, root)
     mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
     mp.setenv("RETAIN_CHURN_MAX_TREES", "60")
-    mp.setenv("COLUMNS", "250")  # `retain models list`: a table row per version, unwrapped
     run_ok("generate", "--out", str(root / "data"), "--customers", "1500", "--days", "760",
            "--start", "2023-01-01", "--seed", "5")  # fmt: skip
     run_ok("replay", "--data", str(root / "data"), "--from", MONTHS[0], "--months", "3",
@@ -69,9 +68,10 @@ def test_a_challenger_trained_on_shuffled_outcomes_is_still_refused(walk: dict) 
 
 
 def test_the_table_and_models_list_name_the_windows(walk: dict) -> None:
-    assert "| judged on |" in walk["table"] and "2024-09-01 +30d" in walk["table"]
+    assert "| judged on |" in walk["table"] and "| 2024-09-01 +30d, " in walk["table"]
     listed = walk["listed"]
-    assert "gate window" in listed and "training cutoffs" in listed
-    assert "2024-10-01 +31d" in listed  # version 3, judged on October
-    # version 1 (data to 2024-09-01) saw four cutoffs, the last one's horizon ending by then
-    assert "2024-03-01 .. 2024-06-01 (4 cutoffs)" in listed
+    # version 1 (data to 2024-09-01): four cutoffs, the last one's horizon ending by then
+    assert "2024-03-01 .. 2024-06-01" in listed
+    october = walk["months"][2]["window"]["customers"]
+    said = f"judged on {october:,} customers active at 2024-10-01: no order in the 31 days"
+    assert "version 3: " in listed and said in listed
