@@ -67,7 +67,7 @@ class Decision:
 
 
 def window_text(window: dict[str, Any] | None) -> str:
-    """What a decision judged on, in a few words (`retain models list`, the replay's table)."""
+    """What a decision judged on, in a few words (the version's tag, the replay's table)."""
     if not window:
         return ""
     if window["basis"] == WINDOW_BASIS:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from models.metrics import churn_metrics
@@ -112,16 +111,19 @@ def challenger_rows(frame: pd.DataFrame, start: pd.Timestamp, settings: Settings
     return labelled[labelled["cutoff_at"].isin(kept)]
 
 
-def no_order_probability(scorer: Scorer, rows: pd.DataFrame, days: int) -> np.ndarray:
-    """P(no order within `days`) = 1 - (1 - P(churn)) F(days), the scorer's own answer."""
+def judged_window(scorer: Scorer, rows: pd.DataFrame, days: int) -> Window:
+    """The scorer's P(churn) and F(days) per customer at the window's start, and who ordered
+    within `days` (as Scorer._window computes them for the recent level)."""
     frame = scorer.prepare(rows)
     x = scorer.churn.encoder_.transform(frame)
     share = cdf_at(scorer.curve(frame, x), scorer.next_order.edges_, days)
     p_churn = scorer.churn.predict_proba_encoded(x, frame)
-    return 1 - Window(p_churn, share, np.zeros(len(rows), bool)).order_probability(0.0)
+    return Window(p_churn, share, ordered_within(rows, days))
 
 
 def window_metrics(scorer: Scorer, rows: pd.DataFrame, days: int) -> dict[str, float | None]:
-    """Ranking and calibration of P(no order within `days`) against who did not order."""
-    no_order = ~ordered_within(rows, days)
-    return dict(churn_metrics(no_order.astype(int), no_order_probability(scorer, rows, days)))
+    """Ranking and calibration of P(no order within `days`) = 1 - (1 - P(churn)) F(days),
+    the scorer's own answer, against who did not order."""
+    window = judged_window(scorer, rows, days)
+    no_order = 1 - window.order_probability(0.0)
+    return dict(churn_metrics((~window.ordered).astype(int), no_order))

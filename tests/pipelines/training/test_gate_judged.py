@@ -15,6 +15,7 @@ from pipelines.synthetic.campaign import generate_dataset
 from pipelines.training.backtest import model_metrics
 from pipelines.training.gate import compare
 from pipelines.training.train import TrainResult, labelled_frame, train
+from pipelines.training.window import judged_window
 from pipelines.warehouse import connect
 
 pytestmark = pytest.mark.integration
@@ -129,3 +130,13 @@ def test_a_champion_with_all_the_data_cannot_be_judged(world: dict) -> None:
     }
     with pytest.raises(ValueError, match="no window after its data end can judge it"):
         _judge(world, "challenger", tags)
+
+
+def test_each_model_answers_with_the_probability_its_scores_carry(world: dict) -> None:
+    """P(order within 30 days) on the window is the scores table's order_probability_30d."""
+    scorer = world["champion"].scorer
+    rows = labelled_frame(world["con"], [T("2025-05-01")], T("2025-06-01"), SETTINGS)[0]
+    window = judged_window(scorer, rows, 30)
+    scores = scorer.score(rows, T("2025-05-01"), T("2025-05-01"), "1", with_reasons=False)
+    assert window.order_probability(0.0) == pytest.approx(scores["order_probability_30d"])
+    assert window.ordered.sum() < len(rows)
