@@ -13,14 +13,17 @@ from pipelines.ingest.sources import load_source
 from pipelines.settings import Settings
 from pipelines.synthetic.campaign import generate_dataset
 from pipelines.training.backtest import model_metrics
-from pipelines.training.gate import compare
+from pipelines.training.gate import Decision, compare
+from pipelines.training.run import _tags
 from pipelines.training.train import TrainResult, labelled_frame, train
 from pipelines.training.window import judged_window
 from pipelines.warehouse import connect
 
 pytestmark = pytest.mark.integration
 T = pd.Timestamp
-SETTINGS = Settings(horizon_days=90, training_cutoffs=4, churn_max_trees=60)
+SETTINGS = Settings(
+    horizon_days=90, training_cutoffs=14, churn_max_trees=60
+)  # some before the data
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def test_the_window_starts_at_the_champion_data_end_and_is_counted_from_the_raw_
         "customers": customers,
         "ordered": ordered,
         "champion_data_end": "2025-05-01",
-        "challenger_cutoffs": "2024-10-01 .. 2025-01-01 (4)",  # each horizon ends by 2025-05-01
+        "challenger_cutoffs": "2024-02-01 .. 2025-01-01 (12)",  # horizons end by 2025-05-01
     }
     assert f"judged on {customers:,} customers active at 2025-05-01" in decision.reason
     assert "no order in the 31 days to 2025-06-01" in decision.reason
@@ -140,3 +143,14 @@ def test_each_model_answers_with_the_probability_its_scores_carry(world: dict) -
     scores = scorer.score(rows, T("2025-05-01"), T("2025-05-01"), "1", with_reasons=False)
     assert window.order_probability(0.0) == pytest.approx(scores["order_probability_30d"])
     assert window.ordered.sum() < len(rows)
+
+
+def test_versions_are_tagged_with_their_cutoffs_within_the_data(world: dict, decision) -> None:
+    """The champion's 14 cutoffs run from 2023-12-01; the data start on 2024-01-01, so its
+    first cutoff with customers is 2024-02-01."""
+    champion = world["champion"]
+    assert champion.training_window == (T("2023-12-01"), T("2025-01-01"))
+    tags = _tags(champion, Decision(True, "no champion yet"))
+    assert tags["training_window"] == "2024-02-01 .. 2025-01-01"
+    assert (tags["data_end"], tags["data_end_at"]) == ("2025-05-01", "2025-05-01T00:00:00")
+    assert _tags(world["challenger"], decision)["gate_window"].startswith("2025-05-01 +31d, ")
