@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from models.metrics import churn_metrics
@@ -125,5 +126,10 @@ def window_metrics(scorer: Scorer, rows: pd.DataFrame, days: int) -> dict[str, f
     """Ranking and calibration of P(no order within `days`) = 1 - (1 - P(churn)) F(days),
     the scorer's own answer, against who did not order."""
     window = judged_window(scorer, rows, days)
-    no_order = 1 - window.order_probability(0.0)
-    return dict(churn_metrics((~window.ordered).astype(int), no_order))
+    return dict(churn_metrics((~window.ordered).astype(int), no_order_probability(window)))
+
+
+def no_order_probability(window: Window) -> np.ndarray:
+    """1 - P(order within the window), within [0, 1]: at a whole horizon F is 1 up to
+    rounding, and 1 - (1 - p) x F can fall a hair below 0, which the metrics refuse."""
+    return np.clip(1 - window.order_probability(0.0), 0.0, 1.0)

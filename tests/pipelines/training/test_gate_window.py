@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.recent_rate import Window
 from pipelines.settings import Settings
 from pipelines.training.gate import window_text
 from pipelines.training.window import (
@@ -18,6 +19,7 @@ from pipelines.training.window import (
     MIN_WINDOW_EVENTS,
     challenger_rows,
     choose_window,
+    no_order_probability,
     too_short,
     too_thin,
 )
@@ -136,3 +138,11 @@ def test_the_judged_challenger_learns_only_labels_that_end_by_the_window_start()
 )  # fmt: skip
 def test_what_a_decision_was_judged_on_reads_in_a_few_words(window, shown: str) -> None:
     assert window_text(window) == shown
+
+
+def test_a_certain_order_over_a_whole_horizon_is_no_order_probability_zero_not_below() -> None:
+    """P(churn) 0 and F(90 days) a rounding hair above 1: 1 - 1 x F is -2.2e-16, which
+    scikit-learn's Brier score refuses; it is 0."""
+    hair = 1 + np.finfo(float).eps
+    window = Window(np.array([0.0, 0.25]), np.array([hair, 0.8]), np.array([True, False]))
+    assert no_order_probability(window).tolist() == [0.0, pytest.approx(0.4)]
