@@ -26,7 +26,10 @@ models_app = typer.Typer(
 )
 app.add_typer(models_app, name="models", rich_help_panel="model")
 PANEL = "model"
-VALIDATION = "validation at the evaluation cutoff (labels unseen in training)"
+VALIDATION = (
+    "validation at the evaluation cutoff: each scorer fitted on cutoffs whose horizon ends by "
+    "it (the registered version is then refitted on every labelled cutoff, these included)"
+)
 
 TrainAsOf = Annotated[
     str | None,
@@ -62,8 +65,8 @@ def train(
     partial_cutoffs: PartialCutoffs = False,
 ) -> None:
     """Train, validate against the baselines, log to MLflow and register a version. It becomes
-    champion unless it is worse than the champion as registered, both scored on the newest
-    labelled window (margins in the settings)."""
+    champion unless it is worse than the champion as registered on outcomes neither was
+    fitted on: the orders after the champion's data end (margins in the settings)."""
     from features.cutoffs import to_timestamp
     from pipelines.training.run import run_training
 

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.settings import Settings
+from pipelines.training.gate import window_text
 from pipelines.training.run import Status, run_training
 
 Score = Callable[[pd.Timestamp], pd.DataFrame]  # the scores table at an as-of, champion's
@@ -32,6 +33,7 @@ class Month:
     decision: str = ""
     challenger: dict[str, float | None] = field(default_factory=dict)
     champion: dict[str, float | None] = field(default_factory=dict)
+    window: dict[str, Any] = field(default_factory=dict)  # what the gate judged both on
 
 
 @dataclass
@@ -69,6 +71,7 @@ def replay_months(
                 "decision": d.reason,
                 "challenger": d.challenger or {},
                 "champion": d.champion or {},
+                "window": d.window or {},
             }
         scores = score(as_of)
         walked.append(
@@ -138,14 +141,15 @@ class Walk:
         """The walk as a Markdown table (docs/OPERATIONS.md), the gate check below it."""
         lines = [
             "| month | scored by version | customers | high risk | trained | decision "
-            "| challenger PR-AUC / Brier | champion PR-AUC / Brier | monitor |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| judged on | challenger PR-AUC / Brier | champion PR-AUC / Brier | monitor |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         watched = self.monitor or ["-"] * len(self.months)
         for m, seen in zip(self.months, watched, strict=True):
             lines.append(
                 f"| {m.as_of} | {m.scored_by} | {m.customers:,} | {m.high_risk_share:.1%} "
-                f"| {m.trained or '-'} | {_short(m.decision)} | {_pair(m.challenger)} "
+                f"| {m.trained or '-'} | {_short(m.decision)} | {window_text(m.window) or '-'} "
+                f"| {_pair(m.challenger)} "
                 f"| {_pair(m.champion)} | {seen} |"
             )
         if self.gate is not None:

@@ -15,11 +15,18 @@ from models.registry import SCORER_LABELS, VALIDATION_CHARTS, Registry
 from pipelines.files import write_table
 from pipelines.settings import Settings
 from pipelines.training import plots
-from pipelines.training.gate import LAST_CUTOFF_TAG, Decision, judge
+from pipelines.training.gate import (
+    DATA_END_TAG,
+    GATE_WINDOW_TAG,
+    LAST_CUTOFF_TAG,
+    Decision,
+    judge,
+)
 from pipelines.training.train import (
     METRIC_NAMES,
     TrainResult,
     flat_metrics,
+    labelled_frame,
     train,
     write_metrics,
 )
@@ -47,8 +54,12 @@ def run_training(
     registry = settings.registry()  # an unreachable tracking server stops before the work
     with status("building training frames, fitting the model and the baselines"):
         result = train(con, settings, as_of, shuffle_labels)
-    with status("scoring the champion as registered on the same customers"):
-        decision = judge(result, registry, settings)
+    with status("judging the champion as registered and the challenger on the same customers"):
+
+        def rows_at(cutoffs: list[pd.Timestamp]) -> pd.DataFrame:
+            return labelled_frame(con, cutoffs, result.data_end, settings)[0]
+
+        decision = judge(result, registry, settings, rows_at)
     metrics_path = write_metrics(
         result, metrics_out or settings.home / "metrics.json", {"promotion": decision.as_dict()}
     )
@@ -61,12 +72,16 @@ def run_training(
 
 
 def _tags(result: TrainResult, decision: Decision) -> dict[str, str]:
-    """What `retain models list` shows of a version: its data window and the decision."""
-    first, last = result.training_window
+    """What `retain models list` shows of a version: its training cutoffs within the data
+    (those with labelled customers), its data end and the decision with what it was judged on."""
+    _, last = result.training_window
+    seen = result.scorer.training_cutoffs or result.training_window
     return {
         "data_end": str(result.data_end.date()),
-        "training_window": f"{first.date()} .. {last.date()}",
+        DATA_END_TAG: result.data_end.isoformat(),
+        "training_window": f"{seen[0].date()} .. {seen[-1].date()}",
         LAST_CUTOFF_TAG: str(last.date()),
+        GATE_WINDOW_TAG: decision.window_text,
         "evaluation_cutoff": str(result.evaluation_cutoff.date()),
         "promotion": decision.reason,
         "promoted": str(decision.promoted).lower(),

@@ -62,5 +62,5 @@ def test_a_challenger_that_ranks_like_chance_is_refused_even_without_a_champion(
         evaluation_cutoff=pd.Timestamp("2025-01-01"),
     )
     registry = SimpleNamespace(champion_version=lambda: None)
-    decision = judge(result, registry, settings=None)  # type: ignore[arg-type]
+    decision = judge(result, registry, settings=None, rows_at=None)  # type: ignore[arg-type]
     assert not decision.promoted and "no better than chance" in decision.reason
