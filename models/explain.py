@@ -207,15 +207,17 @@ def cycle_reason(
     median_days_between_orders: float, days_since_last_order: float, probability: float, days: float
 ) -> str:
     """Why a customer is due: their own rhythm, where they are in it, and the chance of an
-    order in the window (reasons of a due list speak of the cycle, not of churn risk)."""
+    order in the window (reasons of a due list speak of the cycle, not of churn risk). An
+    order in the hours before the cutoff was the day before: never "0 days ago"."""
+    ago = max(days_since_last_order, 1.0)
     if math.isnan(median_days_between_orders):
-        rhythm = f"one order so far, {days_since_last_order:.0f} days ago"
+        rhythm = f"one order so far, {ago:.0f} days ago"
     elif median_days_between_orders < 0.5:  # every order on one day: no cycle yet
-        rhythm = f"no purchase cycle yet; last order {days_since_last_order:.0f} days ago"
+        rhythm = f"no purchase cycle yet; last order {ago:.0f} days ago"
     else:
         rhythm = (
             f"usually orders every {median_days_between_orders:.0f} days; "
-            f"last order {days_since_last_order:.0f} days ago"
+            f"last order {ago:.0f} days ago"
         )
     text = join_reasons([rhythm, f"{probability:.0%} chance of an order within {days:g} days"])
     return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))

@@ -74,12 +74,11 @@ def run_training(
 def _tags(result: TrainResult, decision: Decision) -> dict[str, str]:
     """What `retain models list` shows of a version: its training cutoffs within the data
     (those with labelled customers), its data end and the decision with what it was judged on."""
-    _, last = result.training_window
-    seen = result.scorer.training_cutoffs or result.training_window
+    first, last = result.training_window
     return {
         "data_end": str(result.data_end.date()),
         DATA_END_TAG: result.data_end.isoformat(),
-        "training_window": f"{seen[0].date()} .. {seen[-1].date()}",
+        "training_window": f"{first.date()} .. {last.date()}",
         LAST_CUTOFF_TAG: str(last.date()),
         GATE_WINDOW_TAG: decision.window_text,
         "evaluation_cutoff": str(result.evaluation_cutoff.date()),

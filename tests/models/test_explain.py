@@ -102,3 +102,4 @@ def test_zero_durations_model_quantities_and_tenure_are_never_reasons() -> None:
     )
     assert texts == ["no order for 40 days", "2 returned orders", "1 order in the last 90 days"]
     assert "every 0 days" not in cycle_reason(0.0, 40.0, 0.6, 14)
+    assert "last order 1 day ago" in cycle_reason(9.0, 0.2, 0.6, 14)

@@ -108,6 +108,14 @@ def test_no_reason_anywhere_keeps_a_template_placeholder(workspace: Path) -> Non
         reasons = table["reasons"].fillna("")
         assert reasons.str.len().gt(0).any(), path
         assert not reasons.str.contains(r"[{}]").any(), reasons[reasons.str.contains(r"[{}]")]
+        unreadable = reasons.str.contains(NOT_A_MARKETERS_REASON)
+        assert not unreadable.any(), reasons[unreadable].head()
+
+
+# Tenure, model-internal quantities and durations of 0 days are never reasons (issues 25, 28).
+NOT_A_MARKETERS_REASON = (
+    r"signed up|customer for|orders expected|chance still active|buying pattern|(?<![\d.])0 days"
+)
 
 
 def test_a_customer_scores_the_same_whoever_else_is_in_the_batch(

@@ -147,9 +147,9 @@ def test_each_model_answers_with_the_probability_its_scores_carry(world: dict) -
 
 def test_versions_are_tagged_with_their_cutoffs_within_the_data(world: dict, decision) -> None:
     """The champion's 14 cutoffs run from 2023-12-01; the data start on 2024-01-01, so its
-    first cutoff with customers is 2024-02-01."""
+    training window starts at its first cutoff with customers, 2024-02-01."""
     champion = world["champion"]
-    assert champion.training_window == (T("2023-12-01"), T("2025-01-01"))
+    assert champion.training_window == (T("2024-02-01"), T("2025-01-01"))
     tags = _tags(champion, Decision(True, "no champion yet"))
     assert tags["training_window"] == "2024-02-01 .. 2025-01-01"
     assert (tags["data_end"], tags["data_end_at"]) == ("2025-05-01", "2025-05-01T00:00:00")
