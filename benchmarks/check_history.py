@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 import pandas as pd
 from bench_api import free_port, start
+from data import CDNOW
 
 from pipelines.settings import load_settings
 from serving.auth import KeyRing
@@ -27,7 +28,6 @@ from serving.history import Champion, Connections, history_frames, score_history
 from serving.launch import serve_command
 from serving.schemas import OrderIn
 
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
 COMPARED = ("churn_probability", "expected_days_to_next_order", "next_order_p10_days",
             "next_order_p90_days", "order_probability_30d", "value_at_risk")  # fmt: skip
 

@@ -7,6 +7,7 @@ written as Parquet parts, so memory stays flat at any size.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from pipelines.files import write_table
 from pipelines.synthetic.generate import GeneratorParams, simulate
 
 DATA = Path(__file__).parent / ".data"
+# CDNOW's master file (Fader and Hardie's public sample), wherever you keep it: CDNOW_MASTER, else
+# data/cdnow/CDNOW_master.txt in the working directory. Nothing here reaches outside the repository.
+CDNOW = Path(os.environ.get("CDNOW_MASTER", "data/cdnow/CDNOW_master.txt"))
 ORDERS_PER_CUSTOMER = 5.64  # what the generator's defaults give over two years
 CHUNK_CUSTOMERS = 1_000_000
 START = pd.Timestamp("2024-01-01")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from data import CDNOW
 
 from models import recent_rate
 from models.metrics import expected_calibration_error
@@ -33,7 +34,6 @@ from pipelines.training.evaluate import evaluate
 from pipelines.warehouse import connect
 
 DATA = Path(__file__).parent / ".data" / "suite"
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
 METRICS = ("churn_roc_auc", "churn_pr_auc", "churn_brier", "churn_ece", "calibration_in_the_large")
 MIN_CUSTOMERS_FOR_THE_TARGET = 2_000
 
