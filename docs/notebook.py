@@ -22,10 +22,10 @@ settings = retain.settings(
 
 # %% [markdown]
 # ## A small synthetic world
-# 2,000 customers over two years; the same seed gives the same tables.
+# 1,000 customers over two years; the same seed gives the same tables.
 
 # %%
-counts = retain.generate(work / "data", customers=2_000, days=730, seed=0)
+counts = retain.generate(work / "data", customers=1_000, days=730, seed=0)
 print(counts)
 
 # %% [markdown]
