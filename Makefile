@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install spark java browser demo test test-fast lint format serve screenshots bento image mlflow-ui monitor-ui bench clean
+.PHONY: help install spark java browser demo test test-fast lint format serve screenshots bento image mlflow-ui monitor-ui bench docs wheel clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,13 @@ bench: install ## List the benchmarks and how to run each (figures go to docs/BE
 		grep -m1 -E '^(Run|\.venv)|^    \.venv|Run: ' "$$f" | sed 's/^ */  /'; \
 	done
 	@echo; echo "Run one: $(PY) benchmarks/<name>.py --help"
+
+docs: install ## The Python API reference from the docstrings (mkdocs + mkdocstrings) in build/docs/index.html
+	$(VENV)/bin/mkdocs build --quiet -f docs/mkdocs.yml
+	@echo "API reference: build/docs/index.html (reference.html: every function of import retain)"
+
+wheel: install ## The wheel in dist/: one top-level name, retain (docs/ARCHITECTURE.md, "Packaging")
+	$(UV) build --wheel --out-dir dist
 
 clean: ## Remove demo outputs and RETAIN_HOME (.retain: warehouse, scores, saved lists, Evidently workspace); keeps the MLflow store
 	rm -rf runs .retain

@@ -9,6 +9,7 @@ All MLflow calls live here; MLflow is imported lazily so `retain --help` stays f
 from __future__ import annotations
 
 import pickle
+import shutil
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -30,6 +31,8 @@ SCORER_LABELS = {
     "recency_baseline": "recency rule",
 }
 CODE_ROOT = Path(__file__).resolve().parents[1]  # models/ and features/ travel with a version
+# Where this code was imported from: a source checkout ("models") or the wheel ("retain").
+TOP_PACKAGE = __name__.split(".")[0]
 
 
 def _mlflow() -> Any:
@@ -87,6 +90,22 @@ def configure(tracking_uri: str, experiment: str) -> str:
     )
     mlflow.set_experiment(experiment_id=exp_id)
     return str(exp_id)
+
+
+def code_paths(folder: Path) -> list[str]:
+    """The code a version carries, under the module names its pickles record: `models/` and
+    `features/` from a source checkout; from the wheel, a `retain/` holding only those two, so
+    loading a version never puts a generic name such as `models` on a process's path."""
+    if TOP_PACKAGE != "retain":
+        return [str(CODE_ROOT / "models"), str(CODE_ROOT / "features")]
+    package = folder / "retain"
+    for name in ("models", "features"):
+        ignored = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(CODE_ROOT / name, package / name, ignore=ignored)
+    (package / "__init__.py").write_text(
+        '"""retain\'s models and features, as a version carries them."""\n'
+    )
+    return [str(package)]
 
 
 @dataclass
@@ -263,7 +282,7 @@ class Registry:
                 name="model",
                 python_model=RetainModel(),
                 artifacts={"scorer": str(scorer_path)},
-                code_paths=[str(CODE_ROOT / "models"), str(CODE_ROOT / "features")],
+                code_paths=code_paths(Path(tmp)),
                 signature=infer_signature(
                     model_input,
                     output.drop(columns=["scored_at"]),
