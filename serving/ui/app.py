@@ -65,13 +65,16 @@ class Pages:
         self._declared: tuple[int | None, dict[str, tuple[str, ...]]] | None = None
 
     def signed_in(self, request: Request) -> str | None:
-        """The key name of the request's session; a revoked key's sessions end here."""
+        """The key name of the request's session; a revoked key's sessions end here. The name
+        goes to the access log's line of this request (serving/access.py), as an API key's does."""
         if self.open:
             return "local"
         name = self.sessions.key_name(request.cookies.get(SESSION_COOKIE), time.time())
         if name is not None and not self.keys.has(name):
             self.sessions.end_key(name)
             return None
+        if name is not None:
+            request.scope.setdefault("state", {})["api_key_name"] = name
         return name
 
     def render(

@@ -4,6 +4,7 @@ for real on 127.0.0.1 with keys, limits and readiness."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -359,15 +360,29 @@ def test_the_access_log_names_the_key_never_the_key_or_the_body(server) -> None:
             assert reply.headers["x-request-id"] == f"audit-{i}"  # echoed
             sent.append((f"audit-{i}", reply.status_code))
         made = client.get(f"{url}/livez").headers["x-request-id"]  # generated when absent
+        _sign_in(client, url, key)
+        page = client.get(f"{url}/ui/", headers={"X-Request-ID": "audit-page"}, timeout=120)
+        sent.append(("audit-page", page.status_code))
     assert len(made) == 32
     time.sleep(0.3)
     log = (home / "server.log").read_text()
     lines = {rid: [x for x in log.splitlines() if f"request_id={rid}" in x] for rid, _ in sent}
-    for (rid, status), name in zip(sent, ("crm-app", "crm-app", "-", "-"), strict=True):
+    names = ("crm-app", "crm-app", "-", "-", "crm-app")  # a page names its session's key
+    routes = ["/v1/score"] * 4 + ["/ui/"]
+    for (rid, status), name, route in zip(sent, names, routes, strict=True):
         assert len(lines[rid]) == 1, lines[rid]  # one line per request
-        assert f"key={name} " in lines[rid][0] and "route=/v1/score " in lines[rid][0]
+        assert f"key={name} " in lines[rid][0] and f"route={route} " in lines[rid][0]
         assert f"status={status} " in lines[rid][0] and "latency_ms=" in lines[rid][0]
     assert marker not in log and key not in log and "wrong-key" not in log
+
+
+def _sign_in(client: httpx.Client, url: str, key: str) -> None:
+    """The pages' sign-in as a browser does it: the form's CSRF token, then the key."""
+    form = client.get(f"{url}/ui/sign-in", timeout=120).text  # the pages load on first use
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None
+    signed = client.post(f"{url}/ui/sign-in", data={"csrf": token.group(1), "key": key})
+    assert signed.status_code == 303, signed.text[:300]
 
 
 def test_a_rotated_key_stays_valid_for_its_grace_period(tmp_path: Path) -> None:
