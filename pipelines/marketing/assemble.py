@@ -26,6 +26,7 @@ from pipelines.marketing.lists import (
     selection_problem,
     with_due_columns,
 )
+from pipelines.marketing.saved_value import Judged, ranked_by_saved_value
 from pipelines.marketing.source import candidates, declared_values, run_facts
 from pipelines.marketing.units import Units
 from pipelines.settings import Settings
@@ -66,16 +67,21 @@ def make_list(
     list_id: str | None,
     kind: str,
     explain: bool = True,
+    uplift: Judged | None = None,
 ) -> MadeList:
     """Rank the latest scores by `selection`, draw the control group, explain every row
-    (`explain=False`: only the reasons `retain score` kept; a page explains what it shows)."""
+    (`explain=False`: only the reasons `retain score` kept; a page explains what it shows).
+    With a kept `uplift` model, rank by saved value instead (see `saved_value`)."""
     as_of, version = run_facts(settings)
     problem = selection_problem(selection, list_id, settings.horizon_days)
     if problem is not None:
         raise InputError("list", problem)
     _check_selection(selection, settings)
     chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
-    listed = _ranked(settings, selection, chosen_id)
+    if uplift is None:
+        listed = _ranked(settings, selection, chosen_id)
+    else:
+        listed = ranked_by_saved_value(settings, selection, chosen_id, uplift)
     if not selection.segments:  # shown only: read for the listed rows
         listed = _with_segments(listed, settings)
     if selection.within_days is None:
@@ -88,6 +94,7 @@ def make_list(
         "as_of": str(as_of.date()),
         "model_version": version,
         "selection": selection.describe() or "all scored customers",
+        "ranked_by": "saved value" if uplift is not None else selection.sort,
         "control_share": str(settings.control_share),
         "value_unit": _value_unit(settings),
         "currency": settings.currency,

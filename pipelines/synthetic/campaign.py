@@ -27,20 +27,20 @@ class EffectMix:
     """Heterogeneous effects of a contact, tied to traits the features can see (a share as in
     `Campaign.effect`: dropout x (1 - e), order rate x (1 + e) from the contact on).
 
-    - sleeping dogs: customers who complain often (P(complaint per order) >= `complainer`)
-      are annoyed by a contact: e = `sleeping_dog` < 0;
+    - sleeping dogs: customers who complained before the contact are annoyed by it:
+      e = `sleeping_dog` < 0;
     - sure things: frequent buyers (mean gap < `frequent_days`) buy anyway: e = `sure_thing`;
-    - persuadables: customers of long standing (tenure >= `tenure_days`) who buy slowly: a
-      contact brings them back, e = `persuadable`;
-    - lost causes: the rest (new, slow buyers) and every customer already gone at the
-      contact: e = `lost_cause` (no effect; a dropped-out customer orders in neither world).
+    - persuadables: customers of long standing (tenure >= `tenure_days`) who buy slower
+      than that: a contact brings them back, e = `persuadable`;
+    - lost causes: the rest (newer customers), e = `lost_cause`, and every customer already
+      gone at the contact, whatever their kind (a dropped-out customer orders in neither
+      world): at the top of value at risk, moved by nothing.
     `EffectMix.none()` is the no-effect world (e = 0 for everyone)."""
 
-    persuadable: float = 1.5
+    persuadable: float = 3.0
     sure_thing: float = 0.05
-    sleeping_dog: float = -0.6
+    sleeping_dog: float = -0.9
     lost_cause: float = 0.0
-    complainer: float = 0.08
     frequent_days: float = 20.0
     tenure_days: float = 240.0
 
@@ -48,14 +48,18 @@ class EffectMix:
     def none(cls) -> EffectMix:
         return cls(persuadable=0.0, sure_thing=0.0, sleeping_dog=0.0, lost_cause=0.0)
 
-    def kinds(self, truth: pd.DataFrame, at: pd.Timestamp) -> np.ndarray:
-        """Each customer's kind from the generator's truth (its traits) at the contact."""
+    def kinds(self, truth: pd.DataFrame, complaints: pd.DataFrame, at: pd.Timestamp) -> np.ndarray:
+        """Each customer's kind at the contact, from the generator's truth (order rate, first
+        order) and the complaints opened before it."""
+        complained = truth["customer_id"].isin(
+            complaints.loc[complaints["opened_at"] < at, "customer_id"]
+        )
         tenure_days = (at - pd.to_datetime(truth["first_order_at"])) / pd.Timedelta(days=1)
-        frequent = truth["order_rate_per_day"].to_numpy(float) > 1 / self.frequent_days
+        rate = truth["order_rate_per_day"].to_numpy(float)
         return np.select(
             [
-                truth["complaint_prob_per_order"].to_numpy(float) >= self.complainer,
-                frequent,
+                complained.to_numpy(),
+                rate > 1 / self.frequent_days,
                 tenure_days.to_numpy(float) >= self.tenure_days,
             ],
             ["sleeping_dog", "sure_thing", "persuadable"],
@@ -184,7 +188,7 @@ class World:
         base = self.simulate()
         if mix is None:
             return Contacted(self.simulate(campaign), base["orders"], None)
-        kinds = mix.kinds(base["truth"], date)
+        kinds = mix.kinds(base["truth"], base["complaints"], date)
         campaign = replace(campaign, effect=mix.effects(kinds))
         everyone = replace(campaign, targets=np.ones(self.customers, dtype=bool))
         ids = base["customers"]["customer_id"]
