@@ -56,6 +56,8 @@ class MadeList:
         orders it is expected to place (in money, or in orders without amounts)."""
         target = self.listed[self.listed["group"] == "target"]
         unit = " expected orders" if self.value_unit == "orders" else ""
+        if "saved_value" in target:
+            return f"expected value saved by contacting the target group {target['saved_value'].sum():,.0f}"
         if "due_value" in target:
             return f"expected value of their due orders {target['due_value'].sum():,.0f}{unit}"
         return f"value at risk in the target group {target['value_at_risk'].sum():,.0f}{unit}"
