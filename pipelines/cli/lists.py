@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,6 @@ from pipelines.cli.common import (
     warehouse,
     writable,
 )
-from pipelines.errors import InputError
 
 if TYPE_CHECKING:
     from pipelines.marketing.assemble import MadeList
@@ -48,8 +48,15 @@ Tiers = Annotated[list[str] | None, typer.Option("--tier", help="Risk tier(s): h
 ValueTiers = Annotated[list[str] | None, typer.Option("--value-tier", help="platinum, gold, ...")]
 Segments = Annotated[list[str] | None, typer.Option("--segment", help="Declared segment(s).")]
 Regions = Annotated[list[str] | None, typer.Option("--region", help="Declared region(s).")]
+
+
+class Ranking(StrEnum):
+    value_at_risk = "value-at-risk"
+    saved_value = "saved-value"
+
+
 RankBy = Annotated[
-    str,
+    Ranking,
     typer.Option(
         "--rank-by",
         help="value-at-risk (the --sort key) or saved-value: predicted uplift x value, from "
@@ -75,7 +82,7 @@ def risk_list(
     control_share: ControlShare = None,
     list_id: ListId = None,
     fmt: ListFormat = None,
-    rank_by: RankBy = "value-at-risk",
+    rank_by: RankBy = Ranking.value_at_risk,
     campaign_type: CampaignType = "default",
 ) -> None:
     """Customers at risk, most value at risk first (or most value a contact saves), with a
@@ -86,9 +93,7 @@ def risk_list(
         top, budget, min_probability, tier or [], value_tier or [], segment or [], sort,
         regions=region or [],
     )  # fmt: skip
-    if rank_by not in ("value-at-risk", "saved-value"):
-        raise InputError("--rank-by", f"expected value-at-risk or saved-value, got {rank_by!r}")
-    uplift = _uplift_or_fallback() if rank_by == "saved-value" else None
+    uplift = _uplift_or_fallback() if rank_by == Ranking.saved_value else None
     made = _write_list(out, fmt, selection, control_share, list_id, "risk list", uplift)
     from pipelines.marketing.outcomes import keep_snapshot
 

@@ -79,7 +79,9 @@ def make_list(
     if problem is not None:
         raise InputError("list", problem)
     _check_selection(selection, settings)
-    chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
+    ranked_by = "saved value" if uplift is not None else selection.sort
+    described = selection.describe() + (":saved value" if uplift is not None else "")
+    chosen_id = list_id or default_list_id(as_of, described, version)
     if uplift is None:
         listed = _ranked(settings, selection, chosen_id)
     else:
@@ -96,7 +98,7 @@ def make_list(
         "as_of": str(as_of.date()),
         "model_version": version,
         "selection": selection.describe() or "all scored customers",
-        "ranked_by": "saved value" if uplift is not None else selection.sort,
+        "ranked_by": ranked_by,
         "control_share": str(settings.control_share),
         "value_unit": _value_unit(settings),
         "currency": settings.currency,
