@@ -12,7 +12,7 @@ import sys
 import click
 import typer
 
-from pipelines.cli import data, keys, lists, model, operations
+from pipelines.cli import campaigns, data, keys, lists, model, operations
 from pipelines.cli.common import console
 from pipelines.cli.crash import crash_line, log_crash
 from pipelines.errors import InputError, ProblemFound
@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for group in (data, model, lists, operations, keys):
+for group in (data, model, lists, campaigns, operations, keys):
     app.add_typer(group.app)
 
 

@@ -52,6 +52,14 @@ DateOpt = Annotated[
     ),
 ]
 ReadoutOpt = Annotated[int, typer.Option("--readout-days", help="Window of the true effect.")]
+MixOpt = Annotated[
+    bool,
+    typer.Option(
+        "--campaign-mix",
+        help="Effects differ by customer (persuadables, sure things, lost causes, sleeping "
+        "dogs); campaign_truth.parquet holds each customer's true effect.",
+    ),
+]
 ShiftOpt = Annotated[
     str | None,
     typer.Option(
@@ -92,6 +100,7 @@ def generate(
     campaign_effect: EffectOpt = 0.3,
     campaign_date: DateOpt = None,
     readout_days: ReadoutOpt = 90,
+    campaign_mix: MixOpt = False,
     shift_date: ShiftOpt = None,
     shift_complaints: ShiftComplaintsOpt = 3.0,
     shift_dropout: ShiftDropoutOpt = 2.0,
@@ -100,11 +109,12 @@ def generate(
     """Write synthetic orders, complaints and customers (Parquet), with the ground truth.
     With --campaign-list, the list's target customers are contacted on the campaign date and
     campaign_truth.json records the exact effect (same seed, world without the campaign)."""
-    from pipelines.synthetic.campaign import CampaignPlan, WorldChange, generate_dataset
+    from pipelines.synthetic.campaign import CampaignPlan, EffectMix, WorldChange, generate_dataset
 
     plan = change = None
     if campaign_list is not None:
-        plan = CampaignPlan(campaign_list, campaign_effect, campaign_date, readout_days)
+        mix = EffectMix() if campaign_mix else None
+        plan = CampaignPlan(campaign_list, campaign_effect, campaign_date, readout_days, mix)
     if shift_date is not None:
         change = WorldChange(shift_date, shift_complaints, shift_dropout)
     with console.status(f"simulating {customers:,} customers over {days} days"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +19,9 @@ from pipelines.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from pipelines.marketing.assemble import MadeList
     from pipelines.marketing.lists import Selection
+    from pipelines.marketing.saved_value import Judged
 
 app = typer.Typer()
 PANEL = "lists"
@@ -47,6 +50,24 @@ Segments = Annotated[list[str] | None, typer.Option("--segment", help="Declared 
 Regions = Annotated[list[str] | None, typer.Option("--region", help="Declared region(s).")]
 
 
+class Ranking(StrEnum):
+    value_at_risk = "value-at-risk"
+    saved_value = "saved-value"
+
+
+RankBy = Annotated[
+    Ranking,
+    typer.Option(
+        "--rank-by",
+        help="value-at-risk (the --sort key) or saved-value: predicted uplift x value, from "
+        "the kept uplift model (`retain campaigns train`); falls back to value at risk.",
+    ),
+]
+CampaignType = Annotated[
+    str, typer.Option("--campaign-type", help="Offer label kept with the campaign's outcomes.")
+]
+
+
 @app.command("risk-list", rich_help_panel=PANEL)
 def risk_list(
     out: ListOut,
@@ -61,15 +82,22 @@ def risk_list(
     control_share: ControlShare = None,
     list_id: ListId = None,
     fmt: ListFormat = None,
+    rank_by: RankBy = Ranking.value_at_risk,
+    campaign_type: CampaignType = "default",
 ) -> None:
-    """Customers at risk, most value at risk first, with a stable held-back control group."""
+    """Customers at risk, most value at risk first (or most value a contact saves), with a
+    stable held-back control group; a snapshot is kept for `retain campaigns collect`."""
     from pipelines.marketing.lists import Selection
 
     selection = Selection(
         top, budget, min_probability, tier or [], value_tier or [], segment or [], sort,
         regions=region or [],
     )  # fmt: skip
-    _write_list(out, fmt, selection, control_share, list_id, "risk list")
+    uplift = _uplift_or_fallback() if rank_by == Ranking.saved_value else None
+    made = _write_list(out, fmt, selection, control_share, list_id, "risk list", uplift)
+    from pipelines.marketing.outcomes import keep_snapshot
+
+    keep_snapshot(settings_with(), made.listed, campaign_type)
 
 
 @app.command("due-list", rich_help_panel=PANEL)
@@ -104,12 +132,13 @@ def _write_list(
     control_share: float | None,
     list_id: str | None,
     kind: str,
-) -> None:
+    uplift: Judged | None = None,
+) -> MadeList:
     from pipelines.marketing.assemble import make_list, write_list
 
     settings = settings_with(control_share=control_share)
     with console.status(f"building the {kind}"):
-        made = make_list(settings, selection, list_id, kind)
+        made = make_list(settings, selection, list_id, kind, uplift=uplift)
         target = write_list(made, out.with_suffix(f".{fmt}") if fmt else out)
     done(
         f"{kind} {made.list_id}: {len(made.listed):,} customers ({made.control:,} control, do not "
@@ -122,6 +151,19 @@ def _write_list(
             "the probabilities are calibrated, so none is listed; a longer --within-days or a "
             "lower --min-order-probability widens the list"
         )
+    return made
+
+
+def _uplift_or_fallback() -> Judged | None:
+    """The kept uplift model, or None after ONE line saying why the list falls back."""
+    from pipelines.marketing.saved_value import fallback_reason, load
+
+    judged = load(settings_with().home)
+    reason = fallback_reason(judged)
+    if reason is not None:
+        console.print(f"ranked by value at risk, not saved value: {reason}", soft_wrap=True)
+        return None
+    return judged
 
 
 Since = Annotated[

@@ -27,6 +27,7 @@ from pipelines.marketing.lists import (
     selection_problem,
     with_due_columns,
 )
+from pipelines.marketing.saved_value import Judged, ranked_by_saved_value
 from pipelines.marketing.source import candidates, declared_values, run_facts
 from pipelines.marketing.units import Units
 from pipelines.settings import Settings
@@ -56,6 +57,8 @@ class MadeList:
         orders it is expected to place (in money, or in orders without amounts)."""
         target = self.listed[self.listed["group"] == "target"]
         unit = " expected orders" if self.value_unit == "orders" else ""
+        if "saved_value" in target:
+            return f"expected value saved by contacting the target group {target['saved_value'].sum():,.0f}"
         if "due_value" in target:
             return f"expected value of their due orders {target['due_value'].sum():,.0f}{unit}"
         return f"value at risk in the target group {target['value_at_risk'].sum():,.0f}{unit}"
@@ -67,16 +70,23 @@ def make_list(
     list_id: str | None,
     kind: str,
     explain: bool = True,
+    uplift: Judged | None = None,
 ) -> MadeList:
     """Rank the latest scores by `selection`, draw the control group, explain every row
-    (`explain=False`: only the reasons `retain score` kept; a page explains what it shows)."""
+    (`explain=False`: only the reasons `retain score` kept; a page explains what it shows).
+    With a kept `uplift` model, rank by saved value instead (see `saved_value`)."""
     as_of, version = run_facts(settings)
     problem = selection_problem(selection, list_id, settings.horizon_days)
     if problem is not None:
         raise InputError("list", problem)
     _check_selection(selection, settings)
-    chosen_id = list_id or default_list_id(as_of, selection.describe(), version)
-    listed = _ranked(settings, selection, chosen_id)
+    ranked_by = "saved value" if uplift is not None else selection.sort
+    described = selection.describe() + (":saved value" if uplift is not None else "")
+    chosen_id = list_id or default_list_id(as_of, described, version)
+    if uplift is None:
+        listed = _ranked(settings, selection, chosen_id)
+    else:
+        listed = ranked_by_saved_value(settings, selection, chosen_id, uplift)
     if not selection.segments:  # shown only: read for the listed rows
         listed = _with_segments(listed, settings)
     if selection.within_days is None:
@@ -89,6 +99,7 @@ def make_list(
         "as_of": str(as_of.date()),
         "model_version": version,
         "selection": selection.describe() or "all scored customers",
+        "ranked_by": ranked_by,
         "control_share": str(settings.control_share),
         "value_unit": _value_unit(settings),
         "currency": settings.currency,

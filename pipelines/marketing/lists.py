@@ -19,6 +19,7 @@ from features.hashing import stable_units
 from models.timing import PROBABILITY_DAYS
 
 SORT_KEYS = ("value_at_risk", "churn_probability", "due_value")
+RANK_KEYS = (*SORT_KEYS, "saved_value")  # saved value: only with a kept uplift model
 # A list id is written into every row and is a saved list's file name: letters, digits,
 # '.', '_' and '-', starting with a letter or digit, at most 80 characters.
 LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
@@ -35,6 +36,10 @@ DECIMALS = {
     "next_order_p90_days": 1,
     "expected_value": 2,
     "value_at_risk": 2,
+    "uplift": 3,
+    "uplift_low": 3,
+    "uplift_high": 3,
+    "saved_value": 2,
 }
 COLUMN_DESCRIPTIONS = {
     "list_id": "Identifier of this list; with customer_id it fixes the group.",
@@ -57,6 +62,10 @@ COLUMN_DESCRIPTIONS = {
     "due_value": "order_probability x expected_value: what acting on the timing is worth.",
     "expected_value": "Spend expected over the horizon if the customer stays, net of refunds and credit notes.",
     "value_at_risk": "churn_probability x expected_value: revenue at stake (0 for a customer whose purchases were all refunded).",
+    "uplift": "Predicted change in P(order within the campaign window) if contacted (negative: contact hurts).",
+    "uplift_low": "Lower end of the uplift's 90 % interval.",
+    "uplift_high": "Upper end of the uplift's 90 % interval.",
+    "saved_value": "uplift x expected_value: the value a contact is expected to save.",
     "reasons": "Up to three reasons the churn risk is high, most important first.",
     "segment": "Declared customer segment.",
     "region": "Declared customer region.",
@@ -186,8 +195,8 @@ def build_list(
     give identical files; with a budget, rows are added until the target group fills it.
     Only the head of the ranking that the list can reach is sorted and drawn, so a list from
     millions of scores costs what the list costs (doubling the head when a budget needs it)."""
-    if sel.sort not in SORT_KEYS:
-        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
+    if sel.sort not in RANK_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(RANK_KEYS)}")
     candidates = _filtered(scores, sel)
     need = reach(sel, control_share)
     while True:

@@ -92,6 +92,8 @@ def simulate(
             "order_rate_per_day": rate,
             "dropout_prob_per_order": dropout,
             "bad_complaints": bad,
+            "complaint_prob_per_order": complaint_prob,
+            "first_order_at": _stamp(start, acquired),
             "dropped_out_at": _stamp(start, dropped_at),
             "alive_at_end": np.isnan(dropped_at),
         }
@@ -102,11 +104,12 @@ def simulate(
 @dataclass(frozen=True)
 class Campaign:
     """Contacting `targets` (a mask over customers) at day `at_day` lowers their dropout chance
-    per order by the share `effect` and raises their order rate by the same share."""
+    per order by the share `effect` and raises their order rate by the same share. `effect`
+    is one share for all or one per customer (negative: contact annoys, see campaign.py)."""
 
     targets: np.ndarray
     at_day: float
-    effect: float
+    effect: float | np.ndarray
 
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -171,9 +174,10 @@ def _simulate_orders(
         drop_chance = 1 - (1 - base_dropout) * p.bad_complaint_keep ** bad[active]
         speed = np.ones(active.size)
         if campaign is not None:
+            effect = np.broadcast_to(np.asarray(campaign.effect, dtype=float), (n,))
             reached = campaign.targets[active] & (now >= campaign.at_day)
-            drop_chance = np.where(reached, drop_chance * (1 - campaign.effect), drop_chance)
-            speed = np.where(reached, 1 + campaign.effect, 1.0)
+            drop_chance = np.where(reached, drop_chance * (1 - effect[active]), drop_chance)
+            speed = np.where(reached, 1 + effect[active], 1.0)
         drops = u(6, active) < drop_chance
         dropped_at[active[drops]] = now[drops]
         stay = active[~drops]
@@ -185,7 +189,7 @@ def _simulate_orders(
                 & (t[stay] + gap > campaign.at_day)
             )
             rest = t[stay] + gap - campaign.at_day
-            gap = np.where(waiting, campaign.at_day - t[stay] + rest / (1 + campaign.effect), gap)
+            gap = np.where(waiting, campaign.at_day - t[stay] + rest / (1 + effect[stay]), gap)
         t[stay] += gap
         active = stay[t[stay] < days]
         k += 1

@@ -1,0 +1,82 @@
+"""`retain campaigns`: collect campaign outcomes into the warehouse, train the uplift model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pipelines.cli.common import DataOpt, console, date_of, done, settings_with, warehouse
+from pipelines.errors import InputError
+
+app = typer.Typer()
+campaigns_app = typer.Typer(
+    help="Learn from campaigns: collect outcomes, train the uplift model.", no_args_is_help=True
+)
+app.add_typer(campaigns_app, name="campaigns", rich_help_panel="lists")
+
+
+@campaigns_app.command("collect")
+def collect(
+    list_id: Annotated[str, typer.Option("--list-id", help="A list made by risk-list.")],
+    since: Annotated[
+        str, typer.Option("--since", parser=date_of("--since"), help="Campaign date.")
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option("--until", parser=date_of("--until"), help="Default: since + horizon."),
+    ] = None,
+    data: DataOpt = None,
+) -> None:
+    """Join the outcomes of a saved list's campaign (a completed order in [since, until),
+    spend net of refunds) into the warehouse table campaign_outcomes, once the window passed."""
+    from pipelines.marketing.campaign import readout_period
+    from pipelines.marketing.outcomes import collect as run_collect
+    from pipelines.marketing.outcomes import load_snapshot, too_small
+
+    settings = settings_with()
+    snap = load_snapshot(settings.home, list_id)
+    try:
+        start, end = readout_period(since, until, settings.horizon_days)
+        with warehouse(settings, data) as con:
+            rows = run_collect(con, snap, start, end)
+    except ValueError as problem:
+        raise InputError("--since/--until", str(problem)) from None
+    small = too_small(rows)
+    if small:
+        console.print(f"  control group too small to learn from: {small}")
+    bought = rows.groupby("group")["ordered"].mean().to_dict()
+    shares = ", ".join(f"{g} {share:.1%} ordered" for g, share in sorted(bought.items()))
+    done(f"collected {len(rows):,} customers of {list_id} ({shares}) into campaign_outcomes")
+
+
+@campaigns_app.command("train")
+def train(
+    campaign_type: Annotated[
+        str | None, typer.Option("--type", help="Only campaigns of this type.")
+    ] = None,
+    data: DataOpt = None,
+) -> None:
+    """Train the uplift model on all but the newest collected campaign, judge it on the newest
+    (Qini with a bootstrap interval, AUUC, calibration by quintile) and refuse it when the
+    Qini interval does not lie above 0; kept under RETAIN_HOME/uplift/ either way."""
+    from pipelines.marketing import saved_value
+    from pipelines.marketing.outcomes import read_outcomes
+
+    settings = settings_with()
+    with warehouse(settings, data) as con:
+        outcomes = read_outcomes(con, campaign_type)
+    try:
+        judged = saved_value.train_and_judge(outcomes)
+    except ValueError as problem:
+        raise InputError("campaign_outcomes", str(problem)) from None
+    report = saved_value.save(settings.home, judged)
+    for list_id, why in judged.left_out.items():
+        console.print(f"  left out {list_id}: {why}")
+    q = judged.qini
+    verdict = f"refused: {judged.refused}" if judged.refused else "kept"
+    console.print(
+        f"  held out {judged.held_out}: Qini {q.value:+.4f} (95 % {q.low:+.4f} to {q.high:+.4f}), "
+        f"AUUC {judged.auuc:+.4f}; {verdict}"
+    )
+    done(f"wrote {report}")

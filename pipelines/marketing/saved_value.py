@@ -1,0 +1,167 @@
+"""Rank by what a contact saves: train the uplift model on collected campaigns, judge it on the
+latest one, refuse it when it ranks no better than random, and score customers with it.
+
+Honest evaluation: the newest collected campaign is held out (a time-later campaign); the
+model learns from the earlier ones. It is kept only when the bootstrap 95 % interval of its
+Qini coefficient on that campaign lies above 0 (the gate). A campaign with too few contacted
+or held-back customers (see `outcomes.too_small`) is reported and left out, never used.
+Saved value = predicted uplift in P(order within the readout window) x expected value.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.schema import FEATURE_COLUMNS
+from models.qini import Interval, auuc, bootstrap, calibration, qini_coefficient, qini_curve
+from models.uplift import UpliftModel
+from pipelines.files import read_rows_of
+from pipelines.marketing.lists import Selection, build_list
+from pipelines.marketing.outcomes import too_small
+from pipelines.marketing.source import candidates
+from pipelines.settings import Settings
+
+
+@dataclass
+class Judged:
+    """An uplift model with its verdict on the held-out (time-later) campaign."""
+
+    model: UpliftModel
+    held_out: str
+    trained_on: list[str]
+    qini: Interval
+    auuc: float
+    calibration: pd.DataFrame
+    curve: pd.DataFrame
+    left_out: dict[str, str] = field(default_factory=dict)  # campaign -> why (too small)
+
+    @property
+    def refused(self) -> str | None:
+        if self.qini.low > 0:
+            return None
+        return (
+            f"the uplift model ranks no better than random on campaign {self.held_out} (Qini "
+            f"{self.qini.value:+.4f}, 95 % interval {self.qini.low:+.4f} to {self.qini.high:+.4f})"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "held_out": self.held_out,
+            "trained_on": self.trained_on,
+            "left_out": self.left_out,
+            "qini": vars(self.qini),
+            "auuc": self.auuc,
+            "refused": self.refused,
+            "calibration": self.calibration.to_dict(orient="records"),
+            "qini_curve": self.curve.to_dict(orient="list"),
+        }
+
+
+def usable_campaigns(outcomes: pd.DataFrame) -> tuple[list[pd.DataFrame], dict[str, str]]:
+    """Campaigns (oldest first) big enough to learn from, and why the others are not."""
+    kept, left_out = [], {}
+    for list_id, rows in sorted(outcomes.groupby("list_id"), key=lambda kv: kv[1]["as_of"].min()):
+        problem = too_small(rows)
+        if problem:
+            left_out[str(list_id)] = f"control group too small to learn from: {problem}"
+        else:
+            kept.append(rows)
+    return kept, left_out
+
+
+def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Judged:
+    """Learn on all but the newest usable campaign, judge on the newest; ValueError when fewer
+    than two campaigns are usable (one to learn from, a later one to judge on)."""
+    kept, left_out = usable_campaigns(outcomes)
+    if len(kept) < 2:
+        why = "; ".join(f"{k}: {v}" for k, v in left_out.items())
+        raise ValueError(
+            f"need two usable campaigns (one to learn from, a later one to judge on), have "
+            f"{len(kept)}" + (f" ({why})" if why else "")
+        )
+    train, test = pd.concat(kept[:-1], ignore_index=True), kept[-1]
+    features = tuple(c for c in FEATURE_COLUMNS if c in train and train[c].notna().any())
+    model = UpliftModel(features, bags=bags, seed=seed).fit(
+        train, (train["group"] == "target").to_numpy(), train["ordered"].to_numpy(float)
+    )
+    uplift = model.predict(test)["uplift"].to_numpy()
+    contacted = (test["group"] == "target").to_numpy()
+    y = test["ordered"].to_numpy(float)
+    return Judged(
+        model,
+        str(test["list_id"].iloc[0]),
+        sorted(str(k) for k in train["list_id"].unique()),
+        bootstrap(qini_coefficient, uplift, contacted, y, seed=seed),
+        auuc(uplift, contacted, y),
+        calibration(uplift, contacted, y),
+        qini_curve(uplift, contacted, y),
+        left_out,
+    )
+
+
+def model_folder(home: Path) -> Path:
+    return home / "uplift"
+
+
+def save(home: Path, judged: Judged) -> Path:
+    """The judged model (pickle) and its report (JSON) under RETAIN_HOME/uplift/."""
+    folder = model_folder(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "model.pkl.tmp"
+    tmp.write_bytes(pickle.dumps(judged))
+    tmp.replace(folder / "model.pkl")
+    report = folder / "report.json"
+    report.write_text(json.dumps(judged.summary(), indent=2, default=float))
+    return report
+
+
+def load(home: Path) -> Judged | None:
+    path = model_folder(home) / "model.pkl"
+    if not path.exists():
+        return None
+    found = pickle.loads(path.read_bytes())  # written by `save` under RETAIN_HOME only
+    return found if isinstance(found, Judged) else None
+
+
+def fallback_reason(judged: Judged | None) -> str | None:
+    """Why a list cannot rank by saved value (None: it can)."""
+    if judged is None:
+        return "no uplift model yet (collect two campaigns, then `retain campaigns train`)"
+    return judged.refused
+
+
+def with_saved_value(scores: pd.DataFrame, features: pd.DataFrame, judged: Judged) -> pd.DataFrame:
+    """The scores with predicted uplift (and its 90 % interval) and saved_value = uplift x
+    expected value; customers without a feature row get no uplift (NaN, ranked last)."""
+    rows = features.drop_duplicates("customer_id").set_index("customer_id")
+    rows = rows.reindex(scores["customer_id"].astype(str))
+    predicted = judged.model.predict(rows.reset_index())
+    out = scores.reset_index(drop=True).assign(
+        **{str(c): predicted[c].to_numpy() for c in predicted.columns}
+    )
+    out["saved_value"] = out["uplift"] * out["expected_value"].to_numpy(float)
+    missing = rows[list(judged.model.features)].isna().all(axis=1).to_numpy()
+    out.loc[missing, ["uplift", "uplift_low", "uplift_high", "saved_value"]] = np.nan
+    return out
+
+
+def ranked_by_saved_value(
+    settings: Settings, selection: Selection, list_id: str, judged: Judged
+) -> pd.DataFrame:
+    """The selection's scores ranked by saved value: every selected customer is predicted
+    (the head by value at risk says nothing about who is moved), then the control group is
+    drawn by the stable hash as for any list."""
+    scores = candidates(settings, replace(selection, sort="value_at_risk"), None)
+    wanted = scores["customer_id"].astype(str).tolist()
+    features = read_rows_of(settings.latest_features_path, wanted)
+    features = features.assign(customer_id=features["customer_id"].astype(str))
+    ranked = with_saved_value(scores, features, judged)
+    chosen = replace(selection, sort="saved_value")
+    return build_list(ranked, list_id, chosen, settings.control_share)

@@ -1,0 +1,98 @@
+"""Campaign outcomes as data: snapshots, collection into the warehouse, the minimum to learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.marketing.outcomes import (
+    MIN_CONTACTED,
+    MIN_HELD_BACK,
+    collect,
+    load_snapshot,
+    read_outcomes,
+    save_snapshot,
+    snapshot,
+    too_small,
+)
+from pipelines.marketing.saved_value import fallback_reason, usable_campaigns
+from pipelines.warehouse import connect
+
+SINCE = pd.Timestamp("2025-01-01")
+UNTIL = pd.Timestamp("2025-02-01")
+
+
+def _warehouse():
+    con = connect()
+    orders = pd.DataFrame(  # noqa: F841 - read by DuckDB by name
+        {
+            "customer_id": ["a", "a", "b", "c", "c"],
+            "ordered_at": pd.to_datetime(
+                ["2025-01-05", "2025-01-06", "2024-12-30", "2025-01-10", "2025-03-01"]
+            ),
+            "amount": [30.0, 10.0, 50.0, 20.0, 5.0],
+            "status": ["completed", "returned", "completed", "completed", "completed"],
+        }
+    )
+    con.execute("CREATE TABLE orders AS SELECT * FROM orders")
+    return con
+
+
+def _snap(list_id: str) -> pd.DataFrame:
+    listed = pd.DataFrame(
+        {"list_id": list_id, "as_of": SINCE, "customer_id": ["a", "b", "c"],
+         "group": ["target", "control", "target"]}
+    )  # fmt: skip
+    features = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "tenure_days": [100.0, 200.0, 300.0], "other": 1}
+    )
+    return snapshot(listed, features, "winback")
+
+
+def test_a_snapshot_keeps_group_type_and_the_feature_row(tmp_path) -> None:
+    snap = _snap("spring")
+    assert list(snap.columns[:5]) == ["list_id", "as_of", "campaign_type", "customer_id", "group"]
+    assert "tenure_days" in snap and "other" not in snap  # only model features
+    save_snapshot(tmp_path, snap)
+    pd.testing.assert_frame_equal(load_snapshot(tmp_path, "spring"), snap, check_dtype=False)
+
+
+def test_collect_joins_net_outcomes_and_campaigns_accumulate() -> None:
+    con = _warehouse()
+    rows = collect(con, _snap("spring"), SINCE, UNTIL).set_index("customer_id")
+    assert rows["ordered"].to_dict() == {"a": True, "b": False, "c": True}
+    assert rows["spend_net"].to_dict() == {"a": 20.0, "b": 0.0, "c": 20.0}
+    collect(con, _snap("summer"), SINCE, UNTIL)
+    collect(con, _snap("spring"), SINCE, UNTIL)  # again: replaces, never doubles
+    stored = read_outcomes(con)
+    assert stored.groupby("list_id").size().to_dict() == {"spring": 3, "summer": 3}
+    assert set(read_outcomes(con, "winback")["campaign_type"]) == {"winback"}
+    assert read_outcomes(con, "other").empty
+
+
+def test_collect_waits_until_the_window_has_passed() -> None:
+    with pytest.raises(ValueError, match="after the data"):
+        collect(_warehouse(), _snap("spring"), SINCE, pd.Timestamp("2025-06-01"))
+
+
+def _campaign(list_id: str, contacted: int, held_back: int, day: str) -> pd.DataFrame:
+    groups = ["target"] * contacted + ["control"] * held_back
+    return pd.DataFrame(
+        {"list_id": list_id, "as_of": pd.Timestamp(day), "group": groups,
+         "ordered": np.zeros(len(groups), bool)}
+    )  # fmt: skip
+
+
+def test_a_campaign_with_a_small_control_group_is_reported_and_left_out() -> None:
+    big = _campaign("big", MIN_CONTACTED, MIN_HELD_BACK, "2025-01-01")
+    small = _campaign("small", MIN_CONTACTED * 2, MIN_HELD_BACK - 1, "2025-02-01")
+    assert too_small(big) is None
+    assert "299 held back" in str(too_small(small))
+    kept, left_out = usable_campaigns(pd.concat([big, small]))
+    assert [k["list_id"].iloc[0] for k in kept] == ["big"]
+    assert left_out["small"].startswith("control group too small to learn from")
+
+
+def test_no_model_means_falling_back() -> None:
+    assert "no uplift model yet" in str(fallback_reason(None))
