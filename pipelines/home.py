@@ -16,6 +16,8 @@ so `Settings` stays configuration only. The layout (relative to `RETAIN_HOME`):
     monitor/latest.json            the newest `retain monitor` report
     evidently/                     Evidently's workspace (one snapshot per scoring run)
     lists/<id>.csv, <id>.json      saved lists and live audiences (their filters)
+    campaigns/<id>.parquet         each list's groups and feature rows at list time
+    uplift/                        the judged uplift model and its report
     api_keys.json                  salted hashes of the API keys, never the keys
     ui_sessions.sqlite, ui_secret  the pages' server-side sessions and their CSRF secret
     logs/errors.log                tracebacks of unforeseen errors, never on the screen
@@ -115,6 +117,15 @@ class Home:
     def saved_list(self, list_id: str, suffix: str = ".csv") -> Path:
         """A saved list's file (`.csv` rows, `.json` a live audience's filters)."""
         return self.lists / f"{list_id}{suffix}"
+
+    def campaign_snapshot(self, list_id: str) -> Path:
+        """A saved list's groups and feature rows at list time (what uplift learns from)."""
+        return self.root / "campaigns" / f"{list_id}.parquet"
+
+    @property
+    def uplift(self) -> Path:
+        """The judged uplift model (`model.pkl`) and its report (`report.json`)."""
+        return self.root / "uplift"
 
     @property
     def keys(self) -> Path:

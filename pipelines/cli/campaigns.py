@@ -8,6 +8,7 @@ import typer
 
 from pipelines.cli.common import DataOpt, console, date_of, done, settings_with, warehouse
 from pipelines.errors import InputError
+from pipelines.home import Home
 
 app = typer.Typer()
 campaigns_app = typer.Typer(
@@ -35,7 +36,7 @@ def collect(
     from pipelines.marketing.outcomes import load_snapshot, too_small
 
     settings = settings_with()
-    snap = load_snapshot(settings.home, list_id)
+    snap = load_snapshot(Home.of(settings), list_id)
     try:
         start, end = readout_period(since, until, settings.horizon_days)
         with warehouse(settings, data) as con:
@@ -70,7 +71,7 @@ def train(
         judged = saved_value.train_and_judge(outcomes)
     except ValueError as problem:
         raise InputError("campaign_outcomes", str(problem)) from None
-    report = saved_value.save(settings.home, judged)
+    report = saved_value.save(Home.of(settings), judged)
     for list_id, why in judged.left_out.items():
         console.print(f"  left out {list_id}: {why}")
     q = judged.qini

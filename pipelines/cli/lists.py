@@ -17,6 +17,7 @@ from pipelines.cli.common import (
     warehouse,
     writable,
 )
+from pipelines.home import Home
 
 if TYPE_CHECKING:
     from pipelines.marketing.assemble import MadeList
@@ -158,7 +159,7 @@ def _uplift_or_fallback() -> Judged | None:
     """The kept uplift model, or None after ONE line saying why the list falls back."""
     from pipelines.marketing.saved_value import fallback_reason, load
 
-    judged = load(settings_with().home)
+    judged = load(Home.of(settings_with()))
     reason = fallback_reason(judged)
     if reason is not None:
         console.print(f"ranked by value at risk, not saved value: {reason}", soft_wrap=True)

@@ -19,6 +19,7 @@ from features.labels import window_outcomes
 from features.schema import FEATURE_COLUMNS
 from pipelines.errors import InputError
 from pipelines.files import read_rows_of, write_table
+from pipelines.home import Home
 from pipelines.settings import Settings
 from pipelines.warehouse import data_end, has_table
 
@@ -27,10 +28,6 @@ SNAPSHOT_KEYS = ("list_id", "as_of", "campaign_type", "customer_id", "group")
 # Fewer than these, a campaign cannot teach who is moved: it is reported, never used.
 MIN_CONTACTED = 1000
 MIN_HELD_BACK = 300
-
-
-def snapshot_folder(home: Path) -> Path:
-    return home / "campaigns"
 
 
 def snapshot(listed: pd.DataFrame, features: pd.DataFrame, campaign_type: str) -> pd.DataFrame:
@@ -45,23 +42,23 @@ def snapshot(listed: pd.DataFrame, features: pd.DataFrame, campaign_type: str) -
     return keys.merge(rows, on="customer_id", how="left")
 
 
-def save_snapshot(home: Path, frame: pd.DataFrame) -> Path:
+def save_snapshot(home: Home, frame: pd.DataFrame) -> Path:
     list_id = str(frame["list_id"].iloc[0]) if len(frame) else "empty"
-    return write_table(frame, snapshot_folder(home) / f"{list_id}.parquet")
+    return write_table(frame, home.campaign_snapshot(list_id))
 
 
 def keep_snapshot(settings: Settings, listed: pd.DataFrame, campaign_type: str) -> Path | None:
     """Snapshot a just-written list with the feature rows `retain score` kept (None: no
     rows or no features to keep)."""
-    path = settings.latest_features_path
-    if listed.empty or not path.exists():
+    home = Home.of(settings)
+    if listed.empty or not home.features.exists():
         return None
-    features = read_rows_of(path, listed["customer_id"].astype(str).tolist())
-    return save_snapshot(settings.home, snapshot(listed, features, campaign_type))
+    features = read_rows_of(home.features, listed["customer_id"].astype(str).tolist())
+    return save_snapshot(home, snapshot(listed, features, campaign_type))
 
 
-def load_snapshot(home: Path, list_id: str) -> pd.DataFrame:
-    path = snapshot_folder(home) / f"{list_id}.parquet"
+def load_snapshot(home: Home, list_id: str) -> pd.DataFrame:
+    path = home.campaign_snapshot(list_id)
     if not path.exists():
         raise InputError("--list-id", f"no saved list {list_id!r} under {path.parent}")
     return pd.read_parquet(path)

@@ -23,6 +23,7 @@ from features.schema import FEATURE_COLUMNS
 from models.qini import Interval, auuc, bootstrap, calibration, qini_coefficient, qini_curve
 from models.uplift import UpliftModel
 from pipelines.files import read_rows_of
+from pipelines.home import Home
 from pipelines.marketing.lists import Selection, build_list
 from pipelines.marketing.outcomes import too_small
 from pipelines.marketing.source import candidates
@@ -106,13 +107,9 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
     )
 
 
-def model_folder(home: Path) -> Path:
-    return home / "uplift"
-
-
-def save(home: Path, judged: Judged) -> Path:
+def save(home: Home, judged: Judged) -> Path:
     """The judged model (pickle) and its report (JSON) under RETAIN_HOME/uplift/."""
-    folder = model_folder(home)
+    folder = home.uplift
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "model.pkl.tmp"
     tmp.write_bytes(pickle.dumps(judged))
@@ -122,8 +119,8 @@ def save(home: Path, judged: Judged) -> Path:
     return report
 
 
-def load(home: Path) -> Judged | None:
-    path = model_folder(home) / "model.pkl"
+def load(home: Home) -> Judged | None:
+    path = home.uplift / "model.pkl"
     if not path.exists():
         return None
     found = pickle.loads(path.read_bytes())  # written by `save` under RETAIN_HOME only
@@ -160,7 +157,7 @@ def ranked_by_saved_value(
     drawn by the stable hash as for any list."""
     scores = candidates(settings, replace(selection, sort="value_at_risk"), None)
     wanted = scores["customer_id"].astype(str).tolist()
-    features = read_rows_of(settings.latest_features_path, wanted)
+    features = read_rows_of(Home.of(settings).features, wanted)
     features = features.assign(customer_id=features["customer_id"].astype(str))
     ranked = with_saved_value(scores, features, judged)
     chosen = replace(selection, sort="saved_value")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.home import Home
 from pipelines.marketing.outcomes import (
     MIN_CONTACTED,
     MIN_HELD_BACK,
@@ -54,8 +55,8 @@ def test_a_snapshot_keeps_group_type_and_the_feature_row(tmp_path) -> None:
     snap = _snap("spring")
     assert list(snap.columns[:5]) == ["list_id", "as_of", "campaign_type", "customer_id", "group"]
     assert "tenure_days" in snap and "other" not in snap  # only model features
-    save_snapshot(tmp_path, snap)
-    pd.testing.assert_frame_equal(load_snapshot(tmp_path, "spring"), snap, check_dtype=False)
+    save_snapshot(Home(tmp_path), snap)
+    pd.testing.assert_frame_equal(load_snapshot(Home(tmp_path), "spring"), snap, check_dtype=False)
 
 
 def test_collect_joins_net_outcomes_and_campaigns_accumulate() -> None:

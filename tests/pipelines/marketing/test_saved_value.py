@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.files import write_table
+from pipelines.home import Home
 from pipelines.marketing.lists import Selection, control_draw
 from pipelines.marketing.saved_value import fallback_reason, ranked_by_saved_value, train_and_judge
 from pipelines.settings import load_settings
@@ -49,8 +50,8 @@ def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) ->
         churn_probability=0.5, expected_value=100.0, value_at_risk=50.0,
         as_of=pd.Timestamp("2025-07-01"), model_version="1",
     )  # fmt: skip
-    write_table(scores, settings.latest_scores_path)
-    write_table(features, settings.latest_features_path)
+    write_table(scores, Home.of(settings).scores)
+    write_table(features, Home.of(settings).features)
     listed = ranked_by_saved_value(settings, Selection(top=100), "next", judged)
     assert len(listed) == 100 and listed["saved_value"].is_monotonic_decreasing
     top = features.set_index("customer_id").loc[listed["customer_id"]]
