@@ -3,7 +3,7 @@ posted to the running service equal their batch scores at the same as-of; the la
 those requests at concurrency 8 is printed (target p99 at most 100 ms, issue 16), and the
 wall and CPU time of one history in process (target at most 12 ms of CPU, issue 27).
 
-Run: .venv/bin/python benchmarks/check_history.py [--customers 1000] [--workers 1]
+Run: .venv/bin/python benchmarks/check_history.py [--customers 1000] [--workers 1] [--work DIR]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
-from bench_api import free_port, start
+from bench_api import free_port, history_bodies, post_histories, start
 from data import CDNOW
 
 from pipelines.settings import load_settings
@@ -48,27 +48,6 @@ def retain(home: Path, *args: str) -> None:
     )
 
 
-async def post_all(url: str, key: str, bodies: list[dict]) -> tuple[list[dict], np.ndarray]:
-    results: list[dict] = [{}] * len(bodies)
-    latencies = np.zeros(len(bodies))
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(len(bodies)):
-        queue.put_nowait(i)
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                t = time.perf_counter()
-                reply = await client.post(f"{url}/score/history", json=bodies[i])
-                latencies[i] = time.perf_counter() - t
-                assert reply.status_code == 200, reply.text
-                results[i] = reply.json()["results"][0]
-
-        await asyncio.gather(*(worker() for _ in range(8)))
-    return results, latencies * 1000
-
-
 def in_process_ms(work: Path, bodies: list[dict]) -> tuple[float, float]:
     """Mean (wall, CPU) milliseconds of `score_history` in this process, histories one after
     another (the service's work without HTTP, threads or the load generator)."""
@@ -93,22 +72,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1, help="The service's worker processes.")
+    parser.add_argument(
+        "--work", type=Path, default=None,
+        help="A folder of an earlier run (printed at the start) to measure again: no import, "
+        "training or scoring.",
+    )  # fmt: skip
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="check-history-"))
-    retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
-    retain(work, "train", "--data", "data", "--horizon-days", "91")
-    retain(work, "score", "--out", "scores.parquet")
+    work = args.work or Path(tempfile.mkdtemp(prefix="check-history-"))
+    print(f"working in {work}")
+    if args.work is None:
+        retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
+        retain(work, "train", "--data", "data", "--horizon-days", "91")
+        retain(work, "score", "--out", "scores.parquet")
     batch = pd.read_parquet(work / "scores.parquet").set_index("customer_id")
-    as_of = pd.Timestamp(batch["as_of"].iloc[0])
-    orders = pd.read_parquet(work / "data" / "orders.parquet")
-    orders = orders[orders["ordered_at"] < as_of].drop_duplicates()
-    chosen = list(batch.sample(args.customers, random_state=0).index)
-    mine = orders[orders["customer_id"].isin(chosen)].groupby("customer_id")
-    bodies = [
-        {"as_of": str(as_of.date()), "customer_id": c,
-         "orders": [{"order_id": o.order_id, "ordered_at": str(o.ordered_at), "amount": o.amount} for o in mine.get_group(c).itertuples()]}
-        for c in chosen
-    ]  # fmt: skip
+    bodies = history_bodies(work, args.customers)
+    as_of = pd.Timestamp(bodies[0]["as_of"])
     key = KeyRing(work / "home" / "api_keys.json").add("check", pd.Timestamp("2026-11-30"))
     port = free_port()
     env = {**os.environ, "RETAIN_HOME": str(work / "home"), "BENTOML_HOME": str(work / "bentoml"),
@@ -118,7 +96,9 @@ def main() -> None:
     try:
         while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
             time.sleep(0.5)
-        results, ms = asyncio.run(post_all(f"http://127.0.0.1:{port}", key, bodies))
+        results, ms = asyncio.run(
+            post_histories(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, bodies)
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
     worst = max(
