@@ -110,29 +110,38 @@ def group_rss_mb(pid: int) -> float:
     return total / 1e6
 
 
-async def load(
-    url: str, headers: dict[str, str], concurrency: int, requests: int, n: int
-) -> dict[str, float]:
-    latencies: list[float] = []
-    rng = np.random.default_rng(concurrency)
-    ids = [f"C{i}" for i in rng.integers(0, n, requests)]
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for i in ids:
+async def post_all(
+    url: str, headers: dict[str, str], bodies: list[dict], concurrency: int
+) -> tuple[list[dict], np.ndarray, float]:
+    """Each body posted to `url` by `concurrency` callers: the answers (each must be a 200)
+    and the latencies in ms, in the order of `bodies`, and the seconds it all took."""
+    results: list[dict] = [{}] * len(bodies)
+    latencies = np.zeros(len(bodies))
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(bodies)):
         queue.put_nowait(i)
-    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
 
         async def worker() -> None:
             while not queue.empty():
-                one = queue.get_nowait()
+                i = queue.get_nowait()
                 t = time.perf_counter()
-                reply = await client.post(f"{url}/score", json={"customer_ids": [one]})
-                latencies.append(time.perf_counter() - t)
+                reply = await client.post(url, json=bodies[i])
+                latencies[i] = time.perf_counter() - t
                 assert reply.status_code == 200, reply.text
+                results[i] = reply.json()
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    ms = np.array(latencies) * 1000
+    return results, latencies * 1000, time.perf_counter() - started
+
+
+async def load(
+    url: str, headers: dict[str, str], concurrency: int, requests: int, n: int
+) -> dict[str, float]:
+    rng = np.random.default_rng(concurrency)
+    bodies = [{"customer_ids": [f"C{i}"]} for i in rng.integers(0, n, requests)]
+    _, ms, wall = await post_all(f"{url}/score", headers, bodies, concurrency)
     return {
         "p50": float(np.percentile(ms, 50)),
         "p99": float(np.percentile(ms, 99)),
@@ -158,27 +167,11 @@ def history_bodies(work: Path, n: int) -> list[dict]:
 
 async def post_histories(
     url: str, headers: dict[str, str], bodies: list[dict], concurrency: int = 8
-) -> tuple[list[dict], np.ndarray]:
-    """Each body posted to /v1/score/history by `concurrency` callers: the results and the
-    latencies in ms, in the order of `bodies`."""
-    results: list[dict] = [{}] * len(bodies)
-    latencies = np.zeros(len(bodies))
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(len(bodies)):
-        queue.put_nowait(i)
-    async with httpx.AsyncClient(headers=headers, timeout=60) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                t = time.perf_counter()
-                reply = await client.post(f"{url}/v1/score/history", json=bodies[i])
-                latencies[i] = time.perf_counter() - t
-                assert reply.status_code == 200, reply.text
-                results[i] = reply.json()["results"][0]
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results, latencies * 1000
+) -> tuple[list[dict], np.ndarray, float]:
+    """Each body posted to /v1/score/history: the one result of each, the latencies in ms and
+    the seconds it all took."""
+    answers, ms, wall = await post_all(f"{url}/v1/score/history", headers, bodies, concurrency)
+    return [a["results"][0] for a in answers], ms, wall
 
 
 async def stall(url: str, headers: dict[str, str], n: int) -> float:
@@ -202,9 +195,8 @@ def histories(
     bodies = history_bodies(work, requests)
     url = f"http://127.0.0.1:{ours}"
     asyncio.run(post_histories(url, auth, bodies[:40]))  # warm up
-    started = time.perf_counter()
-    _, ms = asyncio.run(post_histories(url, auth, bodies))
-    rate = requests / (time.perf_counter() - started)
+    _, ms, wall = asyncio.run(post_histories(url, auth, bodies))
+    rate = requests / wall
     b = asyncio.run(load(f"http://127.0.0.1:{bare}", {}, 8, 2000, n))
     print(f"{requests} CDNOW histories ({np.mean([len(x['orders']) for x in bodies]):.1f} orders on "
           f"average) at concurrency 8: p50 {np.percentile(ms, 50):.1f} ms, p99 "

@@ -96,7 +96,7 @@ def main() -> None:
     try:
         while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
             time.sleep(0.5)
-        results, ms = asyncio.run(
+        results, ms, _ = asyncio.run(
             post_histories(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, bodies)
         )
     finally:
