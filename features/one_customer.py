@@ -282,13 +282,12 @@ def _complaint_features(
 def feature_row(customer_id: str, cutoff: pd.Timestamp, values: dict[str, Value]) -> pd.DataFrame:
     """`values` as the one-row frame features.frame.build_frame gives: KEY + FEATURE columns,
     numeric ones float64 (NaN: not defined), categorical ones categories."""
-    numeric = {c: [np.nan if values[c] is None else values[c]] for c in NUMERIC_FEATURES}
-    kinds = {c: pd.Categorical([values[c]]) for c in CATEGORICAL_FEATURES}
+    numeric = {c: np.array([np.nan if values[c] is None else values[c]]) for c in NUMERIC_FEATURES}
     return pd.DataFrame(
         {
             "customer_id": [customer_id],
-            "cutoff_at": pd.Series([cutoff], dtype="datetime64[ns]"),
-            **{c: np.array(v, dtype=np.float64) for c, v in numeric.items()},
-            **kinds,
+            "cutoff_at": np.array([cutoff.to_datetime64()], dtype="datetime64[ns]"),
+            **numeric,
+            **{c: pd.Categorical([values[c]]) for c in CATEGORICAL_FEATURES},
         }
     )

@@ -208,12 +208,13 @@ def _scored(
     version, scorer = champion
     with metrics.history_step("model"):
         prepared = scorer.prepare(frame)
+        x = scorer.encode(prepared)
         scores = scorer.score(
             prepared, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
-            with_reasons=False, risk_thresholds=settings.risk_thresholds,
+            with_reasons=False, risk_thresholds=settings.risk_thresholds, encoded=x,
         )  # fmt: skip
     with metrics.history_step("reasons"):
-        reasons = scorer.reasons(prepared)
+        reasons = scorer.reasons(prepared, x)
     row = {str(k): v for k, v in scores.iloc[0].items()} | {
         "reasons": reasons[0],
         "average_days_between_orders": frame["mean_days_between_orders"].iloc[0],

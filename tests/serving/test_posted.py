@@ -190,3 +190,22 @@ def test_settings_that_change_parsing_send_every_history_to_validation() -> None
     formats = InputSettings(timestamp_formats=["%d.%m.%Y"])
     assert clean_history("c1", rows, [], None, formats) is None
     assert clean_history("c 1", rows, [], None, InputSettings()) is None  # ids with a space
+
+
+def test_each_history_step_is_timed_into_one_histogram() -> None:
+    """The in-process side of /metrics' history steps (the served side: test_deployed)."""
+    from prometheus_client import REGISTRY
+
+    from serving import metrics
+
+    def count(step: str) -> float:
+        name = "retain_history_step_seconds_count"
+        return REGISTRY.get_sample_value(name, {"step": step}) or 0.0
+
+    before = {step: count(step) for step in metrics.HISTORY_STEPS}
+    with metrics.history_step("features"):
+        pass
+    with pytest.raises(ZeroDivisionError), metrics.history_step("model"):
+        _ = 1 / 0  # a step that fails is not counted
+    after = {step: count(step) for step in metrics.HISTORY_STEPS}
+    assert after == before | {"features": before["features"] + 1}
