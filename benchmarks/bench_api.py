@@ -68,7 +68,8 @@ def scores(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame["next_order_date"] = frame["scored_at"] = pd.Timestamp("2025-06-01")
     features = pd.DataFrame(
         {"customer_id": ids, "mean_days_between_orders": 30.0, "avg_order_value": 40.0,
-         "spend_total": 400.0, "orders_total": 10.0}
+         "net_avg_order_value": 40.0, "spend_total": 400.0, "net_spend_total": 400.0,
+         "orders_total": 10.0}
     )  # fmt: skip
     return frame[list(SCORE_COLUMNS)], features
 
