@@ -151,17 +151,28 @@ def score_history(
     cutoff = _cutoff(as_of)
     if not history.orders:
         raise HistoryError("orders", "at least one order is needed")
-    found = _one_customer(settings, history, cutoff)
+    steps = metrics.HistorySteps()
+    try:
+        return _features_and_scores(settings, champion, cutoff, history, connections, steps)
+    finally:
+        steps.report()
+
+
+def _features_and_scores(
+    settings: Settings, champion: tuple[str, Scorer], cutoff: pd.Timestamp, history: History,
+    connections: Connections, steps: metrics.HistorySteps,
+) -> tuple[CustomerScore, list[str]]:  # fmt: skip
+    found = _one_customer(settings, history, cutoff, steps)
     set_aside: list[str] = []
     if found is None:
         with connections.lease() as con:
             try:
-                with metrics.history_step("validate"):
+                with steps.step("validate"):
                     load_frames(con, history_frames(history), _posted_input(settings))
             except InputError as unusable:  # e.g. no order date parses at all
                 return _not_scored(history.customer_id, str(unusable)), [str(unusable)]
             set_aside = _set_aside(con)
-            with metrics.history_step("features"):
+            with steps.step("features"):
                 found = build_frame(con, [cutoff], settings.activity_window_days)
     if found.empty:
         window = settings.activity_window_days
@@ -170,7 +181,7 @@ def score_history(
             f"not in the scored population at {cutoff.date()}: no completed order "
             f"before it, or the last one more than {window} days before it",
         ), set_aside
-    return _scored(settings, champion, cutoff, found, history.customer_id), set_aside
+    return _scored(settings, champion, cutoff, found, history.customer_id, steps), set_aside
 
 
 def _posted_input(settings: Settings) -> InputSettings:
@@ -179,18 +190,18 @@ def _posted_input(settings: Settings) -> InputSettings:
 
 
 def _one_customer(
-    settings: Settings, history: History, cutoff: pd.Timestamp
+    settings: Settings, history: History, cutoff: pd.Timestamp, steps: metrics.HistorySteps
 ) -> pd.DataFrame | None:
     """The feature frame (empty outside the population) of a history validation keeps as
     posted, computed for this customer alone; None when validation has work to do."""
-    with metrics.history_step("validate"):
+    with steps.step("validate"):
         clean = clean_history(
             history.customer_id, history.orders, history.complaints, history.customer,
             _posted_input(settings),
         )  # fmt: skip
     if clean is None:
         return None
-    with metrics.history_step("features"):
+    with steps.step("features"):
         try:
             values = features_at(*clean, cutoff.value // 1000, settings.activity_window_days)
         except NotHere:
@@ -202,18 +213,18 @@ def _one_customer(
 
 def _scored(
     settings: Settings, champion: tuple[str, Scorer], cutoff: pd.Timestamp,
-    frame: pd.DataFrame, customer_id: str,
+    frame: pd.DataFrame, customer_id: str, steps: metrics.HistorySteps,
 ) -> CustomerScore:  # fmt: skip
     """The champion's scores of the one-row feature frame, reasons timed apart."""
     version, scorer = champion
-    with metrics.history_step("model"):
+    with steps.step("model"):
         prepared = scorer.prepare(frame)
         x = scorer.encode(prepared)
         scores = scorer.score(
             prepared, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
             with_reasons=False, risk_thresholds=settings.risk_thresholds, encoded=x,
         )  # fmt: skip
-    with metrics.history_step("reasons"):
+    with steps.step("reasons"):
         reasons = scorer.reasons(prepared, x)
     row = {str(k): v for k, v in scores.iloc[0].items()} | {
         "reasons": reasons[0],

@@ -8,6 +8,7 @@ handed to validation: whatever the fast route accepts, validation keeps whole.""
 from __future__ import annotations
 
 import math
+import time
 
 import pandas as pd
 import pytest
@@ -192,20 +193,30 @@ def test_settings_that_change_parsing_send_every_history_to_validation() -> None
     assert clean_history("c 1", rows, [], None, InputSettings()) is None  # ids with a space
 
 
-def test_each_history_step_is_timed_into_one_histogram() -> None:
-    """The in-process side of /metrics' history steps (the served side: test_deployed)."""
+def test_each_history_step_is_observed_once_per_history() -> None:
+    """The in-process side of /metrics' history steps (the served side: test_deployed): a
+    step run twice for one history (validated by both routes) is one observation, its
+    time the sum; a history that stops early reports the steps it ran."""
     from prometheus_client import REGISTRY
 
     from serving import metrics
 
-    def count(step: str) -> float:
-        name = "retain_history_step_seconds_count"
-        return REGISTRY.get_sample_value(name, {"step": step}) or 0.0
+    def seen(step: str) -> tuple[float, float]:
+        labels = {"step": step}
+        count = REGISTRY.get_sample_value("retain_history_step_seconds_count", labels)
+        total = REGISTRY.get_sample_value("retain_history_step_seconds_sum", labels)
+        return count or 0.0, total or 0.0
 
-    before = {step: count(step) for step in metrics.HISTORY_STEPS}
-    with metrics.history_step("features"):
-        pass
-    with pytest.raises(ZeroDivisionError), metrics.history_step("model"):
-        _ = 1 / 0  # a step that fails is not counted
-    after = {step: count(step) for step in metrics.HISTORY_STEPS}
-    assert after == before | {"features": before["features"] + 1}
+    before = {step: seen(step) for step in metrics.HISTORY_STEPS}
+    steps = metrics.HistorySteps()
+    for _ in range(2):
+        with steps.step("validate"):
+            time.sleep(0.001)
+    with pytest.raises(ZeroDivisionError), steps.step("features"):
+        _ = 1 / 0
+    steps.report()
+    after = {step: seen(step) for step in metrics.HISTORY_STEPS}
+    assert after["validate"][0] == before["validate"][0] + 1
+    assert after["validate"][1] - before["validate"][1] >= 0.002
+    assert after["features"][0] == before["features"][0] + 1
+    assert after["model"] == before["model"] and after["reasons"] == before["reasons"]
