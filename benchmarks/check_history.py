@@ -1,8 +1,9 @@
 """`POST /score/history` against the batch on real data: 1,000 CDNOW customers' histories
 posted to the running service equal their batch scores at the same as-of; the latency of
-those requests at concurrency 8 is printed (target p99 at most 100 ms, issue 16).
+those requests at concurrency 8 is printed (target p99 at most 100 ms, issue 16), and the
+wall and CPU time of one history in process (target at most 12 ms of CPU, issue 27).
 
-Run: .venv/bin/python benchmarks/check_history.py [--customers 1000] [--workers 1]
+Run: .venv/bin/python benchmarks/check_history.py [--customers 1000] [--workers 1] [--work DIR]
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
-from bench_api import free_port, start
+from bench_api import free_port, history_bodies, post_histories, start
 from data import CDNOW
 
+import serving.history as history_module
 from pipelines.settings import load_settings
 from serving.auth import KeyRing
-from serving.history import Champion, Connections, history_frames, score_history
+from serving.history import Champion, Connections, History, score_history
 from serving.launch import serve_command
 from serving.schemas import OrderIn
 
@@ -47,67 +49,49 @@ def retain(home: Path, *args: str) -> None:
     )
 
 
-async def post_all(url: str, key: str, bodies: list[dict]) -> tuple[list[dict], np.ndarray]:
-    results: list[dict] = [{}] * len(bodies)
-    latencies = np.zeros(len(bodies))
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(len(bodies)):
-        queue.put_nowait(i)
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                t = time.perf_counter()
-                reply = await client.post(f"{url}/score/history", json=bodies[i])
-                latencies[i] = time.perf_counter() - t
-                assert reply.status_code == 200, reply.text
-                results[i] = reply.json()["results"][0]
-
-        await asyncio.gather(*(worker() for _ in range(8)))
-    return results, latencies * 1000
-
-
-def in_process_ms(work: Path, bodies: list[dict]) -> float:
-    """Mean time of `score_history` in this process, histories one after another (the
-    service's work without HTTP, threads or the load generator)."""
+def in_process_ms(work: Path, bodies: list[dict], sql: bool = False) -> tuple[float, float]:
+    """Mean (wall, CPU) milliseconds of `score_history` in this process, histories one after
+    another (the service's work without HTTP, threads or the load generator). `sql`: every
+    history through validation and the batch SQL (the reference route), as if none were
+    clean, for the ratio of the two routes on the same cores at the same time."""
+    if sql:
+        history_module.clean_history = lambda *_: None
     os.environ["RETAIN_HOME"] = str(work / "home")
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work}/mlflow.db"
     settings = load_settings()
     champion, connections = Champion(settings).get(), Connections()
     assert champion is not None
-    frames = [
-        (b, history_frames(b["customer_id"], [OrderIn(**o) for o in b["orders"]], [], None))
-        for b in bodies
+    histories = [
+        (b["as_of"], History(b["customer_id"], [OrderIn(**o) for o in b["orders"]])) for b in bodies
     ]
-    for b, f in frames[:5]:  # warm up
-        score_history(settings, champion, b["as_of"], f, b["customer_id"], connections)
-    started = time.perf_counter()
-    for b, f in frames:
-        score_history(settings, champion, b["as_of"], f, b["customer_id"], connections)
-    return (time.perf_counter() - started) / len(frames) * 1000
+    for as_of, history in histories[:5]:  # warm up
+        score_history(settings, champion, as_of, history, connections)
+    started, cpu = time.perf_counter(), time.process_time()
+    for as_of, history in histories:
+        score_history(settings, champion, as_of, history, connections)
+    per = 1000 / len(histories)
+    return (time.perf_counter() - started) * per, (time.process_time() - cpu) * per
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1, help="The service's worker processes.")
+    parser.add_argument(
+        "--work", type=Path, default=None,
+        help="A folder of an earlier run (printed at the start) to measure again: no import, "
+        "training or scoring.",
+    )  # fmt: skip
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="check-history-"))
-    retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
-    retain(work, "train", "--data", "data", "--horizon-days", "91")
-    retain(work, "score", "--out", "scores.parquet")
+    work = args.work or Path(tempfile.mkdtemp(prefix="check-history-"))
+    print(f"working in {work}")
+    if args.work is None:
+        retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
+        retain(work, "train", "--data", "data", "--horizon-days", "91")
+        retain(work, "score", "--out", "scores.parquet")
     batch = pd.read_parquet(work / "scores.parquet").set_index("customer_id")
-    as_of = pd.Timestamp(batch["as_of"].iloc[0])
-    orders = pd.read_parquet(work / "data" / "orders.parquet")
-    orders = orders[orders["ordered_at"] < as_of].drop_duplicates()
-    chosen = list(batch.sample(args.customers, random_state=0).index)
-    mine = orders[orders["customer_id"].isin(chosen)].groupby("customer_id")
-    bodies = [
-        {"as_of": str(as_of.date()), "customer_id": c,
-         "orders": [{"order_id": o.order_id, "ordered_at": str(o.ordered_at), "amount": o.amount} for o in mine.get_group(c).itertuples()]}
-        for c in chosen
-    ]  # fmt: skip
+    bodies = history_bodies(work, args.customers)
+    as_of = pd.Timestamp(bodies[0]["as_of"])
     key = KeyRing(work / "home" / "api_keys.json").add("check", pd.Timestamp("2026-11-30"))
     port = free_port()
     env = {**os.environ, "RETAIN_HOME": str(work / "home"), "BENTOML_HOME": str(work / "bentoml"),
@@ -117,7 +101,9 @@ def main() -> None:
     try:
         while httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code != 200:
             time.sleep(0.5)
-        results, ms = asyncio.run(post_all(f"http://127.0.0.1:{port}", key, bodies))
+        results, ms, _ = asyncio.run(
+            post_histories(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, bodies)
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
     worst = max(
@@ -128,7 +114,11 @@ def main() -> None:
           f"{worst:.2e} over {', '.join(COMPARED)}; risk tiers equal: {tiers}")  # fmt: skip
     print(f"latency at concurrency 8, {args.workers} worker(s): p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms "
           f"(histories of {np.mean([len(b['orders']) for b in bodies]):.1f} orders on average)")  # fmt: skip
-    print(f"in process, one at a time: {in_process_ms(work, bodies[:200]):.1f} ms per history")
+    wall, cpu = in_process_ms(work, bodies[:200])
+    print(f"in process, one at a time: {wall:.1f} ms wall, {cpu:.1f} ms CPU per history")
+    wall, sql_cpu = in_process_ms(work, bodies[:200], sql=True)
+    print(f"the same through validation and the batch SQL: {wall:.1f} ms wall, {sql_cpu:.1f} ms "
+          f"CPU per history (one-customer route / SQL route: {cpu / sql_cpu:.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":

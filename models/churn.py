@@ -207,9 +207,11 @@ class ChurnModel(BaseEstimator):
             return raw
         return np.column_stack([raw, anchor_log_odds(frame[ANCHOR].to_numpy(dtype=float))])
 
-    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
-        """SHAP contributions (rows x features, bias column dropped), in raw-score units."""
-        contrib = predict(self.booster_, self.encoder_.transform(frame), pred_contrib=True)
+    def contributions(self, frame: pd.DataFrame, x: np.ndarray | None = None) -> np.ndarray:
+        """SHAP contributions (rows x features, bias column dropped), in raw-score units;
+        `x`: the frame's encoded features when the caller has them already."""
+        x = self.encoder_.transform(frame) if x is None else x
+        contrib = predict(self.booster_, x, pred_contrib=True)
         return np.asarray(contrib)[:, :-1]
 
     @property

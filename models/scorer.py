@@ -138,12 +138,14 @@ class Scorer:
         model_version: str,
         with_reasons: bool = True,
         risk_thresholds: tuple[float, float] | None = None,
+        encoded: np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Scores table (docs/ARCHITECTURE.md, what comes out) for rows of point-in-time features at `as_of`.
         Risk tiers are a presentation of the calibrated probability: `risk_thresholds`
-        (high, medium) are today's settings; without them, those in force at training."""
+        (high, medium) are today's settings; without them, those in force at training.
+        `encoded`: the prepared frame's `encode`, when the caller has it."""
         frame = self.prepare(features)
-        x = self.churn.encoder_.transform(frame)
+        x = self.encode(frame) if encoded is None else encoded
         p = self.churn.predict_proba_encoded(x, frame)
         curve = self.curve(frame, x)
         timing = self.next_order.summary(curve, frame.index)
@@ -171,7 +173,7 @@ class Scorer:
                 "value_tier": self.value_tiers(frame[self.value_basis]),
                 "expected_value": value,
                 "value_at_risk": p * value,
-                "reasons": self.reasons(frame) if with_reasons else "",
+                "reasons": self.reasons(frame, x) if with_reasons else "",
                 "model_version": model_version,
                 "scored_at": scored_at,
             }
@@ -211,9 +213,14 @@ class Scorer:
         conditions = [spend >= self.tier_thresholds[name] for name in names[:-1]]
         return np.select(conditions, names[:-1], names[-1])
 
-    def reasons(self, frame: pd.DataFrame) -> list[str]:
-        """Up to three reasons per row, joined into one cell (see models.explain)."""
-        contributions = self.churn.contributions(frame)
+    def encode(self, prepared: pd.DataFrame) -> np.ndarray:
+        """The churn model's encoded features of a prepared frame (`prepare`)."""
+        return self.churn.encoder_.transform(prepared)
+
+    def reasons(self, frame: pd.DataFrame, encoded: np.ndarray | None = None) -> list[str]:
+        """Up to three reasons per row, joined into one cell (see models.explain);
+        `encoded`: the frame's `encode`, when the caller has it."""
+        contributions = self.churn.contributions(frame, encoded)
         texts = top_reasons(contributions, frame, self.features, self.reason_templates)
         return [join_reasons(t) for t in texts]
 

@@ -1,6 +1,7 @@
-"""Fresh scores from a posted history: the same feature SQL on an in-memory DuckDB and the
-same registered model as the batch, so a history scores exactly as the batch scores the same
-customer at the same as-of (nothing in a version depends on who else is scored)."""
+"""Fresh scores from a posted history: the batch's features (the feature SQL on an in-memory
+DuckDB, or for a history validation keeps as posted its one-customer restatement, proven equal)
+and the same registered model as the batch, so a history scores exactly as the batch scores
+the same customer at the same as-of (nothing in a version depends on who else is scored)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from features.cutoffs import to_timestamp
 from features.frame import build_frame
+from features.one_customer import NotHere, feature_row, features_at
 from pipelines.errors import InputError
 from pipelines.home import open_registry
 from pipelines.ingest.sources import load_frames
-from pipelines.settings import Settings
+from pipelines.settings import InputSettings, Settings
 from pipelines.warehouse import connect
+from serving import metrics
+from serving.posted import clean_history
 from serving.schemas import ComplaintIn, CustomerIn, CustomerScore, OrderIn
 from serving.store import customer_score, plain_row
 
@@ -102,19 +107,25 @@ class Connections:
         self._idle.put(con)
 
 
-def history_frames(
-    customer_id: str,
-    orders: list[OrderIn],
-    complaints: list[ComplaintIn],
-    customer: CustomerIn | None,
-) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class History:
+    """One posted history: the customer and the rows of the contract tables, as parsed."""
+
+    customer_id: str
+    orders: list[OrderIn]
+    complaints: list[ComplaintIn] = field(default_factory=list)
+    customer: CustomerIn | None = None
+
+
+def history_frames(history: History) -> dict[str, pd.DataFrame]:
     """The contract tables of one customer; columns nobody filled in are left out (absent)."""
+    customer_id = history.customer_id
     frames = {
-        "orders": _table([o.model_dump() for o in orders], customer_id),
-        "complaints": _table([c.model_dump() for c in complaints], customer_id),
+        "orders": _table([o.model_dump() for o in history.orders], customer_id),
+        "complaints": _table([c.model_dump() for c in history.complaints], customer_id),
     }
-    if customer is not None:
-        frames["customers"] = _table([customer.model_dump()], customer_id)
+    if history.customer is not None:
+        frames["customers"] = _table([history.customer.model_dump()], customer_id)
     return {name: frame for name, frame in frames.items() if len(frame)}
 
 
@@ -131,43 +142,98 @@ def score_history(
     settings: Settings,
     champion: tuple[str, Scorer],
     as_of: str,
-    frames: dict[str, pd.DataFrame],
-    customer_id: str,
+    history: History,
     connections: Connections,
 ) -> tuple[CustomerScore, list[str]]:
     """Validate the history like any source, compute its features at `as_of`, score them.
     Rows the batch would set aside are set aside here too and named (second item), so the
-    score is the batch's for the same data."""
+    score is the batch's for the same data. A history validation keeps as posted takes the
+    one-customer route (features.one_customer, no DuckDB); any other the batch SQL's."""
     cutoff = _cutoff(as_of)
-    if "orders" not in frames:
+    if not history.orders:
         raise HistoryError("orders", "at least one order is needed")
-    with connections.lease() as con:
-        try:
-            load_frames(
-                con, frames, settings.input.model_copy(update={"tables": {}, "columns": {}})
-            )
-        except InputError as unusable:  # e.g. no order date parses at all
-            return _not_scored(customer_id, str(unusable)), [str(unusable)]
-        set_aside = _set_aside(con)
-        frame = build_frame(con, [cutoff], settings.activity_window_days)
-    if frame.empty:
+    steps = metrics.HistorySteps()
+    try:
+        return _features_and_scores(settings, champion, cutoff, history, connections, steps)
+    finally:
+        steps.report()
+
+
+def _features_and_scores(
+    settings: Settings, champion: tuple[str, Scorer], cutoff: pd.Timestamp, history: History,
+    connections: Connections, steps: metrics.HistorySteps,
+) -> tuple[CustomerScore, list[str]]:  # fmt: skip
+    found = _one_customer(settings, history, cutoff, steps)
+    set_aside: list[str] = []
+    if found is None:
+        with connections.lease() as con:
+            try:
+                with steps.step("validate"):
+                    load_frames(con, history_frames(history), _posted_input(settings))
+            except InputError as unusable:  # e.g. no order date parses at all
+                return _not_scored(history.customer_id, str(unusable)), [str(unusable)]
+            set_aside = _set_aside(con)
+            with steps.step("features"):
+                found = build_frame(con, [cutoff], settings.activity_window_days)
+    if found.empty:
         window = settings.activity_window_days
         return _not_scored(
-            customer_id,
+            history.customer_id,
             f"not in the scored population at {cutoff.date()}: no completed order "
             f"before it, or the last one more than {window} days before it",
         ), set_aside
+    return _scored(settings, champion, cutoff, found, history.customer_id, steps), set_aside
+
+
+def _posted_input(settings: Settings) -> InputSettings:
+    """The input settings of a posted history: the contract's own names, the formats set."""
+    return settings.input.model_copy(update={"tables": {}, "columns": {}})
+
+
+def _one_customer(
+    settings: Settings, history: History, cutoff: pd.Timestamp, steps: metrics.HistorySteps
+) -> pd.DataFrame | None:
+    """The feature frame (empty outside the population) of a history validation keeps as
+    posted, computed for this customer alone; None when validation has work to do."""
+    with steps.step("validate"):
+        clean = clean_history(
+            history.customer_id, history.orders, history.complaints, history.customer,
+            _posted_input(settings),
+        )  # fmt: skip
+    if clean is None:
+        return None
+    with steps.step("features"):
+        try:
+            values = features_at(*clean, cutoff.value // 1000, settings.activity_window_days)
+        except NotHere:
+            return None
+        if values is None:
+            return pd.DataFrame()
+        return feature_row(history.customer_id, cutoff, values)
+
+
+def _scored(
+    settings: Settings, champion: tuple[str, Scorer], cutoff: pd.Timestamp,
+    frame: pd.DataFrame, customer_id: str, steps: metrics.HistorySteps,
+) -> CustomerScore:  # fmt: skip
+    """The champion's scores of the one-row feature frame, reasons timed apart."""
     version, scorer = champion
-    scores = scorer.score(
-        frame, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
-        risk_thresholds=settings.risk_thresholds,
-    )  # fmt: skip
+    with steps.step("model"):
+        prepared = scorer.prepare(frame)
+        x = scorer.encode(prepared)
+        scores = scorer.score(
+            prepared, cutoff, pd.Timestamp.now(tz="UTC").tz_localize(None), version,
+            with_reasons=False, risk_thresholds=settings.risk_thresholds, encoded=x,
+        )  # fmt: skip
+    with steps.step("reasons"):
+        reasons = scorer.reasons(prepared, x)
     row = {str(k): v for k, v in scores.iloc[0].items()} | {
+        "reasons": reasons[0],
         "average_days_between_orders": frame["mean_days_between_orders"].iloc[0],
         "average_order_value": frame["net_avg_order_value"].iloc[0],
         "historic_clv": frame["net_spend_total"].iloc[0],
     }
-    return customer_score(customer_id, plain_row(row)), set_aside
+    return customer_score(customer_id, plain_row(row))
 
 
 def _not_scored(customer_id: str, why: str) -> CustomerScore:

@@ -127,13 +127,13 @@ class RetainService:
                 503, "no_champion", "no champion model yet", "run `retain train`",
                 RETRY_AFTER_SECONDS,
             )  # fmt: skip
-        from serving.history import HistoryError, history_frames, score_history
+        from serving.history import History, HistoryError, score_history
 
-        frames = history_frames(customer_id, orders, complaints, customer)
+        history = History(customer_id, orders, complaints, customer)
         try:
             result, set_aside = await anyio.to_thread.run_sync(
-                score_history, self.settings, champion, as_of, frames, customer_id,
-                self.connections, limiter=self.histories,
+                score_history, self.settings, champion, as_of, history, self.connections,
+                limiter=self.histories,
             )  # fmt: skip
         except HistoryError as exc:
             raise InvalidArgument(str(exc)) from None

@@ -137,6 +137,32 @@ def test_errors_are_json_with_a_code(deployed: dict[str, Any]) -> None:
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
 
 
+def test_metrics_time_each_step_of_a_posted_history(deployed: dict[str, Any]) -> None:
+    """/metrics gives a histogram per step of a posted history (issue 27): validate,
+    features, model and reasons, each observed once more per history scored."""
+    from serving.metrics import HISTORY_STEPS
+
+    def counts() -> dict[str, float]:
+        text = httpx.get(f"{deployed['url']}/metrics", timeout=10).text
+        found = re.findall(r'^retain_history_step_seconds_count\{step="(\w+)"\} (\S+)$', text, re.M)
+        return {step: float(n) for step, n in found}
+
+    batch = pd.read_parquet(deployed["root"] / "scores.parquet")
+    customer, as_of = batch["customer_id"].iloc[0], pd.Timestamp(batch["as_of"].iloc[0])
+    body = posted_histories(deployed["root"] / "data", [customer], as_of)[customer]
+    before = counts()
+    reply = _post(
+        deployed, "/v1/score/history", {"as_of": str(as_of.date()), "customer_id": customer, **body}
+    )
+    assert reply.status_code == 200 and reply.json()["results"][0]["found"]
+    after = counts()
+    for step in HISTORY_STEPS:
+        assert after[step] == before.get(step, 0) + 1, (step, before, after)
+    sums = re.findall(r'^retain_history_step_seconds_sum\{step="(\w+)"\} (\S+)$',
+                      httpx.get(f"{deployed['url']}/metrics", timeout=10).text, re.M)  # fmt: skip
+    assert {step for step, total in sums if float(total) > 0} == set(HISTORY_STEPS)
+
+
 def test_schemathesis_with_every_check_finds_nothing(deployed: dict[str, Any]) -> None:
     """Every check, positive_data_acceptance included, a bounded number of examples."""
     done = subprocess.run(

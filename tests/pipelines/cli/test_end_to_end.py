@@ -281,8 +281,10 @@ def posted_histories(data: Path, customers: list[str], as_of: pd.Timestamp) -> d
 
 def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
     """The API's fresh score of a posted history equals the batch score of the same customer
-    at the same as-of (same feature SQL, same registered version, nothing refitted)."""
-    from serving.history import Champion, Connections, history_frames, score_history
+    at the same as-of (the one-customer features equal to the batch SQL's, same registered
+    version, nothing refitted)."""
+    from serving.history import Champion, Connections, History, score_history
+    from serving.posted import clean_history
     from serving.schemas import ComplaintIn, CustomerIn, OrderIn
 
     batch = pd.read_parquet(workspace / "scores.parquet").set_index("customer_id")
@@ -293,15 +295,15 @@ def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
     assert champion is not None and champion[0] == batch["model_version"].iloc[0]
     connections = Connections()  # one database serves them all in turn: nothing carries over
     for c, body in posted_histories(workspace / "data", chosen, as_of).items():
-        frames = history_frames(
+        history = History(
             c,
             [OrderIn(**o) for o in body["orders"]],
             [ComplaintIn(**k) for k in body["complaints"]],
             CustomerIn(**body["customer"]),
         )
-        got, set_aside = score_history(
-            settings, champion, str(as_of.date()), frames, c, connections
-        )
+        # these take the one-customer route (features.one_customer), proven here at 1e-9
+        assert clean_history(*vars(history).values(), settings.input) is not None
+        got, set_aside = score_history(settings, champion, str(as_of.date()), history, connections)
         want = batch.loc[c]
         assert got.found and set_aside == [], (c, got.error, set_aside)
         for column in ("churn_probability", "expected_days_to_next_order", "next_order_p10_days",
