@@ -70,6 +70,14 @@ PeakOpt = Annotated[
     float,
     typer.Option("--holiday-peak", help="Order-rate multiplier from 15 November to year end."),
 ]
+LinesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--lines",
+        help="Write order_lines with product categories bought on per-customer cycles "
+        "(category_truth.parquet holds the cycles) instead of orders.",
+    ),
+]
 
 TablesOut = Annotated[
     Path,
@@ -96,6 +104,7 @@ def generate(
     shift_complaints: ShiftComplaintsOpt = 3.0,
     shift_dropout: ShiftDropoutOpt = 2.0,
     holiday_peak: PeakOpt = 1.0,
+    lines: LinesOpt = False,
 ) -> None:
     """Write synthetic orders, complaints and customers (Parquet), with the ground truth.
     With --campaign-list, the list's target customers are contacted on the campaign date and
@@ -108,7 +117,9 @@ def generate(
     if shift_date is not None:
         change = WorldChange(shift_date, shift_complaints, shift_dropout)
     with console.status(f"simulating {customers:,} customers over {days} days"):
-        made = generate_dataset(out, customers, days, seed, start, csv, plan, change, holiday_peak)
+        made = generate_dataset(
+            out, customers, days, seed, start, csv, plan, change, holiday_peak, lines
+        )
     if made.truth is not None:
         t = made.truth
         console.print(
@@ -116,7 +127,7 @@ def generate(
             f"share {t['true_effect_share_ordered']:+.1%} by {t['readout_until']}"
         )
     counts = ", ".join(f"{n:,} {k}" for k, n in made.counts.items())
-    done(f"wrote {counts} (+ truth.parquet, generation.json) to {out}")
+    done(f"wrote {counts} (+ truth, generation.json) to {out}")
 
 
 @app.command(rich_help_panel=PANEL)

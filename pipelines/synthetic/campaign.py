@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.labels import window_outcomes
+from pipelines.errors import InputError
 from pipelines.files import read_list
 from pipelines.synthetic.generate import (
     Campaign,
@@ -66,6 +67,7 @@ def generate_dataset(
     plan: CampaignPlan | None = None,
     change: WorldChange | None = None,
     holiday_peak: float = 1.0,
+    lines: bool = False,
 ) -> Generated:
     """Simulate and write the tables (+ truth and generation.json); with a plan, the campaign
     too and `campaign_truth.json` (the same seed without the campaign gives the exact effect)."""
@@ -74,9 +76,13 @@ def generate_dataset(
         GeneratorParams(holiday_peak=holiday_peak), **(change.params(start_at) if change else {})
     )
     campaign, date = (None, None) if plan is None else _campaign(plan, customers, start_at)
-    tables = simulate(customers, days, seed, start_at, params, campaign=campaign)
+    if lines and plan is not None:
+        raise InputError(
+            "--lines", "a campaign readout compares orders: generate it without --lines"
+        )
+    tables = simulate(customers, days, seed, start_at, params, campaign=campaign, lines=lines)
     write_dataset(tables, out, generation_meta(customers, days, seed, start_at, params), csv)
-    counts = {k: len(v) for k, v in tables.items() if k != "truth"}
+    counts = {k: len(v) for k, v in tables.items() if not k.endswith("truth")}
     if plan is None or campaign is None or date is None:
         return Generated(counts, None)
     without = simulate(customers, days, seed, start_at, params)["orders"]
