@@ -77,6 +77,9 @@ class InputSettings(BaseModel):
         None,
         description="Regular expression of order ids that are credit notes (returns), e.g. '^C'.",
     )
+    category_map: str | None = Field(
+        None, description="CSV or Parquet file of product_id -> category for order lines."
+    )
     max_set_aside_share: float = Field(
         0.5,
         gt=0,
