@@ -274,6 +274,12 @@ class Settings(BaseSettings):
         description="`retain score` explains this many customers (most value at risk), about "
         "720 a second: lists and pages up to this size then need no explaining of their own.",
     )
+    min_category_purchases: int = Field(
+        2, ge=1, description="Purchases of a category before a customer gets its curve."
+    )
+    max_categories_per_customer: int = Field(
+        5, ge=1, le=50, description="Category curves per customer (the most bought first)."
+    )
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)
     control_share: float = Field(0.10, ge=0, lt=1)
