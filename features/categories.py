@@ -91,11 +91,11 @@ def _per_category(cutoffs: str, events: str) -> str:
     category for the customer (most purchases, then most spend, then name)."""
     w = DROPPED_WINDOW_DAYS
     return f"""
-        WITH e AS (
+        WITH category_event_ages AS (
             SELECT e.customer_id, c.cutoff_at, e.category, e.net_spend, e.purchase,
                 {days_between("c.cutoff_at", "e.ordered_at")} AS age_days
             FROM {cutoffs} c JOIN {events} e ON e.ordered_at < c.cutoff_at
-        ), pc AS (
+        ), per_category AS (
             SELECT customer_id, cutoff_at, category,
                 count(*) FILTER (WHERE purchase) AS purchases_total,
                 greatest(coalesce(sum(net_spend), 0), 0) AS spend_total,
@@ -104,7 +104,7 @@ def _per_category(cutoffs: str, events: str) -> str:
                 count(*) FILTER (WHERE purchase AND age_days > {w} AND age_days <= {2 * w})
                     AS purchases_prev_{w}d,
                 list_sort(list(age_days) FILTER (WHERE purchase)) AS ages
-            FROM e GROUP BY customer_id, cutoff_at, category
+            FROM category_event_ages GROUP BY customer_id, cutoff_at, category
         )
         SELECT *, row_number() OVER (
                 PARTITION BY customer_id, cutoff_at
@@ -113,7 +113,7 @@ def _per_category(cutoffs: str, events: str) -> str:
             list_median({gaps_of("ages")}) AS median_gap_days,
             list_stddev_samp({gaps_of("ages")}) AS std_gap_days,
             list_extract(ages, 2) - list_extract(ages, 1) AS last_gap_days
-        FROM pc WHERE purchases_total > 0
+        FROM per_category WHERE purchases_total > 0
     """
 
 

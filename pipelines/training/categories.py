@@ -20,6 +20,7 @@ from features.categories import (
 from features.cutoffs import cutoffs_frame
 from models.category_timing import CategoryTimingModel, CycleBaseline
 from pipelines.settings import Settings
+from pipelines.training.backtest import training_cutoffs as training_cutoffs_of
 
 WITHIN_DAYS = 30  # the evaluated question: does the customer buy the category within 30 days
 CATEGORIES_OFF = "off: no category events (order lines without category or category_map)"
@@ -114,3 +115,42 @@ def evaluate_categories(
         "base_rate": float((test["days_to_next_purchase"] < WITHIN_DAYS).mean()),
         "metrics": metrics,
     }
+
+
+CURVE_DAYS = (7, 14, 30)  # probability_7d, _14d, _30d of each pair in the category scores
+KEPT_PAIR_COLUMNS = (
+    "customer_id",
+    "category",
+    "cutoff_at",
+    "purchases_total",
+    "spend_per_purchase",
+    "median_gap_days",
+    "days_since_purchase",
+)
+
+
+def category_scores(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp
+) -> pd.DataFrame | None:
+    """The category curve fitted on the training cutoffs of `as_of` (each one's horizon over
+    by then) and applied to the pairs at `as_of`: per (customer, category) the pair's rhythm,
+    P(buys within 7, 14, 30 days), the expected days, the 80 % interval and the curve's bin
+    probabilities (`bin_0`, ...; edges: models.timing.bin_edges(horizon)). None without
+    category events or pairs."""
+    if not has_category_events(con):
+        return None
+    train = pair_frame(con, training_cutoffs_of(as_of, settings), settings, with_outcomes=True)
+    pairs = pair_frame(con, [as_of], settings)
+    if train.empty or pairs.empty:
+        return None
+    model = CategoryTimingModel(settings.horizon_days).fit(train, as_of)
+    summary = model.summary(pairs, CURVE_DAYS[-1]).drop(columns="probability")
+    curve = model.curve(pairs, CURVE_DAYS)
+    bins = model.bin_probabilities(pairs)
+    out = pairs[list(KEPT_PAIR_COLUMNS)].rename(columns={"cutoff_at": "as_of"})
+    for k, days in enumerate(CURVE_DAYS):
+        out[f"probability_{days}d"] = curve[:, k]
+    out = pd.concat([out, summary], axis=1)
+    for k in range(bins.shape[1]):
+        out[f"bin_{k}"] = bins[:, k]
+    return out
