@@ -105,15 +105,17 @@ def _per_category(cutoffs: str, events: str) -> str:
                     AS purchases_prev_{w}d,
                 list_sort(list(age_days) FILTER (WHERE purchase)) AS ages
             FROM category_event_ages GROUP BY customer_id, cutoff_at, category
+        ), category_gaps AS (  -- a column first: Spark's rewrite reads no nested list calls
+            SELECT *, {gaps_of("ages")} AS gaps FROM per_category
         )
         SELECT *, row_number() OVER (
                 PARTITION BY customer_id, cutoff_at
                 ORDER BY purchases_total DESC, spend_total DESC, category) AS category_rank,
             sum(spend_total) OVER (PARTITION BY customer_id, cutoff_at) AS customer_spend,
-            list_median({gaps_of("ages")}) AS median_gap_days,
-            list_stddev_samp({gaps_of("ages")}) AS std_gap_days,
+            list_median(gaps) AS median_gap_days,
+            list_stddev_samp(gaps) AS std_gap_days,
             list_extract(ages, 2) - list_extract(ages, 1) AS last_gap_days
-        FROM per_category WHERE purchases_total > 0
+        FROM category_gaps WHERE purchases_total > 0
     """
 
 
