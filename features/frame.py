@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from features.categories import CATEGORY_EVENTS, category_features, has_category_events
 from features.complaints import complaint_features
 from features.cutoffs import cutoffs_frame
 from features.hashing import stable_unit_sql
@@ -18,6 +19,7 @@ from features.labels import labels
 from features.orders import amounts_known, mix_sql, order_features
 from features.schema import (
     CATEGORICAL_FEATURES,
+    CATEGORY_FEATURES,
     COMPLAINT_COUNTS,
     COMPLAINT_FEATURES,
     FEATURE_COLUMNS,
@@ -29,6 +31,11 @@ from features.sql import days_between, sql_text
 
 # The tables a pass reads a share of, and the time before which their rows can matter.
 PASS_TABLES = {"orders": "ordered_at", "complaints": "opened_at", "customers": None}
+CATEGORY_PASS_TABLES = {CATEGORY_EVENTS: "ordered_at", "order_lines": "ordered_at"}
+
+
+def _pass_tables(with_categories: bool) -> dict[str, str | None]:
+    return {**PASS_TABLES, **(CATEGORY_PASS_TABLES if with_categories else {})}
 
 
 class _Names:
@@ -38,8 +45,9 @@ class _Names:
     def __init__(self) -> None:
         tag = uuid.uuid4().hex[:12]
         self.cutoffs, self.population = f"_cutoffs_{tag}", f"_population_{tag}"
-        self.passes = {t: f"_{t}_pass_{tag}" for t in PASS_TABLES}
+        self.passes = {t: f"_{t}_pass_{tag}" for t in _pass_tables(True)}
         self.order_features = f"_order_features_{tag}"
+        self.category_features = f"_category_features_{tag}"
         self.complaint_features = f"_complaint_features_{tag}"
         self.labels, self.categories = f"_labels_{tag}", f"_category_bits_{tag}"
 
@@ -180,7 +188,8 @@ def write_feature_parts(
     names, parts = _Names(), []
     folder.mkdir(parents=True, exist_ok=True)
     passes = _passes(con, len(cutoffs), rows_per_pass, 1.0)
-    staged = _stage(con, folder / "staged", passes, max(cutoffs)) if passes > 1 else None
+    tables = _pass_tables(has_category_events(con))
+    staged = _stage(con, folder / "staged", passes, max(cutoffs), tables) if passes > 1 else None
 
     def into_file(k: int, select: str) -> None:
         parts.append(folder / f"part-{k:05d}.parquet")
@@ -195,7 +204,11 @@ def write_feature_parts(
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, folder: Path, passes: int, before: pd.Timestamp
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    passes: int,
+    before: pd.Timestamp,
+    tables: dict[str, str | None],
 ) -> Callable[[int, str], str]:
     """Split the tables once into `passes` hash shares of the customers on disk (Parquet, one
     folder per share), so each pass reads its share instead of scanning every table again:
@@ -203,7 +216,7 @@ def _stage(
     source of table `t` in pass `k`."""
     at = sql_text(pd.Timestamp(before).isoformat(sep=" "))
     folder.mkdir(parents=True, exist_ok=True)
-    for table, column in PASS_TABLES.items():
+    for table, column in tables.items():
         keep = f"WHERE {column} < TIMESTAMP {at}" if column else ""
         con.execute(
             f"COPY (SELECT *, hash(customer_id) % {passes} AS _pass FROM {table} {keep}) "
@@ -236,9 +249,11 @@ def _run_passes(
     `source`: the whole table."""
     _set_cutoffs(con, cutoffs, names.cutoffs)
     mix, has_amounts = mix_sql(con, names.categories), amounts_known(con)
+    with_categories = has_category_events(con)
     for k in range(passes):
-        tables = {t: t for t in PASS_TABLES}
-        for table, view in names.passes.items():
+        tables = {t: t for t in _pass_tables(with_categories)}
+        for table in tables:
+            view = names.passes[table]
             chosen = source(k, table) if source else None
             if chosen is not None:  # one share of the customers per pass: memory stays bounded
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {chosen}")
@@ -250,22 +265,47 @@ def _run_passes(
         complaint_features(con, names.cutoffs, complaints).create_view(
             names.complaint_features, replace=True
         )
+        category_join = _category_join(con, names, tables, with_categories)
         sink(
             k,
             f"""
             SELECT {_feature_columns()} FROM (
-                SELECT o.*, {_complaint_columns()}, u.segment, u.region,
+                SELECT o.*, {_complaint_columns()}, {_category_columns(with_categories)},
+                    u.segment, u.region,
                     CASE WHEN u.signed_up_at < o.cutoff_at
                          THEN {days_between("o.cutoff_at", "u.signed_up_at")} END AS days_since_signup
                 FROM {names.order_features} o
                 LEFT JOIN {names.complaint_features} k USING (customer_id, cutoff_at)
                 LEFT JOIN {tables["customers"]} u USING (customer_id)
+                {category_join}
                 WHERE o.days_since_last_order <= {activity_window_days}
             ) p
             """,
         )
         if on_pass is not None:
             on_pass(k + 1, passes)
+
+
+def _category_join(
+    con: duckdb.DuckDBPyConnection,
+    names: _Names,
+    tables: dict[str, str],
+    with_categories: bool,
+) -> str:
+    """The join of this pass's category features (features.categories), or nothing."""
+    if not with_categories:
+        return ""
+    category_features(
+        con, names.cutoffs, tables[CATEGORY_EVENTS], tables["order_lines"]
+    ).create_view(names.category_features, replace=True)
+    return f"LEFT JOIN {names.category_features} g USING (customer_id, cutoff_at)"
+
+
+def _category_columns(with_categories: bool) -> str:
+    """CATEGORY_FEATURES from the pass's join, or NULL (absent) without category events."""
+    return ", ".join(
+        f"g.{c}" if with_categories else f"CAST(NULL AS DOUBLE) AS {c}" for c in CATEGORY_FEATURES
+    )
 
 
 def build_frame(
@@ -299,7 +339,12 @@ def build_frame(
 
 def _drop(con: duckdb.DuckDBPyConnection, names: _Names) -> None:
     """Drop the temporary tables and views one call made."""
-    for view in (names.labels, names.order_features, names.complaint_features):
+    for view in (
+        names.labels,
+        names.order_features,
+        names.complaint_features,
+        names.category_features,
+    ):
         con.execute(f"DROP VIEW IF EXISTS {view}")
     for view in names.passes.values():
         con.execute(f"DROP VIEW IF EXISTS {view}")

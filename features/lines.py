@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import duckdb
 
+from features.categories import returned_line_sql
 from features.schema import RETURNED_STATUS
-from features.sql import sql_text
 
 
 def orders_from_lines(
     con: duckdb.DuckDBPyConnection, credit_note_pattern: str | None, lines: str = "order_lines"
 ) -> duckdb.DuckDBPyRelation:
     """One row per order (columns of the orders contract) from validated order lines."""
-    credit = (
-        f"regexp_matches(order_id, {sql_text(credit_note_pattern)})"
-        if credit_note_pattern
-        else "false"
-    )
     return con.sql(
         f"""
         WITH l AS (
             SELECT *,
-                CASE WHEN {credit} OR coalesce(quantity, 0) < 0 THEN '{RETURNED_STATUS}'
+                CASE WHEN {returned_line_sql(credit_note_pattern)} THEN '{RETURNED_STATUS}'
                      ELSE status END AS line_status,
                 abs(coalesce(line_amount, quantity * unit_price)) AS line_value
             FROM {lines}

@@ -25,6 +25,7 @@ from features.orders import COUNTED_CHANNELS
 from features.schema import (
     CANCELLED_STATUS,
     CATEGORICAL_FEATURES,
+    CATEGORY_FEATURES,
     COMPLAINT_WINDOWS_DAYS,
     COMPLETED_STATUS,
     NUMERIC_FEATURES,
@@ -92,7 +93,8 @@ def features_at(
         _days(cutoff_us, signed) if signed is not None and signed < cutoff_us else None
     )
     found["segment"], found["region"] = person.segment, person.region
-    return found
+    # a posted history holds orders, not lines: no category signal, as in the batch without lines
+    return found | dict.fromkeys(CATEGORY_FEATURES)
 
 
 def _days(later: int, earlier: int) -> float:

@@ -10,7 +10,7 @@ from features.schema import (
     ORDER_WINDOWS_DAYS,
     RETURNED_STATUS,
 )
-from features.sql import days_between, sql_text
+from features.sql import days_between, gaps_of, sql_text
 
 # Up to this many distinct categories are counted with a 64-bit (signed) mask per customer, and up to
 # this many channels with one counter each: plain aggregates, far cheaper than DISTINCT / mode.
@@ -119,10 +119,7 @@ def order_features(
     mix_aggregates, mix_columns, mix_join = mix or mix_sql(con)
     known = amounts_known(con) if has_amounts is None else has_amounts
     zero = no_spend(known)
-    gap = (
-        "list_transform(range(1, array_length(ages)), "
-        "lambda i: list_extract(ages, i + 1) - list_extract(ages, i))"
-    )
+    gap = gaps_of("ages")
     return con.sql(
         f"""
         WITH per AS (

@@ -29,7 +29,13 @@ class TableContract:
 
 DEFAULT_HORIZON_DAYS = 90  # churn = no order within this many days of the cutoff
 
-SQL_TYPES = {"text": "VARCHAR", "timestamp": "TIMESTAMP", "number": "DOUBLE", "integer": "INTEGER"}
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "number": "DOUBLE",
+    "integer": "INTEGER",
+    "boolean": "BOOLEAN",
+}
 
 
 ORDERS = TableContract(
@@ -84,6 +90,22 @@ CUSTOMERS = TableContract(
     key="customer_id",
     required={"customer_id": "text"},
     optional={"signed_up_at": "timestamp", "segment": "text", "region": "text"},
+)
+
+# Kept by the warehouse from order lines with categories (features.categories), not an input.
+CATEGORY_EVENTS_TABLE = TableContract(
+    name="category_events",
+    key="order_id",
+    required={
+        "customer_id": "text",
+        "category": "text",
+        "order_id": "text",
+        "ordered_at": "timestamp",
+        "net_spend": "number",
+        "net_quantity": "number",
+        "purchase": "boolean",
+    },
+    unique_key=False,
 )
 
 CONTRACTS = {c.name: c for c in (ORDERS, ORDER_LINES, COMPLAINTS, CUSTOMERS)}
@@ -155,7 +177,23 @@ COMPLAINT_COUNTS = (
     "open_complaints",
 )
 CUSTOMER_FEATURES: tuple[str, ...] = ("days_since_signup",)
-NUMERIC_FEATURES = (*ORDER_FEATURES, *COMPLAINT_FEATURES, *CUSTOMER_FEATURES)
+CATEGORY_TOP = 2  # recency and usual gap of the customer's top categories as features
+# From order lines with categories (features.categories); absent (NULL) without them.
+CATEGORY_FEATURES: tuple[str, ...] = (
+    "products_total",
+    "products_90d",
+    "categories_bought_total",
+    "categories_bought_90d",
+    "top_category_spend_share",
+    "category_concentration_hhi",
+    "categories_dropped_90d",
+    *(
+        f"top{k}_category_{name}"
+        for k in range(1, CATEGORY_TOP + 1)
+        for name in ("days_since_purchase", "median_gap_days")
+    ),
+)
+NUMERIC_FEATURES = (*ORDER_FEATURES, *COMPLAINT_FEATURES, *CUSTOMER_FEATURES, *CATEGORY_FEATURES)
 CATEGORICAL_FEATURES: tuple[str, ...] = ("main_channel", "segment", "region")
 FEATURE_COLUMNS: tuple[str, ...] = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
 

@@ -16,3 +16,11 @@ def days_between(later: str, earlier: str) -> str:
 def sql_text(value: str) -> str:
     """`value` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def gaps_of(ages: str) -> str:
+    """SQL list of the gaps between consecutive entries of a sorted list of event ages."""
+    return (
+        f"list_transform(range(1, array_length({ages})), "
+        f"lambda i: list_extract({ages}, i + 1) - list_extract({ages}, i))"
+    )

@@ -11,6 +11,7 @@ so `Settings` stays configuration only. The layout (relative to `RETAIN_HOME`):
     rejects.csv                    rows set aside by the last load, with their reason
     scores/latest.parquet          the newest scores (what lists and pages read)
     scores/latest_features.parquet the features those scores were made from
+    scores/category_scores.parquet the category purchase curves of those scores
     scores/lookup.current          names the lookup file the scoring API reads
     scores/lookup-<run>.duckdb     the lookup files (the current one and the one before)
     monitor/latest.json            the newest `retain monitor` report
@@ -97,6 +98,11 @@ class Home:
     @property
     def features(self) -> Path:
         return self.root / "scores" / "latest_features.parquet"
+
+    @property
+    def category_scores(self) -> Path:
+        """Per customer and category, the purchase curve of the latest `retain score`."""
+        return self.root / "scores" / "category_scores.parquet"
 
     @property
     def lookup_pointer(self) -> Path:

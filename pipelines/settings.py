@@ -74,6 +74,9 @@ class InputSettings(BaseModel):
         None,
         description="Regular expression of order ids that are credit notes (returns), e.g. '^C'.",
     )
+    category_map: str | None = Field(
+        None, description="CSV or Parquet file of product_id -> category for order lines."
+    )
     max_set_aside_share: float = Field(
         0.5,
         gt=0,
@@ -267,6 +270,12 @@ class Settings(BaseSettings):
         ge=0,
         description="`retain score` explains this many customers (most value at risk), about "
         "720 a second: lists and pages up to this size then need no explaining of their own.",
+    )
+    min_category_purchases: int = Field(
+        2, ge=1, description="Purchases of a category before a customer gets its curve."
+    )
+    max_categories_per_customer: int = Field(
+        5, ge=1, le=50, description="Category curves per customer (the most bought first)."
     )
     high_risk_threshold: float = Field(0.6, gt=0, lt=1)
     medium_risk_threshold: float = Field(0.3, gt=0, lt=1)

@@ -16,15 +16,29 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.dialects import to_spark, to_spark_statement
-from features.schema import COMPLAINTS, CUSTOMERS, ORDERS, TableContract
+from features.schema import (
+    CATEGORY_EVENTS_TABLE,
+    COMPLAINTS,
+    CUSTOMERS,
+    ORDER_LINES,
+    ORDERS,
+    TableContract,
+)
 from features.sql import sql_text
 from pipelines.errors import InputError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-TABLES = (ORDERS, COMPLAINTS, CUSTOMERS)
-SPARK_TYPES = {"VARCHAR": "STRING", "TIMESTAMP": "TIMESTAMP", "DOUBLE": "DOUBLE", "INTEGER": "INT"}
+# The warehouse's category events and order lines ride along when present (category features).
+TABLES = (ORDERS, COMPLAINTS, CUSTOMERS, CATEGORY_EVENTS_TABLE, ORDER_LINES)
+SPARK_TYPES = {
+    "VARCHAR": "STRING",
+    "TIMESTAMP": "TIMESTAMP",
+    "DOUBLE": "DOUBLE",
+    "INTEGER": "INT",
+    "BOOLEAN": "BOOLEAN",
+}
 # The semantics the DuckDB SQL was written for: UTC, NULL (not an error) for an item past
 # the end of a list or a division by zero.
 SESSION_CONF = {
@@ -67,7 +81,7 @@ def check_source(data: str) -> None:
 
 
 def register_tables(spark: SparkSession, data: str) -> None:
-    """Views `orders`, `complaints`, `customers` over canonical tables (the data contract's
+    """Views `orders`, `complaints`, `customers` (and `category_events`, `order_lines`) over canonical tables (the data contract's
     columns and types, as `retain validate` checks them): Parquet files or folders named
     after the table in the folder (or URI) `data`, or the tables of the database `spark:DB`.
     Orders are required; a missing optional table or column is empty (NULL)."""

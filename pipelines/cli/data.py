@@ -78,6 +78,14 @@ PeakOpt = Annotated[
     float,
     typer.Option("--holiday-peak", help="Order-rate multiplier from 15 November to year end."),
 ]
+LinesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--lines",
+        help="Write order_lines with product categories bought on per-customer cycles "
+        "(category_truth.parquet holds the cycles) instead of orders.",
+    ),
+]
 
 TablesOut = Annotated[
     Path,
@@ -105,6 +113,7 @@ def generate(
     shift_complaints: ShiftComplaintsOpt = 3.0,
     shift_dropout: ShiftDropoutOpt = 2.0,
     holiday_peak: PeakOpt = 1.0,
+    lines: LinesOpt = False,
 ) -> None:
     """Write synthetic orders, complaints and customers (Parquet), with the ground truth.
     With --campaign-list, the list's target customers are contacted on the campaign date and
@@ -118,15 +127,14 @@ def generate(
     if shift_date is not None:
         change = WorldChange(shift_date, shift_complaints, shift_dropout)
     with console.status(f"simulating {customers:,} customers over {days} days"):
-        made = generate_dataset(out, customers, days, seed, start, csv, plan, change, holiday_peak)
-    if made.truth is not None:
-        t = made.truth
-        console.print(
-            f"  campaign on {t['target_customers']:,} target customers: true effect on ordering "
-            f"share {t['true_effect_share_ordered']:+.1%} by {t['readout_until']}"
+        made = generate_dataset(
+            out, customers, days, seed, start, csv, plan, change, holiday_peak, lines
         )
+    if (t := made.truth) is not None:
+        console.print(f"  campaign on {t['target_customers']:,} target customers: true effect "
+                      f"on ordering share {t['true_effect_share_ordered']:+.1%} by {t['readout_until']}")  # fmt: skip
     counts = ", ".join(f"{n:,} {k}" for k, n in made.counts.items())
-    done(f"wrote {counts} (+ truth.parquet, generation.json) to {out}")
+    done(f"wrote {counts} (+ truth, generation.json) to {out}")
 
 
 @app.command(rich_help_panel=PANEL)

@@ -115,15 +115,49 @@ def due_list(
     control_share: ControlShare = None,
     list_id: ListId = None,
     fmt: ListFormat = None,
+    category: Annotated[
+        str | None,
+        typer.Option("--category", help="A product category: P(buys it within N days)."),
+    ] = None,
 ) -> None:
     """Customers likely to order within N days (P >= --min-order-probability, and more likely
-    to buy than to leave): offers timed to their own cycle, most valuable first."""
+    to buy than to leave): offers timed to their own cycle, most valuable first. With
+    --category: likely to buy that category within N days, ranked by P x usual spend on it."""
     from pipelines.marketing.lists import Selection
+
+    if category is not None:
+        return _write_category_list(
+            out, fmt, category, within_days, min_order_probability, top, control_share, list_id
+        )
 
     selection = Selection(
         top=top, sort=sort, within_days=within_days, min_order_probability=min_order_probability
     )
     _write_list(out, fmt, selection, control_share, list_id, "due list")
+
+
+def _write_category_list(
+    out: Path,
+    fmt: str | None,
+    category: str,
+    within_days: float,
+    min_probability: float,
+    top: int | None,
+    control_share: float | None,
+    list_id: str | None,
+) -> None:
+    from pipelines.marketing.assemble import write_list
+    from pipelines.marketing.category_lists import make_category_list
+
+    settings = settings_with(control_share=control_share)
+    with console.status(f"building the {category} due list"):
+        made = make_category_list(settings, category, within_days, min_probability, list_id, top)
+        target = write_list(made, out.with_suffix(f".{fmt}") if fmt else out)
+    done(
+        f"{category} due list {made.list_id}: {len(made.listed):,} customers ({made.control:,} "
+        f"control, do not contact) at least {min_probability:.0%} likely to buy {category} "
+        f"within {within_days:g} days; {made.headline} -> {target}"
+    )
 
 
 def _write_list(

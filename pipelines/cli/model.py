@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -124,10 +124,25 @@ def evaluate(
     ):
         report, files = run_evaluation(con, settings, to_timestamp(as_of), earlier, out)
     print_metrics(report["metrics"], f"backtest at {report['as_of']}")
+    _print_categories(report["categories"])
     console.print(f"  verdict: {report['verdict']}", soft_wrap=True)
     for warning in report["warnings"]:
         console.print(f"  [yellow]warning:[/] {warning}", soft_wrap=True)
     done(f"wrote {', '.join(str(f) for f in files)}; logged to MLflow")
+
+
+def _print_categories(categories: dict[str, Any]) -> None:
+    """One line per scorer of the category curves, or why they are off."""
+    if categories["status"] != "on":
+        console.print(f"  category curves: {categories['status']}", soft_wrap=True)
+        return
+    console.print(
+        f"  category curves, buys within {categories['within_days']} days, "
+        f"{categories['pairs_evaluated']:,} (customer, category) pairs:"
+    )
+    for name, m in categories["metrics"].items():
+        figures = "  ".join(f"{k} {v:.4f}" for k, v in m.items())
+        console.print(f"    {name:<20} {figures}")
 
 
 @models_app.command("list")

@@ -11,6 +11,7 @@ import typer
 from pipelines.cli import data as data_cmds
 from pipelines.cli import lists as list_cmds
 from pipelines.cli import model as model_cmds
+from pipelines.cli.categories import keep_category_scores
 from pipelines.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -70,6 +71,7 @@ def score(
         cutoff = as_of_or_end(con, as_of)
         task = bar.add_task("scoring", total=None)
         result = run_scoring(con, settings, cutoff, scored_at, lambda n: bar.advance(task, n))
+        console.print(f"  {keep_category_scores(con, settings, cutoff)}")
     written = publish(result, out, to)
     if written is not None:
         console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")

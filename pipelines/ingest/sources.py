@@ -20,6 +20,7 @@ from features.schema import CONTRACTS, ORDER_TABLES, RETURNED_STATUS, TableContr
 from features.sql import sql_text
 from pipelines import postgres
 from pipelines.errors import InputError
+from pipelines.ingest.categories import empty_events, keep_category_events
 from pipelines.ingest.validate import RawSource, TableReport, validate_table
 from pipelines.settings import InputSettings
 from pipelines.warehouse import first_row, scalar
@@ -318,6 +319,7 @@ def _load_tables(
             reports.append(validate_table(con, raw, contract, opts))
             if raw.parts:
                 _name_parts(con, name, raw)
+    empty_events(con)
     if found["order_lines"] is not None:
         reports.append(_derive_orders(con, opts))
     return reports
@@ -354,4 +356,6 @@ def _derive_orders(con: duckdb.DuckDBPyConnection, opts: InputSettings) -> Table
         f"count(*) FILTER (WHERE status = '{RETURNED_STATUS}') FROM orders",
     )
     note = f"derived from {lines:,} order lines ({returns:,} returns and credit notes)"
+    if (off := keep_category_events(con, opts)) is not None:
+        note += f"; {off}"
     return TableReport("orders", "order_lines", orders, orders, 0, 0, note=note)

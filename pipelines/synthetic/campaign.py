@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.labels import window_outcomes
+from pipelines.errors import InputError
 from pipelines.files import read_list, write_table
 from pipelines.synthetic.generate import (
     Campaign,
@@ -120,6 +121,7 @@ def generate_dataset(
     plan: CampaignPlan | None = None,
     change: WorldChange | None = None,
     holiday_peak: float = 1.0,
+    lines: bool = False,
 ) -> Generated:
     """Simulate and write the tables (+ truth and generation.json); with a plan, the campaign
     too and `campaign_truth.json` (the same seed without the campaign gives the exact effect);
@@ -130,10 +132,14 @@ def generate_dataset(
     )
     world = World(customers, days, seed, start_at, params)
     campaign, date = (None, None) if plan is None else _campaign(plan, customers, start_at)
+    if lines and plan is not None:
+        raise InputError(
+            "--lines", "a campaign readout compares orders: generate it without --lines"
+        )
     if plan is None or campaign is None or date is None:
-        tables = world.simulate()
+        tables = world.simulate(lines=lines)
         write_dataset(tables, out, world.meta(), csv)
-        return Generated({k: len(v) for k, v in tables.items() if k != "truth"}, None)
+        return Generated({k: len(v) for k, v in tables.items() if not k.endswith("truth")}, None)
     until = date + pd.Timedelta(days=plan.readout_days)
     contacted = world.contact(campaign, date, until, plan.mix)
     write_dataset(contacted.tables, out, world.meta(), csv)
@@ -168,9 +174,12 @@ class World:
     start: pd.Timestamp
     params: GeneratorParams
 
-    def simulate(self, campaign: Campaign | None = None) -> dict[str, pd.DataFrame]:
+    def simulate(
+        self, campaign: Campaign | None = None, lines: bool = False
+    ) -> dict[str, pd.DataFrame]:
+        """The tables of this world (order lines with categories instead of orders: `lines`)."""
         return simulate(self.customers, self.days, self.seed, self.start, self.params,
-                        campaign=campaign)  # fmt: skip
+                        campaign=campaign, lines=lines)  # fmt: skip
 
     def meta(self) -> dict[str, object]:
         return generation_meta(self.customers, self.days, self.seed, self.start, self.params)

@@ -19,6 +19,7 @@ from scipy.special import gammaincinv
 
 from features.schema import CANCELLED_STATUS, COMPLETED_STATUS, RETURNED_STATUS
 from pipelines.files import write_table
+from pipelines.synthetic.lines import order_lines
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,13 @@ def simulate(
     params: GeneratorParams | None = None,
     id_prefix: str = "",
     campaign: Campaign | None = None,
+    lines: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Tables `orders`, `complaints`, `customers` and `truth` for one simulated base.
     `id_prefix` keeps ids unique when a large base is simulated in chunks; a `campaign`
-    changes the targeted customers' lives from its date on and nothing before it."""
+    changes the targeted customers' lives from its date on and nothing before it. With
+    `lines`, `order_lines` with product categories bought on cycles (synthetic.lines) replace
+    `orders`, and `category_truth` holds each customer's cycles; the rest is unchanged."""
     p = params or GeneratorParams()
     rng = np.random.default_rng(seed)
     n = n_customers
@@ -98,7 +102,11 @@ def simulate(
             "alive_at_end": np.isnan(dropped_at),
         }
     )
-    return {"orders": orders, "complaints": complaints, "customers": customers, "truth": truth}
+    tables = {"orders": orders, "complaints": complaints, "customers": customers, "truth": truth}
+    if lines:
+        tables["order_lines"], tables["category_truth"] = order_lines(orders, ids, rate, seed)
+        del tables["orders"]
+    return tables
 
 
 @dataclass(frozen=True)
@@ -317,7 +325,7 @@ def write_dataset(
     written = []
     for name, frame in tables.items():
         written.append(write_table(frame, out / f"{name}.parquet"))
-        if csv and name != "truth":
+        if csv and not name.endswith("truth"):
             written.append(write_table(frame, out / f"{name}.csv"))
     meta_path = out / "generation.json"
     meta_path.write_text(json.dumps(meta, indent=2, default=str))

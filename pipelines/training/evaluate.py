@@ -22,6 +22,7 @@ from pipelines.training.backtest import (
     recent_cutoff,
     training_cutoffs,
 )
+from pipelines.training.categories import evaluate_categories
 from pipelines.training.history import History
 from pipelines.training.train import flat_metrics, labelled_frame, require_history
 from pipelines.warehouse import data_end as find_data_end
@@ -69,6 +70,7 @@ def evaluate(
         "verdict": _verdict(bt.by_cutoff[key]),
         "mean_over_cutoffs": _mean_over_cutoffs(bt.by_cutoff),
         "by_cutoff": bt.by_cutoff,
+        "categories": evaluate_categories(con, settings, as_of, training_cutoffs(as_of, settings)),
     }
     return report, bt.predictions[key]
 
