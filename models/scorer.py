@@ -9,7 +9,7 @@ import pandas as pd
 
 from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_columns
 from models.churn import ChurnModel
-from models.explain import REASON_TEMPLATES, join_reasons, top_reasons
+from models.explain import REASON_TEMPLATES, directions_cell, join_reasons, top_reasons
 from models.next_order import NextOrderModel
 from models.recent_rate import RecentRate, Window, recent_rate
 from models.timing import PROBABILITY_DAYS, cdf_at
@@ -28,6 +28,7 @@ SCORE_COLUMNS = (
     "expected_value",
     "value_at_risk",
     "reasons",
+    "reason_directions",
     "model_version",
     "scored_at",
 )
@@ -150,6 +151,7 @@ class Scorer:
         value = expected_value(frame, self.value_method, self.horizon_days)
         days = timing["expected_days_to_next_order"].to_numpy()
         day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
+        reasons = self.reasons(frame) if with_reasons else [""] * len(frame)
         out = pd.DataFrame(
             {
                 "customer_id": frame["customer_id"].astype(str).to_numpy(),
@@ -171,7 +173,8 @@ class Scorer:
                 "value_tier": self.value_tiers(frame[self.value_basis]),
                 "expected_value": value,
                 "value_at_risk": p * value,
-                "reasons": self.reasons(frame) if with_reasons else "",
+                "reasons": reasons,
+                "reason_directions": [directions_cell(r) for r in reasons],
                 "model_version": model_version,
                 "scored_at": scored_at,
             }
@@ -212,7 +215,8 @@ class Scorer:
         return np.select(conditions, names[:-1], names[-1])
 
     def reasons(self, frame: pd.DataFrame) -> list[str]:
-        """Up to three reasons per row, joined into one cell (see models.explain)."""
+        """Up to three reasons per row, each with its direction, joined into one cell (see
+        models.explain; `directions_cell` reads the directions back as a field)."""
         contributions = self.churn.contributions(frame)
         texts = top_reasons(contributions, frame, self.features, self.reason_templates)
         return [join_reasons(t) for t in texts]
@@ -226,5 +230,8 @@ class Scorer:
         wanted = scores.loc[rows, "customer_id"]
         found = features.set_index("customer_id").loc[wanted].reset_index()
         out = scores.copy()
-        out.loc[rows, "reasons"] = self.reasons(self.prepare(found))
+        reasons = self.reasons(self.prepare(found))
+        out.loc[rows, "reasons"] = reasons
+        if "reason_directions" in out:
+            out.loc[rows, "reason_directions"] = [directions_cell(r) for r in reasons]
         return out

@@ -14,6 +14,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from models.explain import directions_cell
 from models.scorer import SCORE_COLUMNS
 from pipelines.scoring.publish import current_lookup, publish_lookup
 from serving.auth import KeyRing
@@ -24,9 +25,13 @@ from tests.net_helpers import free_port, running
 AS_OF = pd.Timestamp("2025-06-01")
 
 
+C1_REASONS = ("last order 143 days ago, usually every 30 days (raises the risk); "
+              "1 order in the last 90 days (lowers the risk)")  # fmt: skip
+
+
 def _scores(version: str = "7") -> pd.DataFrame:
     rows = [
-        ("c1", 0.82, "high", 20.0, 5.0, 60.0, "no order for 143 days, usual gap 30 days; 2 unresolved complaints"),
+        ("c1", 0.82, "high", 20.0, 5.0, 60.0, C1_REASONS),
         ("c2", 0.10, "low", 8.0, 2.0, 15.0, ""),
         ("c3", 0.40, "medium", 12.0, 3.0, 40.0, ""),
     ]  # fmt: skip
@@ -46,6 +51,7 @@ def _scores(version: str = "7") -> pd.DataFrame:
     frame["value_tier"] = ["gold", "bronze", "silver"]
     frame["expected_value"] = [100.0, 20.0, 50.0]
     frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]
+    frame["reason_directions"] = frame["reasons"].map(directions_cell)
     frame["model_version"] = version
     frame["scored_at"] = AS_OF
     return frame[list(SCORE_COLUMNS)]
@@ -79,7 +85,8 @@ def test_lookup_known_and_unknown_with_crm_fields(tmp_path: Path) -> None:
     assert got.model_version == "7" and got.as_of == "2025-06-01" and got.scored_at
     c1, zz = got.results
     assert c1.found and c1.churn_probability == pytest.approx(0.82)
-    assert c1.reasons == ["no order for 143 days, usual gap 30 days", "2 unresolved complaints"]
+    assert c1.reasons == C1_REASONS.split("; ")
+    assert c1.reason_directions == ["raises", "lowers"]
     assert (c1.percentile, c1.permille) == (100, 1000)  # the riskiest of the base
     assert c1.average_order_value == 40.0 and c1.historic_clv == 400.0
     assert c1.expected_date_of_next_order == c1.next_order_date
