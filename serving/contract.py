@@ -133,6 +133,7 @@ def _audience_operation() -> dict[str, Any]:
             },
             "401": _error("missing, wrong or revoked API key (unauthorized)", False),
             "404": _error("no audience saved under this list id (not_found)", False),
+            "405": _error("only GET is allowed (method_not_allowed)", False),
             "409": _error(
                 "the saved filters no longer fit the newest scores (stale_filters)", False
             ),

@@ -7,15 +7,12 @@ a saved audience as the newest scores make it (`serving.ui.live`)."""
 from __future__ import annotations
 
 import json
-import re
 import threading
 from typing import Any
 
 import anyio
 
-from serving.auth import PAGES_PREFIX, is_page
-
-AUDIENCE_PATH = re.compile(r"/v1/audiences/(?P<list_id>.*)\.csv", re.DOTALL)
+from serving.auth import AUDIENCE_PATH, PAGES_PREFIX, is_page
 
 
 class PagesMount:

@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
@@ -423,6 +424,39 @@ def test_the_contract_is_openapi_31_with_retains_name_and_version() -> None:
             "Retry-After" in answers["503"]["headers"]
             and "Retry-After" in answers["429"]["headers"]
         )
+
+
+def test_the_live_audience_route_is_in_the_contract_and_answers_as_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /v1/audiences/{list_id}.csv: in the spec with its answers; an unknown or malformed
+    id is a 404 and any other method a 405 (with Allow), both JSON errors with a code."""
+    from starlette.testclient import TestClient
+
+    from serving.contract import openapi_spec
+    from serving.guard import ERROR_SCHEMA, RequestGuard
+    from serving.service import RetainService
+    from serving.ui.mount import PagesMount
+
+    spec = openapi_spec(RetainService)
+    operation = spec["paths"]["/v1/audiences/{list_id}.csv"]["get"]
+    assert {"200", "401", "404", "405", "409", "429"} <= set(operation["responses"])
+    assert "text/csv" in operation["responses"]["200"]["content"]
+    (parameter,) = operation["parameters"]
+    assert parameter["in"] == "path" and parameter["schema"]["pattern"].startswith("^[A-Za-z0-9]")
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path))
+
+    async def api(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the audience route never reaches the API")
+
+    client = TestClient(RequestGuard(PagesMount(api)))
+    for path in ("/v1/audiences/NONE.csv", "/v1/audiences/=x.csv", "/v1/audiences/a/b.csv"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found", path
+        assert set(ERROR_SCHEMA["required"]) <= set(answer.json())
+    posted = client.post("/v1/audiences/NONE.csv", content=b"x")
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
+    assert posted.json()["code"] == "method_not_allowed"
 
 
 @pytest.mark.integration
