@@ -21,6 +21,7 @@ from serving.auth import KeyRing
 from serving.launch import serve_command, serve_env
 from tests.cli_helpers import own_home, run_ok
 from tests.net_helpers import free_port, running
+from tests.reason_phrases import check_every_reason
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 AXE = Path(__file__).parents[1] / "vendor" / "axe.min.js"
@@ -591,6 +592,15 @@ def test_the_churn_risk_range_moves_the_estimates_live(browser: Any, site: dict[
     assert listed["churn_probability"].between(0.75, 0.8).all()
     assert figures()[0] == f"{len(target):,}" and figures() != first
     assert _accessibility_violations(browser) == []
+
+
+def test_every_reason_the_pages_can_show_is_an_allowed_phrase(site: dict[str, Any]) -> None:
+    """The scores behind the pages, and every customer of them explained as a page would: only
+    allowed phrases, each with its direction (tests/reason_phrases.py)."""
+    from pipelines.settings import load_settings
+
+    scores = pd.read_parquet(site["root"] / "home" / "scores" / "latest.parquet")
+    check_every_reason(scores, load_settings(), [])
 
 
 def test_a_likely_churner_has_no_unconditional_next_order_date(
