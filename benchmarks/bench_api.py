@@ -40,8 +40,9 @@ import anyio, uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from pipelines.home import Home
 from serving.store import ScoreStore
-store = ScoreStore(Path(sys.argv[1]))
+store = ScoreStore(Home(Path(sys.argv[1])))
 async def score(request):
     body = await request.json()
     got = await anyio.to_thread.run_sync(store.lookup, body["customer_ids"])
@@ -178,7 +179,7 @@ def main() -> None:
     ours_proc, first_answer = start(
         serve_command("127.0.0.1", ours), env, f"http://127.0.0.1:{ours}"
     )
-    bare_cmd = [sys.executable, "-c", BARE_APP, str(pointer), str(bare)]
+    bare_cmd = [sys.executable, "-c", BARE_APP, str(home), str(bare)]
     bare_proc, _ = start(bare_cmd, {**env, "_AUTH": ""}, f"http://127.0.0.1:{bare}")
     procs = [ours_proc, bare_proc]
     time.sleep(args.settle)

@@ -61,6 +61,7 @@ def main() -> None:
 
 
 def run(customers: int) -> None:
+    from pipelines.home import Home
     from pipelines.marketing.lists import Selection, build_list
     from pipelines.settings import load_settings
     from serving.ui.audience import build
@@ -80,9 +81,7 @@ def run(customers: int) -> None:
     page_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     for name, selection in cases.items():
         started = time.perf_counter()
-        reference = build_list(
-            pd.read_parquet(settings.latest_scores_path), "BENCH", selection, 0.1
-        )
+        reference = build_list(pd.read_parquet(Home.of(settings).scores), "BENCH", selection, 0.1)
         whole = time.perf_counter() - started
         page, target = pages[name]
         assert target == int((reference["group"] == "target").sum())

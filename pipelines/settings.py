@@ -10,7 +10,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -32,9 +32,6 @@ from features.schema import CONTRACTS, DEFAULT_HORIZON_DAYS, DEFAULT_STATUS_SYNO
 from pipelines import settings_explain as checks
 from pipelines.errors import InputError
 from pipelines.settings_explain import ENV_PREFIX, explain, unknown_variables
-
-if TYPE_CHECKING:
-    from models.registry import Registry
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow/mlflow.db"
 
@@ -351,51 +348,6 @@ class Settings(BaseSettings):
     def risk_thresholds(self) -> tuple[float, float]:
         """(high, medium): live settings, applied when scores are made."""
         return (self.high_risk_threshold, self.medium_risk_threshold)
-
-    @property
-    def warehouse_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    @property
-    def latest_scores_path(self) -> Path:
-        return self.home / "scores" / "latest.parquet"
-
-    @property
-    def latest_monitor_path(self) -> Path:
-        """The newest `retain monitor` report (what the model page shows)."""
-        return self.home / "monitor" / "latest.json"
-
-    @property
-    def evidently_workspace_path(self) -> Path:
-        """Evidently's workspace (project "retain"): one snapshot per scoring run."""
-        return self.home / "evidently"
-
-    @property
-    def latest_features_path(self) -> Path:
-        return self.home / "scores" / "latest_features.parquet"
-
-    @property
-    def lookup_pointer_path(self) -> Path:
-        """Names the published lookup file the scoring API reads (swapped atomically)."""
-        return self.home / "scores" / "lookup.current"
-
-    @property
-    def keys_path(self) -> Path:
-        """Salted hashes of the API keys (`retain keys`), never the keys themselves."""
-        return self.home / "api_keys.json"
-
-    @property
-    def reference_path(self) -> Path:
-        return self.home / "reference.parquet"
-
-    def registry(self) -> Registry:
-        """The registered model of these settings in their MLflow tracking store."""
-        from models.registry import Registry, Unreachable
-
-        try:
-            return Registry(self.mlflow_tracking_uri, self.experiment_name, self.model_name)
-        except Unreachable as exc:  # a setting that cannot be used: exit 2
-            raise InputError("MLFLOW_TRACKING_URI", str(exc)) from None
 
     def model_hash(self) -> str:
         """Short hash of the settings that change what a model means."""

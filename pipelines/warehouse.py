@@ -62,19 +62,3 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the warehouse holds a table of that name."""
     sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
     return bool(scalar(con, sql, [name]))
-
-
-WAREHOUSE_BUSY = "another retain command is writing the warehouse; try again when it ends"
-
-
-def open_warehouse(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """The warehouse file, its DuckDB capped at `memory_limit` (it spills beyond). One process
-    at a time may write it: a second one stops with one line (exit 2) instead of waiting."""
-    try:
-        con = connect(path)
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        raise InputError(str(path), WAREHOUSE_BUSY) from None
-    con.execute("SET memory_limit = ?", [memory_limit.strip()])
-    return con

@@ -16,6 +16,7 @@ import pandas as pd
 from features.cutoffs import to_timestamp
 from features.frame import build_frame
 from pipelines.errors import InputError
+from pipelines.home import open_registry
 from pipelines.ingest.sources import load_frames
 from pipelines.settings import Settings
 from pipelines.warehouse import connect
@@ -64,7 +65,7 @@ class Champion:
         return self._loaded
 
     def _refresh(self) -> None:
-        registry = self.settings.registry()
+        registry = open_registry(self.settings)
         version = registry.champion_version()
         if version is not None and (self._loaded is None or self._loaded[0] != version):
             scorer, _ = registry.load_scorer(version)

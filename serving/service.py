@@ -19,6 +19,7 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 from starlette.middleware.cors import CORSMiddleware
 
+from pipelines.home import Home
 from pipelines.settings import load_settings
 from serving import logs, metrics
 from serving.access import AccessLog
@@ -69,7 +70,7 @@ class RetainService:
         from serving.history import Champion, Connections
         from serving.store import ScoreStore
 
-        self.store = ScoreStore(self.settings.lookup_pointer_path.resolve())
+        self.store = ScoreStore(Home.of(self.settings).resolved())
         self.champion = Champion(self.settings)
         self.connections = Connections()
         # Scoring a history is CPU work (DuckDB, LightGBM): more threads at once than cores
@@ -161,7 +162,7 @@ if _settings.cors_allowed_origins:
     )
 _service.add_asgi_middleware(
     ApiKeyMiddleware,
-    keys_path=str(_settings.keys_path.resolve()),
+    keys_path=str(Home.of(_settings).keys.resolve()),
     enabled=os.environ.get(INSECURE_ENV) != "1",
 )
 _service.add_asgi_middleware(

@@ -1,4 +1,4 @@
-"""Point lookups in the published lookup file (pipelines.scoring.publish), not a table in
+"""Point lookups in the published lookup file (the home's, see pipelines.home), not a table in
 memory: the process stays small whatever the base, and a new scoring run is picked up by
 reopening the file the pointer names, without a restart and without blocking requests."""
 
@@ -8,14 +8,13 @@ import math
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from models.explain import RAISES, direction_of, split_reasons
-from pipelines.scoring.publish import LOOKUP_TABLE, current_lookup
+from pipelines.home import LOOKUP_TABLE, Home
 from serving.schemas import CustomerScore, ScoreResponse
 
 NO_SCORES = "no scores yet: run `retain score`"
@@ -39,8 +38,9 @@ class ScoreStore:
     """Lookups by customer_id in the current lookup file (read-only DuckDB, an index on the
     id; the run's version and dates read once per file)."""
 
-    def __init__(self, pointer: Path) -> None:
-        self.pointer = pointer
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.pointer = home.lookup_pointer
         self._lock = threading.Lock()
         self._opened = _Opened()
 
@@ -57,7 +57,7 @@ class ScoreStore:
         return self._opened
 
     def _open(self, mtime: float | None) -> _Opened:
-        path = current_lookup(self.pointer)
+        path = self.home.current_lookup()
         if path is None:
             return _Opened(mtime)
         con = duckdb.connect(str(path), read_only=True)

@@ -10,6 +10,7 @@ import re
 import pandas as pd
 
 from models.explain import direction_of, directions_cell, split_reasons
+from pipelines.home import Home, open_registry
 from pipelines.settings import Settings
 
 _N = r"[1-9]\d*"  # a count or a duration: never 0 (nothing to say)
@@ -39,8 +40,8 @@ def check_every_reason(scores: pd.DataFrame, settings: Settings, more: list[str]
     explained on the spot with the scores' version (the whole base, not only `reasons_top`)
     is an allowed phrase; none mentions tenure or a zero duration; the scores' directions
     field follows the words, and both directions occur."""
-    scorer, _ = settings.registry().load_scorer(str(scores["model_version"].iloc[0]))
-    everyone = scorer.reasons(scorer.prepare(pd.read_parquet(settings.latest_features_path)))
+    scorer, _ = open_registry(settings).load_scorer(str(scores["model_version"].iloc[0]))
+    everyone = scorer.reasons(scorer.prepare(pd.read_parquet(Home.of(settings).features)))
     reasons = [r for cell in [*scores["reasons"], *more, *everyone] for r in split_reasons(cell)]
     assert len(everyone) == len(scores) and len(reasons) > 2 * len(scores)
     wrong = sorted({r for r in reasons if not ALLOWED.fullmatch(r)})

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("features", "models", "pipelines", "serving")
-INFRASTRUCTURE = {"settings", "errors", "warehouse", "files", "postgres"}
+INFRASTRUCTURE = {"settings", "errors", "home", "warehouse", "files", "postgres"}
 STAGES = {"ingest", "synthetic", "training", "scoring", "marketing", "monitoring"}
 MAX_MODULE_LINES = 450
 MAX_CLI_FUNCTION_LINES = 40
@@ -94,10 +94,10 @@ ALLOWED = {
         f"pipelines.{s}": {"features", "models", "pipelines.infra", f"pipelines.{s}"}
         for s in STAGES
     },
-    # the stages the service exposes: scoring and marketing, and ingest for posted histories
-    # (validated exactly like files)
+    # what the service exposes: the home's published files (infra), marketing's lists, and
+    # ingest for posted histories (validated exactly like files)
     "serving": {"features", "models", "serving", "pipelines.infra"}
-    | {"pipelines.scoring", "pipelines.marketing", "pipelines.ingest"},
+    | {"pipelines.marketing", "pipelines.ingest"},
     "pipelines.cli": {"features", "models", "serving", "pipelines", "pipelines.infra"}
     | {f"pipelines.{s}" for s in STAGES}
     | {"pipelines.cli"},
@@ -220,3 +220,20 @@ def _project_files() -> list[Path]:
     suffixes = {".py", ".md", ".html", ".toml", ".txt", ".yaml", ".yml"}
     files = [p for d in folders for p in (ROOT / d).rglob("*") if p.suffix in suffixes]
     return [*files, ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml"]
+
+
+HOME_PATH = re.compile(r"settings(?:_with)?\(?\)?\.home\b|\bhome\s*/\s*[\"']")
+
+
+def test_only_the_home_module_builds_paths_under_the_home() -> None:
+    """RETAIN_HOME's layout is pipelines/home.py's alone: no other module reads `settings.home`
+    or joins a file name onto a home (stages hand over through `Home`)."""
+    owner = MODULES["pipelines.home"]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in MODULES.values()
+        if path != owner
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if HOME_PATH.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not found, found

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from features.schema import DEFAULT_HORIZON_DAYS
 from pipelines.errors import InputError
+from pipelines.home import Home
 from pipelines.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -141,9 +142,10 @@ def warehouse(
     """The DuckDB warehouse, (re)loaded from `data` when given; `before_load` runs once the
     warehouse is held and before any data is read (a check that saves a long load)."""
     from pipelines.ingest.load import check_usable, load
-    from pipelines.warehouse import has_table, open_warehouse
+    from pipelines.warehouse import has_table
 
-    con = open_warehouse(settings.warehouse_path, settings.duckdb_memory_limit)
+    home = Home.of(settings)
+    con = home.open_warehouse(settings.duckdb_memory_limit)
     try:
         if before_load is not None:
             before_load()
@@ -153,7 +155,7 @@ def warehouse(
             show_load(loaded)
             check_usable(loaded, settings)
         elif not has_table(con, "orders"):
-            raise InputError(str(settings.warehouse_path), "no data loaded yet; pass --data SRC")
+            raise InputError(str(home.warehouse), "no data loaded yet; pass --data SRC")
         yield con
     finally:
         con.close()

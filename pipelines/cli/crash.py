@@ -9,22 +9,23 @@ import sys
 import traceback
 from pathlib import Path
 
-LOG_NAME = Path("logs") / "errors.log"
 
+def crash_log() -> Path:
+    """The home's error log (pipelines.home), of RETAIN_HOME / .retain when the settings
+    cannot load."""
+    from pipelines.home import Home
 
-def home() -> Path:
-    """The home of the settings, or RETAIN_HOME / .retain when the settings cannot load."""
     try:
         from pipelines.settings import load_settings
 
-        return load_settings().home
+        return Home.of(load_settings()).crash_log
     except Exception:
-        return Path(os.environ.get("RETAIN_HOME", ".retain"))
+        return Home(Path(os.environ.get("RETAIN_HOME", ".retain"))).crash_log
 
 
 def log_crash(exc: BaseException, at: dt.datetime) -> Path | None:
     """Append the command line and the traceback to the error log; None if it cannot be written."""
-    path = home() / LOG_NAME
+    path = crash_log()
     entry = "".join(traceback.format_exception(exc))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ import typer
 
 from pipelines.cli.common import console, done, settings_with
 from pipelines.errors import InputError
+from pipelines.home import Home
 
 if TYPE_CHECKING:
     from serving.auth import KeyRing
@@ -21,7 +22,7 @@ Name = Annotated[str, typer.Argument(help="Who the key is for (shown in the acce
 def _ring() -> KeyRing:
     from serving.auth import KeyRing
 
-    return KeyRing(settings_with().keys_path)
+    return KeyRing(Home.of(settings_with()).keys)
 
 
 @keys_app.command("add")

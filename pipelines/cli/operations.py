@@ -26,6 +26,7 @@ from pipelines.cli.common import (
     writable,
 )
 from pipelines.errors import InputError, ProblemFound
+from pipelines.home import Home
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,7 +76,7 @@ def score(
     _show_scoring(result, cutoff, settings)
     extra = f" and {out}" if out else ""
     done(
-        f"wrote {settings.latest_scores_path} and table 'scores' in {settings.warehouse_path}{extra}"
+        f"wrote {Home.of(settings).scores} and table 'scores' in {Home.of(settings).warehouse}{extra}"
     )
 
 
@@ -164,7 +165,7 @@ def monitor(
     done(
         f"wrote {write_monitor(report, out)}: {report['decision']} (logged to MLflow; "
         f"{report['recorded_in_workspace']} run(s) added to the Evidently workspace "
-        f"{settings.evidently_workspace_path}, see `retain monitor-ui`)"
+        f"{Home.of(settings).evidently}, see `retain monitor-ui`)"
     )
     if report["decision"] == "retrain":
         raise ProblemFound("retrain: " + "; ".join(report["reasons"]))
@@ -236,7 +237,7 @@ def monitor_ui(
     from pipelines.monitoring.evidently_adapter import open_project
 
     settings = settings_with()
-    workspace = settings.evidently_workspace_path.resolve()
+    workspace = Home.of(settings).evidently.resolve()
     open_project(workspace)  # the project and its panels exist before the first monitor run
     command = [sys.executable, "-m", "evidently.cli", "ui", "--workspace", str(workspace)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
@@ -267,16 +268,16 @@ def serve(
     settings = settings_with(serve_workers=workers)
     if insecure_local:
         host = "127.0.0.1"
-    elif not KeyRing(settings.keys_path).names():
+    elif not KeyRing(Home.of(settings).keys).names():
         raise InputError(
-            str(settings.keys_path),
+            str(Home.of(settings).keys),
             "no API key configured: run `retain keys add NAME`, or serve with --insecure-local",
         )
     if port_in_use(host, port):
         raise InputError(
             "--port", f"{host}:{port} is already in use; stop that server or pick another port"
         )
-    home = str(settings.home.resolve())
+    home = str(Home.of(settings).resolved().root)
     env = serve_env(dict(os.environ), home, port, insecure_local, settings.serve_workers)
     console.print(f"serving on http://{host}:{port} (Ctrl-C to stop)")
     command = serve_command(host, port)
@@ -328,7 +329,7 @@ def _where_things_are(out: Path) -> None:
     settings = settings_with()
     console.rule("[bold]where things are")
     console.print(f"  risk list       {out / 'risk_list.csv'} (due list: {out / 'due_list.csv'})")
-    console.print(f"  scores          {out / 'scores.parquet'} (and {settings.warehouse_path})")
+    console.print(f"  scores          {out / 'scores.parquet'} (and {Home.of(settings).warehouse})")
     console.print(f"  metrics         {out / 'metrics.json'}")
     console.print(f"  drift report    {out / 'drift_report.html'}")
     console.print(

@@ -14,6 +14,7 @@ from features.orders import amounts_known
 from features.schema import GUEST_ORDER
 from pipelines.errors import InputError
 from pipelines.files import write_table
+from pipelines.home import Home
 from pipelines.ingest.profile import profile_tables, to_html
 from pipelines.ingest.sources import load_source
 from pipelines.ingest.validate import TableReport
@@ -33,7 +34,7 @@ def load(con: duckdb.DuckDBPyConnection, data: str, settings: Settings) -> Loade
     """Load and validate `data` into `con`; keep the set-aside rows as CSV under the home."""
     reports = load_source(con, data, settings.input)
     rejects = con.execute("SELECT * FROM rejects").df()
-    path = write_table(rejects, settings.home / "rejects.csv") if len(rejects) else None
+    path = write_table(rejects, Home.of(settings).rejects) if len(rejects) else None
     return Loaded(reports, len(rejects), path)
 
 

@@ -15,6 +15,7 @@ from models.explain import cycle_reason
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
 from pipelines.files import read_rows_of, spreadsheet_safe, write_table, write_xlsx
+from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import (
     DECLARED_COLUMNS,
     Selection,
@@ -128,7 +129,7 @@ def _ranked(settings: Settings, selection: Selection, list_id: str) -> pd.DataFr
 
 def _with_segments(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The listed customers' declared segment, when `retain score` kept it."""
-    if not settings.latest_features_path.exists():
+    if not Home.of(settings).features.exists():
         return listed
     if listed.empty:  # nobody matched: the column is still there, as for any list
         return listed.assign(segment=pd.Series([], dtype=object))
@@ -141,7 +142,7 @@ def _value_unit(settings: Settings) -> str:
     none, so the first row group of the features tells (not the whole column of a big base)."""
     import pyarrow.parquet as pq
 
-    path = settings.latest_features_path
+    path = Home.of(settings).features
     if not path.exists():
         return "money"
     features = pq.ParquetFile(path)
@@ -164,7 +165,7 @@ def _check_selection(selection: Selection, settings: Settings) -> None:
         if known is None:
             raise InputError(
                 option,
-                f"no customer {column}s next to the scores ({settings.latest_features_path} is "
+                f"no customer {column}s next to the scores ({Home.of(settings).features} is "
                 f"missing); run `retain score` on data with a customers table that has '{column}'",
             )
         _known(option, wanted, known)
@@ -183,12 +184,12 @@ def _known(option: str, values: list[str], allowed: tuple[str, ...]) -> None:
 def _listed_features(listed: pd.DataFrame, settings: Settings, columns: list[str]) -> pd.DataFrame:
     """Feature columns of the listed customers only (a filtered read, not the whole file)."""
     wanted = listed["customer_id"].astype(str).tolist()
-    return read_rows_of(settings.latest_features_path, wanted, ["customer_id", *columns])
+    return read_rows_of(Home.of(settings).features, wanted, ["customer_id", *columns])
 
 
 def _with_cycle_reasons(listed: pd.DataFrame, settings: Settings, days: float) -> pd.DataFrame:
     """A due customer's reasons speak of their cycle and the chance of an order now."""
-    if listed.empty or not settings.latest_features_path.exists():
+    if listed.empty or not Home.of(settings).features.exists():
         return listed
     cycle = ["median_days_between_orders", "days_since_last_order"]
     found = _listed_features(listed, settings, cycle).set_index("customer_id")
@@ -209,10 +210,10 @@ def _with_cycle_reasons(listed: pd.DataFrame, settings: Settings, days: float) -
 def with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Reasons for listed customers `retain score` did not explain, from the same version."""
     missing = listed.index[listed["reasons"].fillna("") == ""]
-    if len(missing) == 0 or not settings.latest_features_path.exists():
+    if len(missing) == 0 or not Home.of(settings).features.exists():
         return listed
     version = str(listed["model_version"].iloc[0])
-    scorer, _ = settings.registry().load_scorer(version)
+    scorer, _ = open_registry(settings).load_scorer(version)
     wanted = listed.loc[missing, "customer_id"].astype(str).tolist()
-    features = read_rows_of(settings.latest_features_path, wanted)
+    features = read_rows_of(Home.of(settings).features, wanted)
     return scorer.fill_reasons(listed, features, missing)

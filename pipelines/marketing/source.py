@@ -15,12 +15,13 @@ import pandas as pd
 
 from features.sql import sql_text
 from pipelines.errors import InputError
+from pipelines.home import Home
 from pipelines.marketing.lists import DECLARED_COLUMNS, Selection, filters
 from pipelines.settings import Settings
 
 
 def _scan(settings: Settings) -> str:
-    path = settings.latest_scores_path
+    path = Home.of(settings).scores
     if not path.exists():
         raise InputError(str(path), "no scores yet; run `retain score` first")
     return f"read_parquet({sql_text(str(path))})"
@@ -39,7 +40,7 @@ def run_facts(settings: Settings) -> tuple[pd.Timestamp, str]:
 def declared_values(settings: Settings, column: str) -> tuple[str, ...] | None:
     """The values of a declared customer column (segment, region) among the scored customers
     (None: `retain score` kept no features)."""
-    path = settings.latest_features_path
+    path = Home.of(settings).features
     if not path.exists():
         return None
     found = (
@@ -61,7 +62,7 @@ def candidates(settings: Settings, selection: Selection, head: int | None) -> pd
     columns = "s.*"
     declared = [c for c, allowed in filters(selection) if allowed and c in DECLARED_COLUMNS]
     if declared:
-        features = f"read_parquet({sql_text(str(settings.latest_features_path))})"
+        features = f"read_parquet({sql_text(str(Home.of(settings).features))})"
         kept = ", ".join(["customer_id", *declared])
         source += f" LEFT JOIN (SELECT {kept} FROM {features}) f USING (customer_id)"
         columns += "".join(f", f.{c}" for c in declared)
@@ -86,7 +87,7 @@ def _as_stored(table: Any, settings: Settings) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    stored = pq.read_schema(settings.latest_scores_path)
+    stored = pq.read_schema(Home.of(settings).scores)
     fields = [
         stored.field(n) if n in stored.names else table.schema.field(n) for n in table.schema.names
     ]

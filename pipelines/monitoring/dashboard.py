@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.home import Home
 from pipelines.monitoring.drift import drift_frames, sample_sql
 from pipelines.monitoring.evidently_adapter import (
     data_drift_snapshot,
@@ -44,7 +45,7 @@ def record(
 ) -> int:
     """Record the runs of `report` that are new or have matured since; the count recorded.
     Data drift goes with the run whose features are the latest scored ones, once."""
-    workspace = settings.evidently_workspace_path
+    workspace = Home.of(settings).evidently
     open_project(workspace)
     index_path = workspace / INDEX
     index: dict[str, Any] = json.loads(index_path.read_text()) if index_path.exists() else {}
@@ -83,8 +84,8 @@ def _probabilities(con: duckdb.DuckDBPyConnection, as_of: str, settings: Setting
 
 
 def _latest_features_as_of(settings: Settings) -> str | None:
-    path = settings.latest_features_path
-    if not path.exists() or not settings.reference_path.exists():
+    path = Home.of(settings).features
+    if not path.exists() or not Home.of(settings).reference.exists():
         return None
     found = (
         duckdb.connect().execute("SELECT max(as_of) FROM read_parquet(?)", [str(path)]).fetchone()

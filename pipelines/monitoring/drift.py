@@ -13,6 +13,7 @@ import pandas as pd
 from features.schema import FEATURE_COLUMNS
 from features.sql import sql_text
 from pipelines.errors import InputError
+from pipelines.home import Home
 from pipelines.monitoring.evidently_adapter import drift_report
 from pipelines.settings import Settings
 
@@ -26,16 +27,13 @@ def sample_sql(select: str, rows: int) -> str:
 
 def drift_frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(reference, current sample, features without data on either side) of the latest scoring."""
-    for path, made_by in (
-        (settings.reference_path, "retain train"),
-        (settings.latest_features_path, "retain score"),
-    ):
-        if not path.exists():
-            raise InputError(str(path), f"not found; run `{made_by}` first")
+    home = Home.of(settings)
+    if not home.features.exists():
+        raise InputError(str(home.features), "not found; run `retain score` first")
     columns = list(FEATURE_COLUMNS)
-    reference = pd.read_parquet(settings.reference_path, columns=columns)
+    reference = home.read_reference(columns)
     listed = ", ".join(f'"{c}"' for c in columns)
-    scan = f"SELECT {listed} FROM read_parquet({sql_text(str(settings.latest_features_path))})"
+    scan = f"SELECT {listed} FROM read_parquet({sql_text(str(home.features))})"
     current = duckdb.connect().execute(sample_sql(scan, settings.monitor.sample_rows)).df()
     empty = [c for c in columns if reference[c].isna().all() or current[c].isna().all()]
     kept = [c for c in columns if c not in empty]

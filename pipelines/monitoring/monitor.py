@@ -13,6 +13,7 @@ import pandas as pd
 
 from models.registry import Registry
 from pipelines.errors import InputError
+from pipelines.home import Home, open_registry
 from pipelines.monitoring.dashboard import record
 from pipelines.monitoring.performance import decide, expected, outcomes, psi, realized, runs
 from pipelines.settings import Settings
@@ -28,8 +29,10 @@ def monitor(
     """monitor.json: the decision, its reasons, and one entry per scoring run; `references`
     are the training-reference probabilities per version (`reference_probabilities`)."""
     if not has_table(con, "scores"):
-        raise InputError(str(settings.warehouse_path), "no scoring runs yet; run `retain score`")
-    registry = settings.registry()
+        raise InputError(
+            str(Home.of(settings).warehouse), "no scoring runs yet; run `retain score`"
+        )
+    registry = open_registry(settings)
     entries = []
     for run in runs(con).to_dict("records"):
         run_as_of = pd.Timestamp(str(run["as_of"]))
@@ -70,12 +73,13 @@ def reference_probabilities(
     """The champion's churn probabilities on the training reference sample (for prediction
     drift), added to `known` (a cache across months of a replay: one model load per version)."""
     known = dict(known or {})
-    registry = settings.registry()
+    registry = open_registry(settings)
     version = registry.champion_version()
-    if version is None or version in known or not settings.reference_path.exists():
+    home = Home.of(settings)
+    if version is None or version in known or not home.reference.exists():
         return known
     scorer, _ = registry.load_scorer(version)
-    sample = pd.read_parquet(settings.reference_path)
+    sample = home.read_reference()
     at = pd.Timestamp(sample["cutoff_at"].iloc[0]) if len(sample) else pd.Timestamp(0)
     scored = scorer.score(sample, at, at, version, with_reasons=False)
     return known | {version: scored["churn_probability"].to_numpy()}
@@ -96,7 +100,7 @@ def _training_brier(registry: Registry) -> dict[str, float]:
 def log_decision(settings: Settings, report: dict[str, Any]) -> None:
     """The decision on the champion version (tag `monitor`) and the newest matured run's
     realized metrics as an MLflow run, so the history of judgements sits beside the model."""
-    registry = settings.registry()
+    registry = open_registry(settings)
     version = registry.champion_version()
     if version is None:
         return
@@ -131,5 +135,5 @@ def watch(
     references = reference_probabilities(settings, known)
     report = monitor(con, settings, as_of, references)
     report["recorded_in_workspace"] = record(con, settings, report, references)
-    write_monitor(report, settings.latest_monitor_path)
+    write_monitor(report, Home.of(settings).monitor_report)
     return report, references

@@ -28,6 +28,7 @@ from models.scorer import SCORE_COLUMNS, Scorer
 from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
 from pipelines.files import read_rows_of, write_relation
+from pipelines.home import Home, open_registry
 from pipelines.scoring.publish import publish_lookup
 from pipelines.settings import Settings
 from pipelines.warehouse import hand_back_memory, scalar
@@ -228,17 +229,13 @@ def store_scores(
     except Exception:
         con.execute("ROLLBACK")
         raise
-    settings.latest_scores_path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(features, settings.latest_features_path)
-    os.replace(result.scores_path, settings.latest_scores_path)
-    result.scores_path = settings.latest_scores_path
+    home = Home.of(settings)
+    home.scores.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(features, home.features)
+    os.replace(result.scores_path, home.scores)
+    result.scores_path = home.scores
     hand_back_memory(con, settings.duckdb_memory_limit)
-    publish_lookup(
-        con,
-        settings.latest_scores_path,
-        settings.latest_features_path,
-        settings.lookup_pointer_path,
-    )
+    publish_lookup(con, home.scores, home.features, home.lookup_pointer)
 
 
 def run_scoring(
@@ -252,10 +249,10 @@ def run_scoring(
     from models.registry import RegistryError
 
     try:
-        scorer, version = settings.registry().load_scorer()
+        scorer, version = open_registry(settings).load_scorer()
     except RegistryError as exc:
         raise ProblemFound(str(exc)) from None
-    folder = settings.latest_scores_path.parent / f".run-{uuid.uuid4().hex[:8]}"
+    folder = Home.of(settings).scores.parent / f".run-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     try:
         result = score_population(
@@ -272,7 +269,7 @@ def run_scoring(
 
 def require_champion(settings: Settings) -> None:
     """Stop before any data is read when there is no champion to score with."""
-    if settings.registry().champion_version() is None:
+    if open_registry(settings).champion_version() is None:
         raise ProblemFound(
             f"no 'champion' version of model '{settings.model_name}': run `retain train` first"
         )

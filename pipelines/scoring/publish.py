@@ -19,8 +19,8 @@ import duckdb
 import pandas as pd
 
 from features.sql import sql_text
+from pipelines.home import LOOKUP_TABLE
 
-LOOKUP_TABLE = "lookup"
 KEEP_FILES = 2
 
 
@@ -89,13 +89,3 @@ def _prune(folder: Path, current: Path) -> None:
     for stale in older[: max(0, len(older) - (KEEP_FILES - 1))]:
         stale.unlink(missing_ok=True)
         Path(f"{stale}.wal").unlink(missing_ok=True)
-
-
-def current_lookup(pointer: Path) -> Path | None:
-    """The lookup file the pointer names, or None before the first scoring run."""
-    try:
-        name = pointer.read_text().strip()
-    except FileNotFoundError:
-        return None
-    path = pointer.parent / name
-    return path if name and path.exists() else None

@@ -19,6 +19,7 @@ import pandas as pd
 from features.cutoffs import spaced_cutoffs, to_timestamp
 from features.frame import feature_relation
 from pipelines.errors import ProblemFound
+from pipelines.home import open_registry
 from pipelines.settings import Settings, load_settings
 from pipelines.spark import SparkSQL, register_tables, session
 
@@ -65,7 +66,7 @@ def spark_scores(
 
     import mlflow
 
-    version = settings.registry().champion_version()
+    version = open_registry(settings).champion_version()
     if version is None:
         raise ProblemFound(f"no champion for '{settings.model_name}': run `retain train` first")
     uri = f"models:/{settings.model_name}/{version}"

@@ -13,6 +13,7 @@ import pandas as pd
 from features.cutoffs import season_warning, to_timestamp
 from models.verdict import verdict
 from pipelines.errors import InputError
+from pipelines.home import open_registry
 from pipelines.settings import Settings
 from pipelines.training import plots
 from pipelines.training.backtest import (
@@ -116,7 +117,7 @@ def run_evaluation(
         "horizon_days": settings.horizon_days,
         "earlier_cutoffs": earlier,
     }
-    settings.registry().log_evaluation(
+    open_registry(settings).log_evaluation(
         f"evaluate {report['as_of']}", params, flat_metrics(report["metrics"]), files
     )
     return report, files

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipelines.home import open_registry
 from pipelines.settings import Settings
 from pipelines.training.gate import window_text
 from pipelines.training.run import Status, run_training
@@ -98,7 +99,7 @@ def check(
     before = score(as_of)
     broken = run_training(con, settings, None, status, as_of, shuffle_labels=True)
     fresh = run_training(con, settings, None, status, as_of)
-    registry = settings.registry()
+    registry = open_registry(settings)
     previous = registry.rollback() if fresh.decision.promoted else ""
     after = score(as_of)
     return GateCheck(

@@ -13,6 +13,7 @@ import pandas as pd
 from features.schema import LABEL_COLUMNS
 from models.registry import SCORER_LABELS, VALIDATION_CHARTS, Registry
 from pipelines.files import write_table
+from pipelines.home import Home, open_registry
 from pipelines.settings import Settings
 from pipelines.training import plots
 from pipelines.training.gate import (
@@ -51,7 +52,7 @@ def run_training(
 ) -> TrainingOutcome:
     """Train (on events before `as_of` when given), judge against the champion as registered,
     log the run, register the version and move the champion alias when the gate says so."""
-    registry = settings.registry()  # an unreachable tracking server stops before the work
+    registry = open_registry(settings)  # an unreachable tracking server stops before the work
     with status("building training frames, fitting the model and the baselines"):
         result = train(con, settings, as_of, shuffle_labels)
     with status("judging the champion as registered and the challenger on the same customers"):
@@ -61,7 +62,7 @@ def run_training(
 
         decision = judge(result, registry, settings, rows_at)
     metrics_path = write_metrics(
-        result, metrics_out or settings.home / "metrics.json", {"promotion": decision.as_dict()}
+        result, metrics_out or Home.of(settings).metrics, {"promotion": decision.as_dict()}
     )
     with status("logging to MLflow and registering the model"):
         version = _register(registry, result, settings, metrics_path)
@@ -105,7 +106,7 @@ def _register(
     registry: Registry, result: TrainResult, settings: Settings, metrics_path: Path
 ) -> str:
     """Log the run (parameters, metrics, files, the pyfunc model); returns the new version."""
-    reference_path = write_table(result.reference, settings.reference_path)
+    reference_path = write_table(result.reference, Home.of(settings).reference)
     params = {
         "horizon_days": settings.horizon_days,
         "activity_window_days": settings.activity_window_days,
@@ -122,7 +123,7 @@ def _register(
     }
     example = result.reference.drop(columns=list(LABEL_COLUMNS))
     example = example.rename(columns={"cutoff_at": "as_of"})
-    figures = settings.home / "figures"
+    figures = Home.of(settings).figures
     shown = result.predictions.rename(
         columns={k: SCORER_LABELS[v] for k, v in METRIC_NAMES.items()}
     )

@@ -6,12 +6,13 @@ import pandas as pd
 
 from models.registry import NoEarlierChampion, UnknownVersion
 from pipelines.errors import InputError, ProblemFound
+from pipelines.home import open_registry
 from pipelines.settings import Settings
 
 
 def list_versions(settings: Settings) -> pd.DataFrame:
     """Registered versions, newest first; none registered is a problem to report (exit 1)."""
-    versions = settings.registry().list_versions()
+    versions = open_registry(settings).list_versions()
     if versions.empty:
         raise ProblemFound(
             f"model '{settings.model_name}' has no registered versions yet; run `retain train`"
@@ -22,7 +23,7 @@ def list_versions(settings: Settings) -> pd.DataFrame:
 def promote(settings: Settings, version: str) -> None:
     """Move the champion alias; an unknown version is a usage error (exit 2)."""
     try:
-        settings.registry().promote(version)
+        open_registry(settings).promote(version)
     except UnknownVersion as exc:
         raise InputError("version", str(exc)) from None
 
@@ -30,6 +31,6 @@ def promote(settings: Settings, version: str) -> None:
 def rollback(settings: Settings) -> str:
     """Back to the previous champion; none to go back to is a problem found (exit 1)."""
     try:
-        return settings.registry().rollback()
+        return open_registry(settings).rollback()
     except NoEarlierChampion as exc:
         raise ProblemFound(str(exc)) from None

@@ -29,6 +29,7 @@ from models import verdict as verdicts
 from models.explain import direction_of, split_reasons
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
+from pipelines.home import Home
 from pipelines.marketing.campaign import MIN_PER_GROUP
 from pipelines.marketing.lists import DECLARED_COLUMNS
 from pipelines.marketing.source import declared_values
@@ -60,9 +61,9 @@ class Pages:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.keys = KeyRing(settings.keys_path.resolve())
-        self.sessions = Sessions(settings.home.resolve())
-        self.store = ScoreStore(settings.lookup_pointer_path.resolve())
+        self.keys = KeyRing(Home.of(settings).keys.resolve())
+        self.sessions = Sessions(Home.of(settings).resolved())
+        self.store = ScoreStore(Home.of(settings).resolved())
         self.open = os.environ.get(INSECURE_ENV) == "1"
         self.units = Units(settings.currency, settings.locale)
         self._declared: tuple[int | None, dict[str, tuple[str, ...]]] | None = None
@@ -151,7 +152,7 @@ class Pages:
     def declared(self) -> dict[str, tuple[str, ...]]:
         """Segments and regions the scored customers have (a filter each, when any), read
         again only when `retain score` has written new features."""
-        path = self.settings.latest_features_path
+        path = Home.of(self.settings).features
         stamp = path.stat().st_mtime_ns if path.exists() else None
         if self._declared is None or self._declared[0] != stamp:
             found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}

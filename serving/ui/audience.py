@@ -13,6 +13,7 @@ import pandas as pd
 
 from features.sql import sql_text
 from models.timing import PROBABILITY_DAYS
+from pipelines.home import Home
 from pipelines.marketing.assemble import MadeList, make_list, with_reasons, write_list
 from pipelines.marketing.lists import Selection, order_probability_within
 from pipelines.settings import Settings
@@ -72,7 +73,7 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
 def _base_figures(settings: Settings, within_days: float | None) -> tuple[float, list[int]]:
     """Sum of churn probabilities and the histogram of the whole base: of the churn
     probability in DuckDB, or for a due list of P(order within the days) from the curve."""
-    source = f"read_parquet({sql_text(str(settings.latest_scores_path))})"
+    source = f"read_parquet({sql_text(str(Home.of(settings).scores))})"
     if within_days is not None:
         days = [d for d in PROBABILITY_DAYS if d < settings.horizon_days]
         columns = ", ".join(["churn_probability", *(f"order_probability_{d}d" for d in days)])

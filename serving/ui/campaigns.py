@@ -9,10 +9,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-import duckdb
-
-from pipelines.errors import InputError
 from pipelines.files import read_list
+from pipelines.home import Home
 from pipelines.marketing.campaign import campaign_report, readout_period
 from pipelines.marketing.lists import Selection
 from pipelines.settings import Settings
@@ -20,7 +18,7 @@ from serving.ui.audience import write
 
 
 def folder(settings: Settings) -> Path:
-    return settings.home / "lists"
+    return Home.of(settings).lists
 
 
 def save(settings: Settings, selection: Selection, list_id: str | None) -> str:
@@ -49,14 +47,7 @@ def report(settings: Settings, list_id: str, since: str, until: str) -> dict[str
     listed = read_list(
         folder(settings) / f"{list_id}.csv", ("customer_id", "group", "churn_probability")
     )
-    try:
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    except duckdb.Error as busy:
-        raise InputError("warehouse", f"cannot be read right now ({type(busy).__name__})") from None
-    with TemporaryDirectory() as where:
-        try:
-            found, png = campaign_report(con, listed, start, end, Path(where) / "r.json", list_id)
-        finally:
-            con.close()
+    with TemporaryDirectory() as where, Home.of(settings).reading_warehouse() as con:
+        found, png = campaign_report(con, listed, start, end, Path(where) / "r.json", list_id)
         found["chart"] = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
     return found

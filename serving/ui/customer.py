@@ -11,9 +11,11 @@ import pandas as pd
 
 from models.explain import direction_of, split_reasons
 from models.timing import PROBABILITY_DAYS
+from pipelines.home import Home, WarehouseBusy
 from pipelines.marketing.assemble import with_reasons
 from pipelines.marketing.units import Units
 from pipelines.settings import Settings
+from pipelines.warehouse import has_table
 from serving.store import ScoreStore
 
 HISTORY_ROWS = 100  # most recent events shown
@@ -84,24 +86,28 @@ def _add_history(
 ) -> None:
     """Orders and complaints before the as-of, newest first, read from the warehouse."""
     try:
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    except duckdb.Error as busy:  # a run holds the warehouse: the scores still show
-        customer.history_note = f"history unavailable right now ({type(busy).__name__})"
-        return
-    try:
-        for table, at in (("orders", "ordered_at"), ("complaints", "opened_at")):
-            if con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone() == (0,):
-                continue
-            frame = con.execute(
-                f"SELECT * EXCLUDE (customer_id) FROM {table} WHERE customer_id = ? AND {at} < ? "
-                f"ORDER BY {at} DESC LIMIT {HISTORY_ROWS}",
-                [customer_id, as_of],
-            ).df()
-            setattr(customer, table, _shown(frame, Units(settings.currency, settings.locale)))
-    finally:
-        con.close()
+        with Home.of(settings).reading_warehouse() as con:
+            _read_history(con, settings, customer, customer_id, as_of)
+    except WarehouseBusy:  # a run holds the warehouse: the scores still show
+        customer.history_note = "history unavailable right now: a command is writing the warehouse"
+
+
+def _read_history(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    customer: Customer,
+    customer_id: str,
+    as_of: pd.Timestamp,
+) -> None:
+    for table, at in (("orders", "ordered_at"), ("complaints", "opened_at")):
+        if not has_table(con, table):
+            continue
+        frame = con.execute(
+            f"SELECT * EXCLUDE (customer_id) FROM {table} WHERE customer_id = ? AND {at} < ? "
+            f"ORDER BY {at} DESC LIMIT {HISTORY_ROWS}",
+            [customer_id, as_of],
+        ).df()
+        setattr(customer, table, _shown(frame, Units(settings.currency, settings.locale)))
 
 
 def _shown(frame: pd.DataFrame, units: Units) -> pd.DataFrame:

@@ -15,13 +15,14 @@ from typing import Any
 import pandas as pd
 from starlette.datastructures import QueryParams
 
+from pipelines.home import Home
 from pipelines.settings import Settings
 from serving.ui import audience
 from serving.ui.filters import selection_from
 
 
 def definition_path(settings: Settings, list_id: str) -> Path:
-    return settings.home / "lists" / f"{list_id}.json"
+    return Home.of(settings).saved_list(list_id, ".json")
 
 
 def keep(settings: Settings, list_id: str, query: str, due: bool, saved_at: pd.Timestamp) -> None:
@@ -33,7 +34,7 @@ def keep(settings: Settings, list_id: str, query: str, due: bool, saved_at: pd.T
 
 def definitions(settings: Settings) -> dict[str, dict[str, Any]]:
     """Saved audiences by list id: kind, query, saved_at and last_refreshed (when fetched)."""
-    folder = settings.home / "lists"
+    folder = Home.of(settings).lists
     found = sorted(folder.glob("*.json")) if folder.exists() else []
     return {p.stem: json.loads(p.read_text()) for p in found}
 

@@ -4,7 +4,6 @@ window, how it did against BG/NBD and the simple rules at validation, what monit
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from models.registry import SCORER_LABELS, VALIDATION_CHARTS
 from models.verdict import Verdict, verdict
+from pipelines.home import Home, open_registry
 from pipelines.settings import Settings
 
 MEASURES = {
@@ -37,8 +37,8 @@ class Overview:
 
 
 def overview(settings: Settings) -> Overview:
-    monitor = _latest_monitor(settings)
-    registry = settings.registry()
+    monitor = Home.of(settings).read_monitor_report()
+    registry = open_registry(settings)
     champion = registry.champion_version()
     versions = _shown(registry.list_versions())
     if champion is None:
@@ -57,11 +57,6 @@ def overview(settings: Settings) -> Overview:
     tags = registry.version_tags(champion)
     judged = verdict(metrics.get("model.top_decile_lift"), metrics.get("model.churn_ece"))
     return Overview(champion, versions, validation, tags, charts, monitor, judged)
-
-
-def _latest_monitor(settings: Settings) -> dict[str, Any]:
-    path = settings.latest_monitor_path
-    return dict(json.loads(path.read_text())) if path.exists() else {}
 
 
 def _shown(versions: pd.DataFrame) -> list[dict[str, str]]:

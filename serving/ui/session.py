@@ -20,6 +20,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipelines.home import Home
+
 SESSION_COOKIE = "retain_session"
 CSRF_COOKIE = "retain_csrf"
 SESSION_SECONDS = 8 * 3600  # a working day
@@ -29,9 +31,9 @@ SESSION_ID_BYTES = 32
 class Sessions:
     """Session ids -> key names, in a SQLite file shared by the service's workers."""
 
-    def __init__(self, home: Path) -> None:
-        self.secret = _secret(home / "ui_secret")
-        self.path = home / "ui_sessions.sqlite"
+    def __init__(self, home: Home) -> None:
+        self.secret = _secret(home.ui_secret)
+        self.path = home.sessions
         with self._db() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS sessions (id_sha256 TEXT PRIMARY KEY, "

@@ -17,6 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from pipelines.home import open_registry
 from serving.auth import KeyRing
 from serving.launch import serve_command, serve_env
 from tests.cli_helpers import own_home, run_ok
@@ -636,7 +637,7 @@ def test_the_model_verdict_follows_the_documented_thresholds(
 
     from pipelines.settings import load_settings
 
-    metrics = load_settings().registry().run_metrics("1")
+    metrics = open_registry(load_settings()).run_metrics("1")
     lift, points = metrics["model.top_decile_lift"], 100 * metrics["model.churn_ece"]
     word = ("Good" if lift >= 1.5 and points <= 5
             else "Fair" if lift >= 1.2 and points <= 10 else "Weak")  # fmt: skip
@@ -644,7 +645,7 @@ def test_the_model_verdict_follows_the_documented_thresholds(
     browser.get(site["url"] + "/ui/model")
     shown = browser.find_element(By.ID, "verdict").text
     assert shown.startswith(f"{word}: the riskiest 10 % churn {lift:.1f}x as often as average")
-    champion = load_settings().registry().champion_version()  # the alias, not training's text
+    champion = open_registry(load_settings()).champion_version()  # the alias, not training's text
     assert browser.find_element(By.ID, "champion").text == f"version {champion}"
 
 

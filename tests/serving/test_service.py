@@ -17,7 +17,8 @@ import pytest
 
 from models.explain import directions_cell
 from models.scorer import SCORE_COLUMNS
-from pipelines.scoring.publish import current_lookup, publish_lookup
+from pipelines.home import Home
+from pipelines.scoring.publish import publish_lookup
 from serving.auth import KeyRing
 from serving.launch import serve_command, serve_env
 from serving.store import INDEX_LOOKUP_IDS, ScoreStore
@@ -72,13 +73,13 @@ def _features() -> pd.DataFrame:
     )
 
 
-def _publish(home: Path, version: str = "7") -> Path:
-    pointer = home / "scores" / "lookup.current"
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    _scores(version).to_parquet(scores := home / "scores.parquet")
-    _features().to_parquet(features := home / "features.parquet")
-    publish_lookup(duckdb.connect(), scores, features, pointer)
-    return pointer
+def _publish(root: Path, version: str = "7") -> Home:
+    home = Home(root)
+    home.lookup_pointer.parent.mkdir(parents=True, exist_ok=True)
+    _scores(version).to_parquet(scores := root / "scores.parquet")
+    _features().to_parquet(features := root / "features.parquet")
+    publish_lookup(duckdb.connect(), scores, features, home.lookup_pointer)
+    return home
 
 
 def test_lookup_known_and_unknown_with_crm_fields(tmp_path: Path) -> None:
@@ -109,23 +110,23 @@ def test_a_customer_reads_the_same_among_few_ids_or_many(tmp_path: Path) -> None
 
 
 def test_no_scores_yet_is_a_per_item_error(tmp_path: Path) -> None:
-    store = ScoreStore(tmp_path / "lookup.current")
+    store = ScoreStore(Home(tmp_path))
     got = store.lookup(["c1"])
     assert not store.ready and got.model_version is None
     assert "retain score" in (got.results[0].error or "")
 
 
 def test_a_new_run_is_picked_up_and_old_files_pruned(tmp_path: Path) -> None:
-    pointer = _publish(tmp_path, "7")
-    store = ScoreStore(pointer)
+    home = _publish(tmp_path, "7")
+    store = ScoreStore(home)
     assert store.lookup(["c1"]).model_version == "7"
     time.sleep(0.01)
     for version in ("8", "9"):
         _publish(tmp_path, version)
-        os.utime(pointer, (time.time() + 5, time.time() + 5))
+        os.utime(home.lookup_pointer, (time.time() + 5, time.time() + 5))
     assert store.lookup(["c1"]).model_version == "9"
     assert len(list((tmp_path / "scores").glob("lookup-*.duckdb"))) == 2  # current + previous
-    assert current_lookup(pointer) is not None
+    assert home.current_lookup() is not None
 
 
 def test_keys_are_kept_as_salted_hashes(tmp_path: Path) -> None:
@@ -314,13 +315,13 @@ def test_a_lookup_file_without_its_run_table_still_answers(tmp_path: Path) -> No
     """Files published before the run table existed (an upgrade) are read all the same."""
     import duckdb
 
-    pointer = _publish(tmp_path)
-    path = current_lookup(pointer)
+    home = _publish(tmp_path)
+    path = home.current_lookup()
     assert path is not None
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE lookup_run")
     con.close()
-    assert ScoreStore(pointer).lookup(["c1"]).model_version == "7"
+    assert ScoreStore(home).lookup(["c1"]).model_version == "7"
 
 
 def test_serve_runs_the_configured_workers_in_their_own_bentoml_home() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.home import Home
 from serving.ui.customer import next_order_text
 from serving.ui.session import SESSION_SECONDS, Sessions
 
@@ -14,7 +15,10 @@ NOW = 1_800_000_000.0
 
 
 def test_a_session_ends_at_sign_out_for_every_worker(tmp_path: Path) -> None:
-    one, other = Sessions(tmp_path), Sessions(tmp_path)  # two worker processes, one home
+    one, other = (
+        Sessions(Home(tmp_path)),
+        Sessions(Home(tmp_path)),
+    )  # two worker processes, one home
     cookie = one.issue("marketing", NOW)
     assert other.key_name(cookie, NOW + 1) == "marketing"
     one.end(cookie)
@@ -23,7 +27,7 @@ def test_a_session_ends_at_sign_out_for_every_worker(tmp_path: Path) -> None:
 
 
 def test_a_session_expires_and_a_forged_one_is_unknown(tmp_path: Path) -> None:
-    sessions = Sessions(tmp_path)
+    sessions = Sessions(Home(tmp_path))
     cookie = sessions.issue("marketing", NOW)
     assert sessions.key_name(cookie, NOW + SESSION_SECONDS - 1) == "marketing"
     assert sessions.key_name(cookie, NOW + SESSION_SECONDS) is None
@@ -33,7 +37,7 @@ def test_a_session_expires_and_a_forged_one_is_unknown(tmp_path: Path) -> None:
 
 
 def test_revoking_a_key_ends_only_its_sessions(tmp_path: Path) -> None:
-    sessions = Sessions(tmp_path)
+    sessions = Sessions(Home(tmp_path))
     revoked, kept = sessions.issue("old", NOW), sessions.issue("crm", NOW)
     sessions.end_key("old")
     assert sessions.key_name(revoked, NOW) is None
@@ -41,7 +45,7 @@ def test_revoking_a_key_ends_only_its_sessions(tmp_path: Path) -> None:
 
 
 def test_csrf_tokens_belong_to_their_session(tmp_path: Path) -> None:
-    sessions = Sessions(tmp_path)
+    sessions = Sessions(Home(tmp_path))
     a, b = sessions.issue("x", NOW), sessions.issue("x", NOW)
     assert sessions.csrf_ok(a, sessions.csrf_for(a)) and not sessions.csrf_ok(
         b, sessions.csrf_for(a)

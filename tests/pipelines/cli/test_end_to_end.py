@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from models.scorer import SCORE_COLUMNS
 from pipelines.cli import app, main
+from pipelines.home import Home, open_registry
 from pipelines.settings import Settings
 from tests.cli_helpers import own_home
 from tests.reason_phrases import check_every_reason
@@ -163,13 +164,13 @@ def test_scoring_in_many_parts_and_small_batches_gives_the_same_scores(
     as_of = str(pd.Timestamp(full["as_of"].iloc[0]).date())
     out = _run("score", "--data", str(workspace / "data"), "--as-of", as_of)
     assert f"scored {len(full):,} customers" in out
-    parts = pd.read_parquet(Settings().latest_scores_path).set_index("customer_id").sort_index()
+    parts = pd.read_parquet(Home.of(Settings()).scores).set_index("customer_id").sort_index()
     assert parts.index.equals(full.index)
     numbers = parts.select_dtypes("number").columns
     pd.testing.assert_frame_equal(parts[numbers], full[numbers], rtol=1e-9, atol=1e-9)
     explained = parts["reasons"] != ""
     assert explained.sum() == 200  # RETAIN_REASONS_TOP
-    batches = pq.ParquetFile(Settings().latest_features_path).metadata.num_row_groups
+    batches = pq.ParquetFile(Home.of(Settings()).features).metadata.num_row_groups
     assert batches >= len(full) // 97  # one row group per scored batch: it did stream
     assert (parts["reasons"] == full["reasons"]).all()
 
@@ -183,7 +184,7 @@ def test_spark_scores_equal_the_duckdb_path_for_the_same_version(
     full = pd.read_parquet(workspace / "scores.parquet").set_index("customer_id").sort_index()
     canonical = tmp_path / "canonical"
     canonical.mkdir()
-    with duckdb.connect(str(Settings().warehouse_path), read_only=True) as con:
+    with duckdb.connect(str(Home.of(Settings()).warehouse), read_only=True) as con:
         for table in ("orders", "complaints", "customers"):
             con.execute(f"COPY {table} TO '{canonical / table}.parquet' (FORMAT parquet)")
     monkeypatch.setenv("RETAIN_SPARK_MASTER", "local[2]")
@@ -415,7 +416,7 @@ def test_validate_report_json(tmp_path: Path) -> None:
 
 
 def test_promote_and_rollback(workspace: Path) -> None:
-    registry = Settings().registry()
+    registry = open_registry(Settings())
     _run("models", "promote", "3")
     assert registry.champion_version() == "3"
     _run("models", "rollback")
@@ -497,7 +498,7 @@ def test_campaign_readout_recovers_the_simulated_effect(
 def test_the_recent_level_says_why_it_was_not_used(workspace: Path) -> None:
     """Six training cutoffs (this fixture) never covered the coming season: the level is not
     moved, and the MLflow run says why (test_recent_cutoff covers a level that moves)."""
-    registry = Settings().registry()
+    registry = open_registry(Settings())
     scorer, _ = registry.load_scorer("2")
     run_id = registry.require_version("2").run_id
     params = registry.client.get_run(run_id).data.params

@@ -197,8 +197,8 @@ def test_a_second_writer_of_the_warehouse_is_one_line(home, monkeypatch, capsys)
     import subprocess
     import sys
 
-    holder = "import sys; from pathlib import Path; from pipelines.warehouse import open_warehouse"
-    holder += f"; con = open_warehouse(Path({str(home / 'warehouse.duckdb')!r}), '1GB')"
+    holder = "import sys; from pathlib import Path; from pipelines.home import Home"
+    holder += f"; con = Home(Path({str(home)!r})).open_warehouse('1GB')"
     holder += "; print('held', flush=True); sys.stdin.read()"
     root = Path(__file__).resolve().parents[3]
     with subprocess.Popen(
