@@ -1,12 +1,18 @@
-"""Plain-language reasons: the features that push a customer's churn risk up most.
+"""Plain-language reasons: the signals that move a customer's churn risk most, each saying
+whether it raises or lowers the risk.
 
-Templates are plain strings (they travel inside the MLflow model); each has a variant for
-a missing value, e.g. a customer with a single order has no purchase cycle yet.
+Only signals a marketer can read as a cause and act on are reasons (ACTIONABLE): recency
+against the customer's own cycle, falling frequency or spend, recent or open complaints and
+their satisfaction, returns and cancellations. Tenure, model-internal quantities (BG/NBD's),
+lifetime totals and money figures never are. Templates are plain strings (they travel inside
+the MLflow model); a second variant speaks when the feature's own value is missing, e.g. a
+customer with a single order has no purchase cycle yet.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 import numpy as np
@@ -14,112 +20,38 @@ import pandas as pd
 
 REASON_TEMPLATES: dict[str, tuple[str, str]] = {
     "days_since_last_order": (
-        "no order for {days_since_last_order:.0f} days, usual gap {mean_days_between_orders:.0f} days",
-        "no order for {days_since_last_order:.0f} days",
+        "last order {days_since_last_order:.0f} days ago, usually every "
+        "{mean_days_between_orders:.0f} days",
+        "last order {days_since_last_order:.0f} days ago",
     ),
     "overdue_ratio": (
-        "{overdue_ratio:.1f}x past their usual {mean_days_between_orders:.0f}-day gap",
-        "only one order so far, no purchase cycle yet",
-    ),
-    "silent_share_of_tenure": (
-        "silent for {silent_share_of_tenure:.0%} of their {tenure_days:.0f} days as a customer",
-        "",
-    ),
-    "orders_per_30d_tenure": ("{orders_per_30d_tenure:.1f} orders a month since joining", ""),
-    "spend_per_30d_tenure": ("spends {spend_per_30d_tenure:,.0f} a month since joining", ""),
-    "mean_days_between_orders": (
-        "orders only every {mean_days_between_orders:.0f} days",
-        "only one order so far, no purchase cycle yet",
+        "{overdue_ratio:.1f}x their usual {mean_days_between_orders:.0f}-day gap since the last order",
+        "only one order so far",
     ),
     "orders_30d": ("{orders_30d:.0f} orders in the last 30 days", ""),
     "orders_90d": ("{orders_90d:.0f} orders in the last 90 days", ""),
     "orders_180d": ("{orders_180d:.0f} orders in the last 6 months", ""),
     "orders_365d": ("{orders_365d:.0f} orders in the last 12 months", ""),
-    "orders_total": ("{orders_total:.0f} orders in total", ""),
-    "spend_30d": ("spent {spend_30d:,.0f} in the last 30 days", ""),
-    "spend_90d": ("spent {spend_90d:,.0f} in the last 90 days", ""),
-    "spend_180d": ("spent {spend_180d:,.0f} in the last 6 months", ""),
-    "spend_365d": ("spent {spend_365d:,.0f} in the last 12 months", ""),
-    "avg_order_value": ("average order {avg_order_value:,.0f}", ""),
-    "max_order_value": ("largest order {max_order_value:,.0f}", ""),
-    "avg_order_value_90d": (
-        "average order {avg_order_value_90d:,.0f} in the last 90 days",
-        "no order in the last 90 days",
-    ),
-    "spend_prev_90d": ("spent {spend_prev_90d:,.0f} in the 90 days before last", ""),
     "spend_change_90d": (
-        "spend {spend_change_90d:+.0%} on the previous quarter",
-        "no spend in the previous quarter to compare with",
-    ),
-    "median_days_between_orders": (
-        "usually orders every {median_days_between_orders:.0f} days",
-        "only one order so far",
-    ),
-    "std_days_between_orders": (
-        "irregular buyer (gaps vary by {std_days_between_orders:.0f} days)",
-        "too few orders for a rhythm",
-    ),
-    "last_gap_days": ("last two orders {last_gap_days:.0f} days apart", "only one order so far"),
-    "returns_total": ("{returns_total:.0f} returned orders", ""),
-    "cancellations_total": ("{cancellations_total:.0f} cancelled orders", ""),
-    "returned_value_total": ("returned goods worth {returned_value_total:,.0f}", ""),
-    "return_cancel_share": ("{return_cancel_share:.0%} of orders returned or cancelled", ""),
-    "discount_share": ("buys on discount ({discount_share:.0%} of value)", "no discount data"),
-    "categories_total": ("buys in {categories_total:.0f} categories", ""),
-    "channels_total": ("uses {channels_total:.0f} channels", ""),
-    "main_channel": ("buys mostly via {main_channel}", "no channel data"),
-    "segment": ("segment {segment}", "no segment on record"),
-    "region": ("region {region}", "no region on record"),
-    "bgnbd_p_alive": (
-        "buying pattern looks inactive ({bgnbd_p_alive:.0%} chance still active)",
+        "spend in the last 90 days {spend_change_90d:+.0%} on the 90 days before",
         "",
     ),
-    "bgnbd_expected_orders": ("{bgnbd_expected_orders:.1f} orders expected in the horizon", ""),
-    "bgnbd_p_no_order": (
-        "buying pattern gives {bgnbd_p_no_order:.0%} chance of no order in the horizon",
-        "",
-    ),
-    "days_since_signup": ("signed up {days_since_signup:.0f} days ago", "no sign-up date"),
-    "spend_total": ("spent {spend_total:,.0f} in total", ""),
-    "tenure_days": ("customer for {tenure_days:.0f} days", ""),
     "complaints_30d": ("{complaints_30d:.0f} complaints in the last 30 days", ""),
     "complaints_90d": ("{complaints_90d:.0f} complaints in the last 90 days", ""),
     "complaints_365d": ("{complaints_365d:.0f} complaints in the last 12 months", ""),
-    "complaints_total": ("{complaints_total:.0f} complaints in total", ""),
     "open_complaints": ("{open_complaints:.0f} unresolved complaints", ""),
-    "mean_resolution_days": (
-        "complaints took {mean_resolution_days:.0f} days to resolve",
-        "no complaint resolved yet",
-    ),
-    "max_severity": ("a complaint of severity {max_severity:.0f} of 5", "no complaint on record"),
-    "mean_severity": (
-        "complaints of average severity {mean_severity:.1f}",
-        "no complaint on record",
-    ),
-    "mean_satisfaction": (
-        "satisfaction {mean_satisfaction:.1f} of 5 after complaints",
-        "no satisfaction survey",
-    ),
-    "complaints_per_order": ("{complaints_per_order:.2f} complaints per order", ""),
-    "days_since_last_complaint": (
-        "complained {days_since_last_complaint:.0f} days ago",
-        "no complaint on record",
-    ),
+    "days_since_last_complaint": ("last complaint {days_since_last_complaint:.0f} days ago", ""),
+    "mean_satisfaction": ("satisfaction {mean_satisfaction:.1f} of 5 after complaints", ""),
+    "returns_total": ("{returns_total:.0f} returned orders", ""),
+    "cancellations_total": ("{cancellations_total:.0f} cancelled orders", ""),
+    "return_cancel_share": ("{return_cancel_share:.0%} of orders returned or cancelled", ""),
 }
-
-
-# Never reasons: model-internal quantities (BG/NBD's) and tenure say nothing a marketer can act on.
-NOT_REASONS = frozenset(
-    {
-        "bgnbd_p_alive",
-        "bgnbd_expected_orders",
-        "bgnbd_p_no_order",
-        "days_since_signup",
-        "tenure_days",
-    }
-)
-# Durations in days: one that rounds to 0 (several orders on one day, a complaint resolved the
-# day it was opened) is no gap and no delay; a template that would print it is not used.
+# The only features that are ever reasons, whatever templates a model carries (an older
+# model's include tenure and BG/NBD's quantities: they say nothing a marketer can act on).
+ACTIONABLE = frozenset(REASON_TEMPLATES)
+# Values that say nothing when they round to 0: a duration of 0 days (several orders on one
+# day, a complaint the day of the cutoff) is no gap and no delay, and no complaint or return
+# is the absence of a cause; a template that would print one is not used.
 DURATIONS = frozenset(
     {
         "days_since_last_order",
@@ -131,6 +63,18 @@ DURATIONS = frozenset(
         "days_since_last_complaint",
     }
 )
+NOTHING_AT_ZERO = DURATIONS | {
+    "overdue_ratio",
+    "complaints_30d",
+    "complaints_90d",
+    "complaints_365d",
+    "open_complaints",
+    "returns_total",
+    "cancellations_total",
+    "return_cancel_share",
+}
+RAISES, LOWERS = "raises", "lowers"  # a reason's direction: what it does to the churn risk
+_DIRECTION = re.compile(r" \((raises|lowers) the risk\)$")
 _FIELD = re.compile(r"{(\w+)")
 
 REASONS_SEPARATOR = "; "  # reasons of one customer in one table cell
@@ -146,32 +90,64 @@ def split_reasons(cell: str | None) -> list[str]:
     return [r for r in str(cell or "").split(REASONS_SEPARATOR) if r]
 
 
+def with_direction(text: str, contribution: float) -> str:
+    """The reason with what it does to the risk, in words: '... (raises the risk)'."""
+    return f"{text} ({RAISES if contribution > 0 else LOWERS} the risk)"
+
+
+def direction_of(reason: str) -> str:
+    """'raises' or 'lowers' from a reason's wording; '' for one without (a due list's)."""
+    found = _DIRECTION.search(reason)
+    return found.group(1) if found else ""
+
+
+def directions_cell(cell: str | None) -> str:
+    """The directions of a cell of reasons, one per reason in the same order ('raises; lowers')."""
+    return join_reasons([direction_of(r) for r in split_reasons(cell)])
+
+
 # "1 orders" -> "1 order" (also "1 unresolved complaints"); 21, 0.1 or 1.5 stay plural.
 _ONE = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(order|complaint|day|channel)s\b")
 _ONE_CATEGORY = re.compile(r"(?<![\d.,])1 categories\b")
+# "0 orders in the last 90 days" -> "no order in the last 90 days"
+_NONE = re.compile(r"^0 ((?:[a-z]+ )?)(order|complaint)s\b")
 
 
 def _rounds_to_zero(value: object) -> bool:
-    return isinstance(value, float | int) and value < 0.5
+    return (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and abs(float(value)) < 0.5
+    )
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def render(feature: str, row: pd.Series, templates: dict[str, tuple[str, str]]) -> str:
     """One reason for one customer, filled with their own values: the first template whose
-    values are all known (the variant for a missing value is a template too), else none."""
-    variants = templates.get(feature, (f"{feature} = {{{feature}}}", ""))
-    values = {str(k): None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-    zero = {k for k in DURATIONS if _rounds_to_zero(values.get(k))}
-    if feature in zero:
+    values are all known and none a zero that says nothing (NOTHING_AT_ZERO); a template
+    without the feature itself (the variant for a missing value) only when it is missing."""
+    variants = templates.get(feature, ("", ""))
+    values = {str(k): None if _missing(v) else v for k, v in row.items()}
+    if feature in NOTHING_AT_ZERO and _rounds_to_zero(values.get(feature)):
         return ""
+    zero = {k for k in NOTHING_AT_ZERO if _rounds_to_zero(values.get(k))}
     for template in variants:
-        if zero & set(_FIELD.findall(template)):
+        fields = set(_FIELD.findall(template))
+        if not template or zero & fields:
+            continue
+        if feature not in fields and values.get(feature) is not None:
             continue
         try:
             text = template.format(**values)
         except (TypeError, ValueError, KeyError):  # a value the template needs is missing
             continue
-        return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))
+        return _plural(_NONE.sub(r"no \1\2", text))
     return ""
+
+
+def _plural(text: str) -> str:
+    return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))
 
 
 def top_reasons(
@@ -181,26 +157,23 @@ def top_reasons(
     templates: dict[str, tuple[str, str]],
     count: int = 3,
 ) -> list[list[str]]:
-    """Per row, up to `count` reasons from the features with the largest positive
-    contribution to churn risk (features that lower the risk are not reasons, nor those in
-    NOT_REASONS; a feature with nothing to say leaves its place to the next)."""
-    allowed = np.array([f not in NOT_REASONS for f in features])
-    ranked = np.where(allowed, contributions, -np.inf)
-    order = np.argsort(-ranked, axis=1)[:, : count + _SPARE]
+    """Per row, up to `count` reasons from the ACTIONABLE features that move the churn risk
+    most (largest absolute contribution first), each saying whether it raises or lowers the
+    risk; a feature with nothing to say leaves its place to the next."""
+    allowed = np.array([f in ACTIONABLE for f in features])
+    strength = np.where(allowed, np.abs(contributions), -np.inf)
+    order = np.argsort(-strength, axis=1)[:, : len(ACTIONABLE)]
     out = []
-    for i, (_, row) in enumerate(frame[features].iterrows()):
+    for i, (_, row) in enumerate(frame.iterrows()):
         texts: list[str] = []
         for j in order[i]:
-            if len(texts) == count or not ranked[i, j] > 0:
+            if len(texts) == count or not strength[i, j] > 0:
                 break
             text = render(features[j], row, templates)
-            if text and text not in texts:
-                texts.append(text)
+            if text and not any(t.startswith(text + " (") for t in texts):
+                texts.append(with_direction(text, contributions[i, j]))
         out.append(texts)
     return out
-
-
-_SPARE = 4  # candidates looked at beyond `count`, for reasons that render as nothing
 
 
 def cycle_reason(
@@ -220,4 +193,4 @@ def cycle_reason(
             f"last order {ago:.0f} days ago"
         )
     text = join_reasons([rhythm, f"{probability:.0%} chance of an order within {days:g} days"])
-    return _ONE_CATEGORY.sub("1 category", _ONE.sub(r"1 \1\2", text))
+    return _plural(text)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_columns
 from models.churn import ChurnModel
-from models.explain import REASON_TEMPLATES, join_reasons, top_reasons
+from models.explain import REASON_TEMPLATES, directions_cell, join_reasons, top_reasons
 from models.next_order import NextOrderModel
 from models.recent_rate import RecentRate, Window, recent_rate
 from models.timing import PROBABILITY_DAYS, cdf_at
@@ -28,6 +28,7 @@ SCORE_COLUMNS = (
     "expected_value",
     "value_at_risk",
     "reasons",
+    "reason_directions",
     "model_version",
     "scored_at",
 )
@@ -152,6 +153,7 @@ class Scorer:
         value = expected_value(frame, self.value_method, self.horizon_days)
         days = timing["expected_days_to_next_order"].to_numpy()
         day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
+        reasons = self.reasons(frame, x) if with_reasons else [""] * len(frame)
         out = pd.DataFrame(
             {
                 "customer_id": frame["customer_id"].astype(str).to_numpy(),
@@ -173,7 +175,8 @@ class Scorer:
                 "value_tier": self.value_tiers(frame[self.value_basis]),
                 "expected_value": value,
                 "value_at_risk": p * value,
-                "reasons": self.reasons(frame, x) if with_reasons else "",
+                "reasons": reasons,
+                "reason_directions": [directions_cell(r) for r in reasons],
                 "model_version": model_version,
                 "scored_at": scored_at,
             }
@@ -218,8 +221,9 @@ class Scorer:
         return self.churn.encoder_.transform(prepared)
 
     def reasons(self, frame: pd.DataFrame, encoded: np.ndarray | None = None) -> list[str]:
-        """Up to three reasons per row, joined into one cell (see models.explain);
-        `encoded`: the frame's `encode`, when the caller has it."""
+        """Up to three reasons per row, each with its direction, joined into one cell (see
+        models.explain; `directions_cell` reads the directions back as a field); `encoded`:
+        the frame's `encode`, when the caller has it."""
         contributions = self.churn.contributions(frame, encoded)
         texts = top_reasons(contributions, frame, self.features, self.reason_templates)
         return [join_reasons(t) for t in texts]
@@ -233,5 +237,8 @@ class Scorer:
         wanted = scores.loc[rows, "customer_id"]
         found = features.set_index("customer_id").loc[wanted].reset_index()
         out = scores.copy()
-        out.loc[rows, "reasons"] = self.reasons(self.prepare(found))
+        reasons = self.reasons(self.prepare(found))
+        out.loc[rows, "reasons"] = reasons
+        if "reason_directions" in out:
+            out.loc[rows, "reason_directions"] = [directions_cell(r) for r in reasons]
         return out

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
 INSECURE_ENV = "RETAIN_INSECURE_LOCAL"  # `retain serve --insecure-local`: keys off, 127.0.0.1
 PAGES_PREFIX = "/ui"  # the marketing pages sign in with the same keys, into a session cookie
+# A live audience (serving.ui.mount): an API route, GET only; any name, so a bad one gets 404
+AUDIENCE_PATH = re.compile(r"/v1/audiences/(?P<list_id>.*)\.csv", re.DOTALL)
 KEY_BYTES = 32
 ERROR_CODES = {  # the machine-readable `code` of each error answer, beside `error` and `detail`
     400: "invalid_request",

@@ -98,7 +98,48 @@ def openapi_spec(service: Any) -> dict[str, Any]:
     spec["paths"]["/readyz"]["get"]["responses"]["503"] = _error(
         "not ready: no scores published or the champion not loaded (not_ready)", True
     )
+    spec["paths"][AUDIENCE_ROUTE] = {"get": _audience_operation()}
     return spec
+
+
+AUDIENCE_ROUTE = "/v1/audiences/{list_id}.csv"
+
+
+def _audience_operation() -> dict[str, Any]:
+    """GET of a live audience (serving.ui.live): a saved list as the newest scores make it."""
+    from pipelines.marketing.lists import LIST_ID  # built once per worker: loaded then
+
+    return {
+        "summary": "A saved audience as the newest scores make it",
+        "description": "The CSV `retain risk-list` (or `due-list`) writes today for the filters "
+        "saved with the list at /ui/ (Save list): the same list id, so the same control-group "
+        "rule. Poll it from an email or CRM tool; each fetch is shown as the audience's last "
+        "refresh on /ui/campaigns.",
+        "operationId": "audience_csv",
+        "parameters": [
+            {
+                "name": "list_id",
+                "in": "path",
+                "required": True,
+                "description": "The id the list was saved under: letters, digits, '.', '_' or "
+                "'-', starting with a letter or digit, at most 80 characters.",
+                "schema": {"type": "string", "pattern": f"^{LIST_ID.pattern}$"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The list, one row per customer (columns as in the README).",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+            "401": _error("missing, wrong or revoked API key (unauthorized)", False),
+            "404": _error("no audience saved under this list id (not_found)", False),
+            "405": _error("only GET is allowed (method_not_allowed)", False),
+            "409": _error(
+                "the saved filters no longer fit the newest scores (stale_filters)", False
+            ),
+            "429": _error(API_ERRORS["429"][0], True),
+        },
+    }
 
 
 class Contract:

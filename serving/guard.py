@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from serving.auth import (
+    AUDIENCE_PATH,
     OPEN_PATHS,
     ASGIApp,
     Message,
@@ -29,7 +30,12 @@ class RequestGuard:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" or scope["path"] in OPEN_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope["path"] in OPEN_PATHS
+            or AUDIENCE_PATH.fullmatch(scope["path"])  # a GET-only route: it answers 405
+        ):
             await self.app(scope, receive, send)  # other methods and the probes: the router (405)
             return
         headers = dict(scope.get("headers") or [])

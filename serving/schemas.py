@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_IDS_PER_REQUEST = 10_000
@@ -45,7 +47,16 @@ class CustomerScore(BaseModel):
     historic_clv: float | None = Field(
         None, description="Total spend so far, net of refunds and credit notes."
     )
-    reasons: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Up to three reasons, most important first, each ending in whether it "
+        "raises or lowers the churn risk: 'last order 143 days ago, usually every 30 days "
+        "(raises the risk)'. Empty when the scoring run did not explain this customer.",
+    )
+    reason_directions: list[Literal["raises", "lowers"]] = Field(
+        default_factory=list,
+        description="Per reason, in the same order: whether it raises or lowers the churn risk.",
+    )
     model_version: str | None = None
     as_of: str | None = None
     scored_at: str | None = None

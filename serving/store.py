@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from models.explain import split_reasons
+from models.explain import RAISES, direction_of, split_reasons
 from pipelines.home import LOOKUP_TABLE, Home
 from serving.schemas import CustomerScore, ScoreResponse
 
@@ -162,6 +162,8 @@ def customer_score(customer_id: str, row: dict[str, Any] | None) -> CustomerScor
         return CustomerScore(customer_id=customer_id, found=False, error=UNKNOWN)
     known = {k: v for k, v in row.items() if k in SCORE_FIELDS}
     known["reasons"] = split_reasons(row.get("reasons"))
+    # reasons of a run before directions were worded all raised the risk (the only kind kept)
+    known["reason_directions"] = [direction_of(r) or RAISES for r in known["reasons"]]
     known["expected_date_of_next_order"] = known.get("next_order_date")
     return CustomerScore(customer_id=customer_id, found=True, **known)
 

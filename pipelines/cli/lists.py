@@ -75,6 +75,12 @@ def risk_list(
     top: Top = None,
     budget: Budget = None,
     min_probability: Annotated[float, typer.Option("--min-probability")] = 0.0,
+    max_probability: Annotated[
+        float,
+        typer.Option(
+            "--max-probability", help="Churn risk at most this (with the minimum: a range)."
+        ),
+    ] = 1.0,
     tier: Tiers = None,
     value_tier: ValueTiers = None,
     segment: Segments = None,
@@ -92,7 +98,7 @@ def risk_list(
 
     selection = Selection(
         top, budget, min_probability, tier or [], value_tier or [], segment or [], sort,
-        regions=region or [],
+        regions=region or [], max_probability=max_probability,
     )  # fmt: skip
     uplift = _uplift_or_fallback() if rank_by == Ranking.saved_value else None
     made = _write_list(out, fmt, selection, control_share, list_id, "risk list", uplift)

@@ -214,7 +214,8 @@ def _with_cycle_reasons(listed: pd.DataFrame, settings: Settings, days: float) -
             strict=True,
         )
     ]
-    return listed.assign(reasons=texts)
+    # the scores' churn-reason directions do not describe a cycle: not carried into a due list
+    return listed.assign(reasons=texts).drop(columns="reason_directions", errors="ignore")
 
 
 def with_reasons(listed: pd.DataFrame, settings: Settings) -> pd.DataFrame:

@@ -66,7 +66,9 @@ COLUMN_DESCRIPTIONS = {
     "uplift_low": "Lower end of the uplift's 90 % interval.",
     "uplift_high": "Upper end of the uplift's 90 % interval.",
     "saved_value": "uplift x expected_value: the value a contact is expected to save.",
-    "reasons": "Up to three reasons the churn risk is high, most important first.",
+    "reasons": "Up to three reasons, most important first, each ending in whether it raises or "
+    "lowers the churn risk (a due list's: the customer's own cycle).",
+    "reason_directions": "Per reason, in the same order: raises or lowers (the churn risk).",
     "segment": "Declared customer segment.",
     "region": "Declared customer region.",
     "model_version": "Registered model version that produced the scores.",
@@ -98,9 +100,16 @@ class Selection:
     within_days: float | None = None  # due lists: P(order within this many days) ...
     min_order_probability: float = 0.5  # ... at least this, and above the churn probability
     regions: list[str] = field(default_factory=list)
+    max_probability: float = 1.0  # with min_probability, the churn-risk range
 
     def describe(self) -> str:
-        shown = {k: v for k, v in vars(self).items() if v not in (None, [], 0.0)}
+        shown = {
+            k: v
+            for k, v in vars(self).items()
+            if k != "max_probability" and v not in (None, [], 0.0)
+        }
+        if self.max_probability != 1.0:  # the range's top, when it is one
+            shown["max_probability"] = self.max_probability
         if self.within_days is None:
             shown.pop("min_order_probability", None)
         return ", ".join(f"{k}={v}" for k, v in shown.items())
@@ -113,9 +122,15 @@ def selection_problem(sel: Selection, list_id: str | None, horizon_days: int) ->
         if count is not None and not 1 <= count <= MAX_LIST_ROWS:
             return f"{name}: expected a whole number from 1 to {MAX_LIST_ROWS:,}, got {count}"
     for name, p in (("min_probability", sel.min_probability),
+                    ("max_probability", sel.max_probability),
                     ("min_order_probability", sel.min_order_probability)):  # fmt: skip
         if not (math.isfinite(p) and 0 <= p <= 1):
             return f"{name}: expected a probability from 0 to 1, got {p}"
+    if sel.max_probability < sel.min_probability:
+        return (
+            f"max_probability: expected at least min_probability ({sel.min_probability}), "
+            f"got {sel.max_probability}"
+        )
     days = sel.within_days
     if days is not None and not (math.isfinite(days) and 0 < days <= horizon_days):
         return f"within_days: expected days above 0 and at most the horizon ({horizon_days}), got {days}"
@@ -166,7 +181,7 @@ def filters(sel: Selection) -> list[tuple[str, list[str]]]:
 def _filtered(scores: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     """The rows the selection allows. A list ranked by value at risk leaves out customers
     with nothing at risk (every purchase refunded, say): contacting them saves nothing."""
-    keep = scores["churn_probability"] >= sel.min_probability
+    keep = scores["churn_probability"].between(sel.min_probability, sel.max_probability)
     if sel.sort == "value_at_risk":
         keep &= scores["value_at_risk"] > 0
     for column, allowed in filters(sel):

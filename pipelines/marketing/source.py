@@ -96,8 +96,8 @@ def _as_stored(table: Any, settings: Settings) -> Any:
 
 def _where(selection: Selection) -> tuple[str, list[Any]]:
     """The selection's filters as SQL (NaN probabilities never qualify, as in pandas)."""
-    parts = ["NOT isnan(s.churn_probability)", "s.churn_probability >= ?"]
-    params: list[Any] = [float(selection.min_probability)]
+    parts = ["NOT isnan(s.churn_probability)", "s.churn_probability BETWEEN ? AND ?"]
+    params: list[Any] = [float(selection.min_probability), float(selection.max_probability)]
     for column, allowed in filters(selection):
         if allowed:
             table = "f" if column in DECLARED_COLUMNS else "s"

@@ -23,6 +23,7 @@ from features.cutoffs import season_warning
 from features.frame import write_feature_parts
 from features.schema import CATEGORICAL_FEATURES, COMPLETED_STATUS
 from features.sql import sql_text
+from models.explain import directions_cell
 from models.scorer import SCORE_COLUMNS, Scorer
 from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
@@ -189,14 +190,21 @@ def _explain(
     if ids.empty:
         return
     found = read_rows_of(files.features_path, ids.astype(str).tolist(), con=con)
+    texts = scorer.reasons(found)
     reasons = pd.DataFrame(
-        {"customer_id": found["customer_id"].to_numpy(), "reasons": scorer.reasons(found)}
+        {
+            "customer_id": found["customer_id"].to_numpy(),
+            "reasons": texts,
+            "reason_directions": [directions_cell(t) for t in texts],
+        }
     )
     explained = files.scores_path.with_name("scores-explained.parquet")
     con.register("_run_reasons", reasons)
     try:
         con.execute(
-            f"""COPY (SELECT s.* REPLACE (coalesce(r.reasons, s.reasons) AS reasons)
+            f"""COPY (SELECT s.* REPLACE (coalesce(r.reasons, s.reasons) AS reasons,
+                                   coalesce(r.reason_directions, s.reason_directions)
+                                   AS reason_directions)
                 FROM read_parquet({sql_text(str(files.scores_path))}) s
                 LEFT JOIN _run_reasons r USING (customer_id))
             TO {sql_text(str(explained))} (FORMAT parquet)"""

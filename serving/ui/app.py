@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from models import verdict as verdicts
+from models.explain import direction_of, split_reasons
 from models.scorer import RISK_TIERS
 from pipelines.errors import InputError
 from pipelines.home import Home
@@ -43,6 +44,9 @@ from serving.ui.session import CSRF_COOKIE, SESSION_COOKIE, Sessions, new_token
 PREFIX = PAGES_PREFIX
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["risk_tiers"] = RISK_TIERS  # the scorer's names, highest first
+TEMPLATES.env.globals["split_reasons"] = split_reasons  # a cell of reasons, one by one ...
+TEMPLATES.env.globals["direction_of"] = direction_of  # ... each raising or lowering the risk
+TEMPLATES.env.globals["money_columns"] = customer.MONEY_EVENT_COLUMNS  # history cells in money
 DOWNLOADS = {"csv": ("text/csv", ".csv"), "xlsx": (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")}  # fmt: skip
 THRESHOLDS = {"good_lift": verdicts.GOOD_LIFT, "fair_lift": verdicts.FAIR_LIFT,

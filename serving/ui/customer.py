@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from models.explain import split_reasons
+from models.explain import direction_of, split_reasons
 from models.timing import PROBABILITY_DAYS
 from pipelines.home import Home, WarehouseBusy
 from pipelines.marketing.assemble import with_reasons
@@ -27,6 +27,7 @@ class Customer:
     score: dict[str, Any]  # the API's fields for this customer
     curve: list[tuple[float, float]]  # (days, P(an order within them)), from 0 to the horizon
     reasons: list[str]
+    directions: list[str]  # per reason: raises or lowers the churn risk
     orders: pd.DataFrame = field(default_factory=pd.DataFrame)
     complaints: pd.DataFrame = field(default_factory=pd.DataFrame)
     history_note: str = ""
@@ -61,13 +62,14 @@ def find(settings: Settings, store: ScoreStore, customer_id: str) -> Customer | 
         if d < settings.horizon_days and score.get(f"order_probability_{d}d") is not None
     ]
     curve.append((float(settings.horizon_days), 1 - float(score["churn_probability"])))
-    customer = Customer(score, curve, list(result.reasons or []))
+    customer = Customer(score, curve, list(result.reasons), list(result.reason_directions))
     customer.next_order = next_order_text(
         score, pd.Timestamp(str(found.as_of)), curve[-1][1],
         settings.next_order_min_probability, settings.horizon_days,
     )  # fmt: skip
     if not customer.reasons:
         customer.reasons = _explained(settings, score)
+        customer.directions = [direction_of(r) for r in customer.reasons]
     _add_history(settings, customer, customer_id, pd.Timestamp(str(found.as_of)))
     return customer
 

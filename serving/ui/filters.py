@@ -10,7 +10,7 @@ from starlette.datastructures import QueryParams
 from pipelines.marketing.lists import Selection, selection_problem
 from pipelines.settings import Settings
 
-RISK_FIELDS = ("min_probability", "budget", "top", "list_id", "control_share")
+RISK_FIELDS = ("min_probability", "max_probability", "budget", "top", "list_id", "control_share")
 DUE_FIELDS = ("within_days", "min_order_probability", "top", "list_id", "control_share")
 
 
@@ -48,6 +48,7 @@ def selection_from(
         selection = Selection(
             top=top, budget=_number(f["budget"], "budget", int),
             min_probability=_number(f["min_probability"], "min_probability", float) or 0.0,
+            max_probability=_or_one(_number(f["max_probability"], "max_probability", float)),
             risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
             segments=f["segment"], regions=f["region"],
         )  # fmt: skip
@@ -72,3 +73,8 @@ def _number(text: str, name: str, kind: type) -> Any:
     if value != value or value in (float("inf"), float("-inf")) or value < 0:
         raise ValueError(f"{name}: expected a finite number of at least 0, got {shown}")
     return value
+
+
+def _or_one(value: float | None) -> float:
+    """The range's top: 1 (everyone) when not given."""
+    return 1.0 if value is None else value

@@ -7,15 +7,12 @@ a saved audience as the newest scores make it (`serving.ui.live`)."""
 from __future__ import annotations
 
 import json
-import re
 import threading
 from typing import Any
 
 import anyio
 
-from serving.auth import PAGES_PREFIX, is_page
-
-AUDIENCE_PATH = re.compile(r"/v1/audiences/(?P<list_id>[A-Za-z0-9][A-Za-z0-9._-]{0,79})\.csv")
+from serving.auth import AUDIENCE_PATH, PAGES_PREFIX, is_page
 
 
 class PagesMount:
@@ -36,8 +33,13 @@ class PagesMount:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         found = AUDIENCE_PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
-        if found and scope.get("method") == "GET":
-            status, headers, body = await anyio.to_thread.run_sync(_audience, found["list_id"])
+        if found:
+            if scope.get("method") == "GET":
+                status, headers, body = await anyio.to_thread.run_sync(_audience, found["list_id"])
+            else:  # the route is GET only
+                status, headers, body = _error(405, "method_not_allowed", "method not allowed",
+                                               "a live audience is fetched with GET")  # fmt: skip
+                headers.append((b"allow", b"GET"))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
@@ -54,22 +56,30 @@ def _audience(list_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     import pandas as pd
 
     from pipelines.errors import InputError
+    from pipelines.marketing.lists import LIST_ID
     from pipelines.settings import load_settings
     from serving.ui.live import refreshed
 
+    if not LIST_ID.fullmatch(list_id):  # no list is saved under such a name
+        return _error(404, "not_found", "not found", f"no saved audience {list_id[:80]!r}")
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)  # the edge: when it was refreshed
     try:
         body = refreshed(load_settings(), list_id, now)
     except (InputError, ValueError) as problem:
-        return _error(409, "saved filters no longer fit the scores", str(problem))
+        return _error(409, "stale_filters", "saved filters no longer fit the scores", str(problem))
     if body is None:
-        return _error(404, "not found", f"no saved audience {list_id!r}; save one at /ui/")
+        return _error(
+            404, "not_found", "not found", f"no saved audience {list_id!r}; save one at /ui/"
+        )
     disposition = f'attachment; filename="{list_id}.csv"'.encode()
     return 200, [(b"content-type", b"text/csv; charset=utf-8"), (b"content-disposition",
                  disposition), (b"content-length", str(len(body)).encode())], body  # fmt: skip
 
 
-def _error(status: int, error: str, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps({"error": error, "detail": detail}).encode()
+def _error(
+    status: int, code: str, error: str, detail: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A JSON error as the API's contract gives it: `error`, its `code` and `detail`."""
+    body = json.dumps({"error": error, "code": code, "detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return status, headers, body

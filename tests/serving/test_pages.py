@@ -22,6 +22,7 @@ from serving.auth import KeyRing
 from serving.launch import serve_command, serve_env
 from tests.cli_helpers import own_home, run_ok
 from tests.net_helpers import free_port, running
+from tests.reason_phrases import check_every_reason
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 AXE = Path(__file__).parents[1] / "vendor" / "axe.min.js"
@@ -282,7 +283,12 @@ def test_a_customer_page_shows_scores_reasons_curve_and_history(
     search.submit()
     shown = browser.find_element(By.ID, "churn-probability").text
     assert shown == f"{unexplained['churn_probability']:.1%}"
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#reasons li:not(.muted)")) >= 1
+    reasons = browser.find_elements(By.CSS_SELECTOR, "#reasons li:not(.muted)")
+    assert reasons and all(  # each with its direction, in words and as a field
+        r.text.endswith(f"({r.get_attribute('data-direction')} the risk)")
+        and r.get_attribute("data-direction") in ("raises", "lowers")
+        for r in reasons
+    )
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg circle")) >= 4  # the timing curve
     orders = pd.read_parquet(site["root"] / "data" / "orders.parquet")
     before = orders[(orders["customer_id"] == unexplained["customer_id"])
@@ -291,6 +297,9 @@ def test_a_customer_page_shows_scores_reasons_curve_and_history(
         f"Orders before {unexplained['as_of']:%Y-%m-%d} ({min(len(before), 100)}"
         in browser.page_source
     )
+    priced = before.sort_values("ordered_at").tail(100)["amount"].notna().sum()
+    money = _money_figures(browser)  # 3 figures, the average order and each order's amount
+    assert len(money) >= 4 + priced and all("€" in m for m in money)
     _shot(browser, "customer-page", tmp_path)
     assert _accessibility_violations(browser) == []
     complaints = pd.read_parquet(site["root"] / "data" / "complaints.parquet")
@@ -347,6 +356,8 @@ def test_a_saved_list_reads_out_as_the_campaign_report_does(
     run_ok("campaign-report", "--list", str(saved), "--since", str(since), "--out", str(out))
     expected = json.loads(out.read_text())["overall"]["conclusion"]
     assert shown.startswith(expected)
+    money = _money_figures(browser)  # revenue per customer of every group large enough
+    assert money and all("€" in m for m in money)
     _shot(browser, "campaign-report", tmp_path)
     assert _accessibility_violations(browser) == []
 
@@ -459,11 +470,12 @@ def test_random_input_to_every_page_never_answers_500(site: dict[str, Any]) -> N
     client.post("/ui/sign-in", data={"key": site["key"], "csrf": _csrf(sign_in.text)})
     csrf = _csrf(client.get("/ui/?top=1").text)
     fields = {
-        "/ui/": ["min_probability", "budget", "top", "list_id", "control_share", "sort",
-                 "risk_tier", "value_tier", "segment", "region"],
+        "/ui/": ["min_probability", "max_probability", "budget", "top", "list_id",
+                 "control_share", "sort", "risk_tier", "value_tier", "segment", "region"],
         "/ui/due": ["within_days", "min_order_probability", "top", "list_id", "control_share",
                     "sort"],
-        "/ui/audience.csv": ["top", "budget", "min_probability", "list_id", "control_share"],
+        "/ui/audience.csv": ["top", "budget", "min_probability", "max_probability", "list_id",
+                             "control_share"],
         "/ui/due.xlsx": ["within_days", "min_order_probability", "top", "list_id"],
         "/ui/campaigns": ["list", "since", "until"],
         "/ui/customer": ["id"],
@@ -536,6 +548,60 @@ def test_the_first_screen_is_the_default_selection_in_the_currency(
     shown = _money_figures(browser)
     assert shown and all("€" in m for m in shown)
     assert "P(order within 30 days)" in browser.page_source
+
+
+def test_the_churn_risk_range_moves_the_estimates_live(browser: Any, site: dict[str, Any]) -> None:
+    """Two handles over the churn score (plain HTML and the app's own script, no CDN): from
+    the default selection, moving either changes the contacts, expected churners and value
+    at risk without a reload, to what `retain risk-list` gives for that range; the handles
+    never cross."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _sign_in(browser, site, site["key"])
+    browser.get(site["url"] + "/ui/")
+    browser.execute_script("document.body.dataset.loaded = 'once'")  # gone if the page reloads
+    low, high = (browser.find_element(By.ID, f"{end}_probability") for end in ("min", "max"))
+    assert (low.get_attribute("value"), high.get_attribute("value")) == ("0", "1")
+    assert browser.find_element(By.ID, "range-said").text == "0% to 100%"
+    assert not [s for s in browser.find_elements(By.TAG_NAME, "script")
+                if not (s.get_attribute("src") or "").startswith(site["url"] + "/ui/static/")]  # fmt: skip
+
+    def figures() -> tuple[str, ...]:
+        return tuple(browser.find_element(By.ID, i).text
+                     for i in ("target", "expected-churners", "value-at-risk"))  # fmt: skip
+
+    first = figures()
+    high.send_keys(*[Keys.ARROW_LEFT] * 20)  # to 80 %
+    assert browser.find_element(By.ID, "range-said").text == "0% to 80%"  # as it moves
+    _wait(lambda: "max_probability=0.8" in browser.current_url and figures() != first)
+    second = figures()
+    low.send_keys(*[Keys.ARROW_RIGHT] * 70)  # to 70 %
+    _wait(lambda: "min_probability=0.7" in browser.current_url and figures() != second)
+    low.send_keys(*[Keys.ARROW_RIGHT] * 20)  # would pass the other handle: stops at it
+    assert low.get_attribute("value") == "0.8"
+    _wait(lambda: "min_probability=0.8" in browser.current_url)
+    low.send_keys(*[Keys.ARROW_LEFT] * 5)  # back to 75 %
+    _wait(lambda: "min_probability=0.75" in browser.current_url)
+    _wait(lambda: "from <strong>75%</strong> to <strong>80%</strong>" in browser.page_source)
+    assert browser.execute_script("return document.body.dataset.loaded") == "once"
+    cli = site["root"] / "cli_range.csv"
+    run_ok("risk-list", "--tier", "high", "--budget", "1000", "--min-probability", "0.75",
+           "--max-probability", "0.8", "--out", str(cli))  # fmt: skip
+    listed = pd.read_csv(cli)
+    target = listed[listed["group"] == "target"]
+    assert listed["churn_probability"].between(0.75, 0.8).all()
+    assert figures()[0] == f"{len(target):,}" and figures() != first
+    assert _accessibility_violations(browser) == []
+
+
+def test_every_reason_the_pages_can_show_is_an_allowed_phrase(site: dict[str, Any]) -> None:
+    """The scores behind the pages, and every customer of them explained as a page would: only
+    allowed phrases, each with its direction (tests/reason_phrases.py)."""
+    from pipelines.settings import load_settings
+
+    scores = pd.read_parquet(site["root"] / "home" / "scores" / "latest.parquet")
+    check_every_reason(scores, load_settings(), [])
 
 
 def test_a_likely_churner_has_no_unconditional_next_order_date(

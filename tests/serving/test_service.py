@@ -9,12 +9,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
 import pandas as pd
 import pytest
 
+from models.explain import directions_cell
 from models.scorer import SCORE_COLUMNS
 from pipelines.home import Home
 from pipelines.scoring.publish import publish_lookup
@@ -26,9 +28,13 @@ from tests.net_helpers import free_port, running
 AS_OF = pd.Timestamp("2025-06-01")
 
 
+C1_REASONS = ("last order 143 days ago, usually every 30 days (raises the risk); "
+              "1 order in the last 90 days (lowers the risk)")  # fmt: skip
+
+
 def _scores(version: str = "7") -> pd.DataFrame:
     rows = [
-        ("c1", 0.82, "high", 20.0, 5.0, 60.0, "no order for 143 days, usual gap 30 days; 2 unresolved complaints"),
+        ("c1", 0.82, "high", 20.0, 5.0, 60.0, C1_REASONS),
         ("c2", 0.10, "low", 8.0, 2.0, 15.0, ""),
         ("c3", 0.40, "medium", 12.0, 3.0, 40.0, ""),
     ]  # fmt: skip
@@ -48,6 +54,7 @@ def _scores(version: str = "7") -> pd.DataFrame:
     frame["value_tier"] = ["gold", "bronze", "silver"]
     frame["expected_value"] = [100.0, 20.0, 50.0]
     frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]
+    frame["reason_directions"] = frame["reasons"].map(directions_cell)
     frame["model_version"] = version
     frame["scored_at"] = AS_OF
     return frame[list(SCORE_COLUMNS)]
@@ -81,7 +88,8 @@ def test_lookup_known_and_unknown_with_crm_fields(tmp_path: Path) -> None:
     assert got.model_version == "7" and got.as_of == "2025-06-01" and got.scored_at
     c1, zz = got.results
     assert c1.found and c1.churn_probability == pytest.approx(0.82)
-    assert c1.reasons == ["no order for 143 days, usual gap 30 days", "2 unresolved complaints"]
+    assert c1.reasons == C1_REASONS.split("; ")
+    assert c1.reason_directions == ["raises", "lowers"]
     assert (c1.percentile, c1.permille) == (100, 1000)  # the riskiest of the base
     assert c1.average_order_value == 40.0 and c1.historic_clv == 400.0
     assert c1.expected_date_of_next_order == c1.next_order_date
@@ -432,6 +440,39 @@ def test_the_contract_is_openapi_31_with_retains_name_and_version() -> None:
             "Retry-After" in answers["503"]["headers"]
             and "Retry-After" in answers["429"]["headers"]
         )
+
+
+def test_the_live_audience_route_is_in_the_contract_and_answers_as_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET /v1/audiences/{list_id}.csv: in the spec with its answers; an unknown or malformed
+    id is a 404 and any other method a 405 (with Allow), both JSON errors with a code."""
+    from starlette.testclient import TestClient
+
+    from serving.contract import openapi_spec
+    from serving.guard import ERROR_SCHEMA, RequestGuard
+    from serving.service import RetainService
+    from serving.ui.mount import PagesMount
+
+    spec = openapi_spec(RetainService)
+    operation = spec["paths"]["/v1/audiences/{list_id}.csv"]["get"]
+    assert {"200", "401", "404", "405", "409", "429"} <= set(operation["responses"])
+    assert "text/csv" in operation["responses"]["200"]["content"]
+    (parameter,) = operation["parameters"]
+    assert parameter["in"] == "path" and parameter["schema"]["pattern"].startswith("^[A-Za-z0-9]")
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path))
+
+    async def api(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the audience route never reaches the API")
+
+    client = TestClient(RequestGuard(PagesMount(api)))
+    for path in ("/v1/audiences/NONE.csv", "/v1/audiences/=x.csv", "/v1/audiences/a/b.csv"):
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found", path
+        assert set(ERROR_SCHEMA["required"]) <= set(answer.json())
+    posted = client.post("/v1/audiences/NONE.csv", content=b"x")
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
+    assert posted.json()["code"] == "method_not_allowed"
 
 
 @pytest.mark.integration

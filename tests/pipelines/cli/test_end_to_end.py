@@ -22,6 +22,7 @@ from pipelines.cli import app, main
 from pipelines.home import Home, open_registry
 from pipelines.settings import Settings
 from tests.cli_helpers import own_home
+from tests.reason_phrases import check_every_reason
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -117,6 +118,14 @@ def test_no_reason_anywhere_keeps_a_template_placeholder(workspace: Path) -> Non
 NOT_A_MARKETERS_REASON = (
     r"signed up|customer for|orders expected|chance still active|buying pattern|(?<![\d.])0 days"
 )
+
+
+def test_every_reason_is_an_allowed_phrase_with_its_direction(workspace: Path) -> None:
+    """Every reason of the scores, of the risk list and of every scored customer explained on
+    the spot with the champion (the whole base, not only `reasons_top`) is an allowed phrase
+    with its direction (tests/reason_phrases.py)."""
+    listed = pd.read_csv(workspace / "list.csv")["reasons"].fillna("").tolist()
+    check_every_reason(pd.read_parquet(workspace / "scores.parquet"), Settings(), listed)
 
 
 def test_a_customer_scores_the_same_whoever_else_is_in_the_batch(

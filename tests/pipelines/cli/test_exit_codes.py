@@ -53,7 +53,8 @@ def write_scores(home: Path, rows: int = 20) -> None:
             "value_tier": "bronze",
             "expected_value": 10.0,
             "value_at_risk": p * 10,
-            "reasons": "no order for 40 days",
+            "reasons": "last order 40 days ago (raises the risk)",
+            "reason_directions": "raises",
             "model_version": "1",
             "scored_at": pd.Timestamp("2024-03-01 02:00"),
         }

@@ -98,6 +98,11 @@ def test_filters() -> None:
         listed["churn_probability"].min() >= 0.5
         and listed["churn_probability"].is_monotonic_decreasing
     )
+    sel = Selection(min_probability=0.3, max_probability=0.6, sort="churn_probability")
+    ranged = build_list(_scores(), "L1", sel, 0.10)
+    assert len(ranged) and ranged["churn_probability"].between(0.3, 0.6).all()
+    assert "max_probability=0.6" in sel.describe()
+    assert "max_probability" not in Selection(max_probability=1.0).describe()
     sel = Selection(within_days=10, sort="due_value")
     due = build_list(with_due_columns(_scores(), 10, 90), "L1", sel, 0.10)
     assert len(due) and (due["order_probability"] >= 0.5).all()

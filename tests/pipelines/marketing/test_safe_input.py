@@ -30,6 +30,8 @@ from pipelines.marketing.units import Units
         (Selection(min_probability=5), None, "min_probability"),
         (Selection(min_probability=math.inf), None, "min_probability"),
         (Selection(min_probability=math.nan), None, "min_probability"),
+        (Selection(max_probability=1.5), None, "max_probability"),
+        (Selection(min_probability=0.6, max_probability=0.4), None, "max_probability"),
         (Selection(within_days=14, min_order_probability=2), None, "min_order_probability"),
         (Selection(within_days=0), None, "within_days"),
         (Selection(within_days=91), None, "within_days"),

@@ -56,6 +56,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tiers=st.sampled_from([[], ["high"], ["high", "medium"]]),
     sort=st.sampled_from(["value_at_risk", "churn_probability"]),
     share=st.sampled_from([0.0, 0.1, 0.5, 0.9]),
+    risk=st.sampled_from([(0.0, 1.0), (0.3, 0.75), (0.5, 0.5), (0.35, 1.0)]),
 )
 def test_the_head_from_duckdb_gives_the_list_of_the_whole_ranking(
     home: Path,
@@ -65,14 +66,17 @@ def test_the_head_from_duckdb_gives_the_list_of_the_whole_ranking(
     tiers: list[str],
     sort: str,
     share: float,
+    risk: tuple[float, float],
 ) -> None:
     scores = _scores(600, seed)
     write_table(scores, home / "scores" / "latest.parquet")
-    selection = Selection(top=top, budget=budget, risk_tiers=tiers, sort=sort)
+    selection = Selection(top=top, budget=budget, risk_tiers=tiers, sort=sort,
+                          min_probability=risk[0], max_probability=risk[1])  # fmt: skip
     settings_ = settings_with(control_share=share)
     made = make_list(settings_, selection, "L", "risk list", explain=False)
     whole = build_list(pd.read_parquet(home / "scores" / "latest.parquet"), "L", selection, share)
     pd.testing.assert_frame_equal(made.listed, whole)
+    assert made.listed["churn_probability"].between(*risk).all()
 
 
 def test_a_narrow_head_reads_only_the_rows_it_needs(home: Path) -> None:
