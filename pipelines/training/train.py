@@ -35,6 +35,7 @@ from pipelines.warehouse import first_order, hand_back_memory, scalar
 
 REFERENCE_SAMPLE_ROWS = 5_000
 METRIC_NAMES = {"model": "model", "recency": "recency_baseline", "rfm": "rfm", "bgnbd": "bgnbd"}
+METRIC_NAMES |= {k: k for k in ("bgnbd_gamma_gamma", "spend_rate", "bgnbd_orders_x_order_value")}
 
 
 @dataclass
