@@ -42,6 +42,14 @@ RISK_TIERS = ("high", "medium", "low")  # highest first
 VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
 EXPECTED_ORDERS = "expected_orders"  # the value of a source without amounts: orders, not money
 FORECAST = "spend_forecast"  # the learned forecast (models.spend)
+VALUE_METHOD_TEXT = {
+    FORECAST: "learned spend forecast: P(order) from the churn model x LightGBM on log spend "
+    "of buyers, isotonic on the later fold, 10-90 % interval; 365 days by BG/NBD's order curve",
+    "spend_rate": "12-month spend rate (too few buyers for a learned forecast)",
+    "bgnbd_orders_x_order_value": "BG/NBD orders x net order value (too few buyers for a "
+    "learned forecast)",
+    EXPECTED_ORDERS: "expected orders: the source has no amounts, so value counts orders, not money",
+}
 VALUE_BASES = {"trailing": "net_spend_365d", "predicted": "predicted_clv_365d"}
 
 
