@@ -8,7 +8,7 @@ large one (200,000), a mid-history shift (a service failure). Every design is ch
 worst case here, never by one number on CDNOW.
 
 Run: .venv/bin/python benchmarks/eval_suite.py [--skip-large] [--only CASE ...] [--seed N]
-     [--without-recent-level] [--out runs/eval/suite.json]
+     [--without-recent-level] [--earlier N] [--out runs/eval/suite.json]
 """
 
 from __future__ import annotations
@@ -215,6 +215,9 @@ def main() -> None:
         "--without-recent-level", action="store_true",
         help="Ablation: never move the level from the recent cutoff (models.recent_rate).",
     )  # fmt: skip
+    parser.add_argument(
+        "--earlier", type=int, help="Bounded run: this many earlier cutoffs per case (default: the case's)."
+    )  # fmt: skip
     args = parser.parse_args()
     if args.without_recent_level:
         recent_rate.MIN_Z = float("inf")
@@ -227,6 +230,8 @@ def main() -> None:
             c if c.name.startswith("cdnow") else replace(c, seed=args.seed, name=f"{c.name}-seed{args.seed}")
             for c in chosen
         ]  # fmt: skip
+    if args.earlier is not None:
+        chosen = [replace(c, earlier=args.earlier) for c in chosen]
     rows = []
     for case in chosen:
         result = run_case(case)

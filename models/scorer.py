@@ -162,7 +162,7 @@ class Scorer:
         p = self.churn.predict_proba_encoded(x, frame)
         curve = self.curve(frame, x)
         timing = self.next_order.summary(curve, frame.index)
-        value = self.value_columns(frame, x, p)
+        value = self.value_columns(frame, p, as_of)
         days = timing["expected_days_to_next_order"].to_numpy()
         day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
         out = pd.DataFrame(
@@ -194,12 +194,14 @@ class Scorer:
         )
         return out[list(SCORE_COLUMNS)]
 
-    def value_columns(self, frame: pd.DataFrame, x: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    def value_columns(
+        self, frame: pd.DataFrame, p: np.ndarray, as_of: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
         """expected_value (if the customer orders within the horizon) and the 365-day value
         with its interval: from the learned forecast, or, without one, from `value_method`'s
         heuristic (no interval then; orders, not money, without amounts)."""
         if self.spend is not None:
-            return self.spend.predict_frame(x, frame, p, self.bgnbd)
+            return self.spend.predict_frame(frame, p, self.bgnbd, as_of)
         value = expected_value(frame, self.value_method, self.horizon_days)
         ordering = 1.0 if self.value_method == EXPECTED_ORDERS else 1 - p  # BG/NBD's has churn
         year = ordering * value * year_ratio(frame, self.horizon_days, self.bgnbd)

@@ -161,7 +161,7 @@ def fit_scorer(
     fit_spend(scorer, prepared, encoder, settings, recipe)
     if settings.value_tier_basis == "predicted":
         x = encoder.transform(latest)
-        year = scorer.value_columns(latest, x, scorer.churn.predict_proba_encoded(x, latest))
+        year = scorer.value_columns(latest, scorer.churn.predict_proba_encoded(x, latest))
         scorer.value_basis = VALUE_BASES["predicted"]
         scorer.tier_thresholds = value_tier_thresholds(
             year["predicted_clv_365d"], settings.value_tiers
@@ -233,7 +233,7 @@ def _value_error(frame: pd.DataFrame, test: pd.DataFrame, scorer: Scorer) -> dic
         return {}
     x = scorer.churn.encoder_.transform(frame)
     p = scorer.churn.predict_proba_encoded(x, frame)
-    value = scorer.value_columns(frame, x, p)
+    value = scorer.value_columns(frame, p)
     actual = test["spend_next_horizon"].to_numpy(dtype=float)
     stayed = test["churned"].eq(0).to_numpy()
     conditional = value["expected_value"].to_numpy()

@@ -43,8 +43,7 @@ def fitted() -> SpendForecast:
 
 def test_the_forecast_sums_covers_and_ranks_on_a_new_cutoff(fitted) -> None:
     frame, p_churn = world("2024-06-01", 6_000, 9)
-    x = fitted.encoder_.transform(frame)
-    out = fitted.predict_frame(x, frame, p_churn, None)
+    out = fitted.predict_frame(frame, p_churn, None)
     y = frame["spend_next_horizon"].to_numpy()
     predicted = out["predicted_spend_horizon"].to_numpy()
     assert predicted.sum() / y.sum() == pytest.approx(1.0, abs=0.06)
