@@ -23,7 +23,7 @@ def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, flo
     generate_dataset(folder, 8_000, 730, 5, "2024-01-01", False)
     con = connect()
     load_source(con, folder)
-    report, _ = evaluate(con, Settings(training_cutoffs=8), pd.Timestamp("2025-09-01"), 0)
+    report, _ = evaluate(con, Settings(), pd.Timestamp("2025-09-01"), 0)
     return dict(report["metrics"])
 
 
