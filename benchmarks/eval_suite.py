@@ -8,7 +8,7 @@ large one (200,000), a mid-history shift (a service failure). Every design is ch
 worst case here, never by one number on CDNOW.
 
 Run: .venv/bin/python benchmarks/eval_suite.py [--skip-large] [--only CASE ...] [--seed N]
-     [--without-recent-level] [--out runs/eval/suite.json]
+     [--without-recent-level] [--earlier N] [--out runs/eval/suite.json]
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from pipelines.warehouse import connect
 
 DATA = Path(__file__).parent / ".data" / "suite"
 METRICS = ("churn_roc_auc", "churn_pr_auc", "churn_brier", "churn_ece", "calibration_in_the_large")
+VALUE_METRICS = ("value_gini", "value_mae", "value_decile_error", "value_top_decile_capture",
+                 "value_interval_coverage")  # fmt: skip
+VALUE_SCORERS = ("model", "bgnbd_gamma_gamma", "spend_rate", "bgnbd_orders_x_order_value")
 MIN_CUSTOMERS_FOR_THE_TARGET = 2_000
 
 
@@ -114,7 +117,10 @@ def _pair(metrics: dict[str, dict[str, float | None]]) -> dict[str, float | None
     """The model and BG/NBD on every metric, and the plain RFM baseline's Brier score (a
     season never learned must not leave the model worse calibrated than RFM)."""
     pairs = {f"{who}.{m}": metrics[who].get(m) for who in ("model", "bgnbd") for m in METRICS}
-    return pairs | {"rfm.churn_brier": metrics["rfm"].get("churn_brier")}
+    value = {
+        f"{who}.{m}": metrics.get(who, {}).get(m) for who in VALUE_SCORERS for m in VALUE_METRICS
+    }
+    return pairs | value | {"rfm.churn_brier": metrics["rfm"].get("churn_brier")}
 
 
 def _bootstrap_se(predictions: pd.DataFrame, rounds: int = 200) -> float:
@@ -174,6 +180,29 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def value_table(rows: list[dict[str, Any]]) -> str:
+    """The spend forecast against BG/NBD x Gamma-Gamma and today's two heuristics (12-month
+    spend rate; BG/NBD orders x order value), horizon spend net of refunds."""
+    head = ("| case | cutoff | Gini model / BG/NBD x GG / spend rate / orders x AOV "
+            "| MAE (same order) | worst decile error model / BG/NBD x GG "
+            "| top-decile capture model / BG/NBD x GG | 80 % coverage |")  # fmt: skip
+    lines = [head, "|---|---|---|---|---|---|---|"]
+
+    def cells(r: dict[str, Any], m: str, who: tuple[str, ...] = VALUE_SCORERS) -> str:
+        return " / ".join("-" if r.get(f"{w}.{m}") is None else f"{r[f'{w}.{m}']:.3f}" for w in who)
+
+    for r in rows:
+        if r.get("model.value_gini") is None:
+            continue
+        pair = ("model", "bgnbd_gamma_gamma")
+        lines.append(
+            f"| {r['case']} | {r['cutoff']} | {cells(r, 'value_gini')} | {cells(r, 'value_mae')} "
+            f"| {cells(r, 'value_decile_error', pair)} | {cells(r, 'value_top_decile_capture', pair)} "
+            f"| {cells(r, 'value_interval_coverage', ('model',))} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-large", action="store_true", help="Leave out the 200,000 base.")
@@ -185,6 +214,9 @@ def main() -> None:
     parser.add_argument(
         "--without-recent-level", action="store_true",
         help="Ablation: never move the level from the recent cutoff (models.recent_rate).",
+    )  # fmt: skip
+    parser.add_argument(
+        "--earlier", type=int, help="Bounded run: this many earlier cutoffs per case (default: the case's)."
     )  # fmt: skip
     args = parser.parse_args()
     if args.without_recent_level:
@@ -198,12 +230,15 @@ def main() -> None:
             c if c.name.startswith("cdnow") else replace(c, seed=args.seed, name=f"{c.name}-seed{args.seed}")
             for c in chosen
         ]  # fmt: skip
+    if args.earlier is not None:
+        chosen = [replace(c, earlier=args.earlier) for c in chosen]
     rows = []
     for case in chosen:
         result = run_case(case)
         rows += result["rows"]
         print(table(result["rows"]).splitlines()[-1], flush=True)
     print(table(rows))
+    print(value_table(rows))
     print(json.dumps(summary(rows), indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, "summary": summary(rows)}, indent=2))

@@ -29,6 +29,9 @@ SCORER_LABELS = {
     "bgnbd": "BG/NBD",
     "rfm": "RFM",
     "recency_baseline": "recency rule",
+    "bgnbd_gamma_gamma": "BG/NBD x Gamma-Gamma",
+    "spend_rate": "12-month spend rate",
+    "bgnbd_orders_x_order_value": "BG/NBD orders x order value",
 }
 CODE_ROOT = Path(__file__).resolve().parents[1]  # models/ and features/ travel with a version
 # Where this code was imported from: a source checkout ("models") or the wheel ("retain").

@@ -12,6 +12,7 @@ from models.churn import ChurnModel
 from models.explain import REASON_TEMPLATES, directions_cell, join_reasons, top_reasons
 from models.next_order import NextOrderModel
 from models.recent_rate import RecentRate, Window, recent_rate
+from models.spend import SpendForecast, year_ratio
 from models.timing import PROBABILITY_DAYS, cdf_at
 
 SCORE_COLUMNS = (
@@ -27,6 +28,9 @@ SCORE_COLUMNS = (
     "value_tier",
     "expected_value",
     "value_at_risk",
+    "predicted_clv_365d",
+    "predicted_clv_365d_p10",
+    "predicted_clv_365d_p90",
     "reasons",
     "reason_directions",
     "model_version",
@@ -38,6 +42,16 @@ RecentCutoff = tuple[pd.DataFrame, np.ndarray]  # features at a cutoff, ordered 
 RISK_TIERS = ("high", "medium", "low")  # highest first
 VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
 EXPECTED_ORDERS = "expected_orders"  # the value of a source without amounts: orders, not money
+FORECAST = "spend_forecast"  # the learned forecast (models.spend)
+VALUE_METHOD_TEXT = {
+    FORECAST: "learned spend forecast: P(order) from the churn model x LightGBM on log spend "
+    "of buyers, isotonic on the later fold, 10-90 % interval; 365 days by BG/NBD's order curve",
+    "spend_rate": "12-month spend rate (too few buyers for a learned forecast)",
+    "bgnbd_orders_x_order_value": "BG/NBD orders x net order value (too few buyers for a "
+    "learned forecast)",
+    EXPECTED_ORDERS: "expected orders: the source has no amounts, so value counts orders, not money",
+}
+VALUE_BASES = {"trailing": "net_spend_365d", "predicted": "predicted_clv_365d"}
 
 
 def spend_known(frame: pd.DataFrame) -> bool:
@@ -111,6 +125,7 @@ class Scorer:
     bgnbd: BGNBD | None = None  # BG/NBD of the latest training cutoff, frozen for scoring
     value_method: str = "spend_rate"  # chosen on the time-later fold, see choose_value_method
     value_basis: str = "net_spend_365d"  # what the value tiers rank (orders_365d without amounts)
+    spend: SpendForecast | None = None  # the learned spend forecast; None: value_method's heuristic
     training_cutoffs: tuple[pd.Timestamp, ...] = ()  # the seasons it has seen
     recent_rate: RecentRate | None = None  # the partly observed cutoff after the fold, if any
     reason_templates: dict[str, tuple[str, str]] = field(
@@ -150,7 +165,7 @@ class Scorer:
         p = self.churn.predict_proba_encoded(x, frame)
         curve = self.curve(frame, x)
         timing = self.next_order.summary(curve, frame.index)
-        value = expected_value(frame, self.value_method, self.horizon_days)
+        value = self.value_columns(frame, p, as_of)
         days = timing["expected_days_to_next_order"].to_numpy()
         day = np.datetime64(pd.Timestamp(as_of).normalize(), "D")
         reasons = self.reasons(frame, x) if with_reasons else [""] * len(frame)
@@ -172,9 +187,10 @@ class Scorer:
                     f"order_probability_{d}d": (1 - p) * cdf_at(curve, self.next_order.edges_, d)
                     for d in PROBABILITY_DAYS
                 },
-                "value_tier": self.value_tiers(frame[self.value_basis]),
-                "expected_value": value,
-                "value_at_risk": p * value,
+                "value_tier": self.value_tiers(self._tier_basis(frame, value)),
+                "expected_value": value["expected_value"].to_numpy(),
+                "value_at_risk": p * value["expected_value"].to_numpy(),
+                **{c: value[c].to_numpy() for c in SCORE_COLUMNS if c.startswith("predicted_clv")},
                 "reasons": reasons,
                 "reason_directions": [directions_cell(r) for r in reasons],
                 "model_version": model_version,
@@ -182,6 +198,35 @@ class Scorer:
             }
         )
         return out[list(SCORE_COLUMNS)]
+
+    def value_columns(
+        self, frame: pd.DataFrame, p: np.ndarray, as_of: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """expected_value (if the customer orders within the horizon) and the 365-day value
+        with its interval: from the learned forecast, or, without one, from `value_method`'s
+        heuristic (no interval then; orders, not money, without amounts)."""
+        if self.spend is not None:
+            return self.spend.predict_frame(frame, p, self.bgnbd, as_of)
+        value = expected_value(frame, self.value_method, self.horizon_days)
+        ordering = 1.0 if self.value_method == EXPECTED_ORDERS else 1 - p  # BG/NBD's has churn
+        year = ordering * value * year_ratio(frame, self.horizon_days, self.bgnbd)
+        empty = np.full(len(frame), np.nan)
+        return pd.DataFrame(
+            {
+                "expected_value": value,
+                "predicted_spend_horizon": ordering * value,
+                "predicted_clv_365d": year,
+                "predicted_clv_365d_p10": empty,
+                "predicted_clv_365d_p90": empty,
+            },
+            index=frame.index,
+        )
+
+    def _tier_basis(self, frame: pd.DataFrame, value: pd.DataFrame) -> pd.Series:
+        """What the value tiers rank: trailing 12-month value, or the predicted 365-day one."""
+        if self.value_basis == VALUE_BASES["predicted"]:
+            return value["predicted_clv_365d"]
+        return frame[self.value_basis]
 
     def curve(self, frame: pd.DataFrame, x: np.ndarray | None = None) -> np.ndarray:
         """Per-bin probabilities of the next order's time given it comes within the horizon

@@ -285,6 +285,11 @@ class Settings(BaseSettings):
         description="Customer pyramid by last-12-month spend net of refunds: name -> cumulative share of "
         "customers, best first; the last must be 1.0.",
     )
+    value_tier_basis: Literal["trailing", "predicted"] = Field(
+        "trailing",
+        description="What the value tiers rank: `trailing` 12-month spend net of refunds, or "
+        "`predicted` 365-day value from the spend forecast (orders without amounts).",
+    )
     drift_share_threshold: float = Field(
         0.5, gt=0, le=1, description="Drift alarm when this share of features drifted."
     )

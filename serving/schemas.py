@@ -38,8 +38,16 @@ class CustomerScore(BaseModel):
     order_probability_14d: float | None = Field(None, description="P(an order within 14 days).")
     order_probability_30d: float | None = Field(None, description="P(an order within 30 days).")
     value_tier: str | None = None
-    expected_value: float | None = Field(None, description="Spend expected over the horizon.")
+    expected_value: float | None = Field(
+        None, description="Spend expected over the horizon if the customer orders in it."
+    )
     value_at_risk: float | None = None
+    predicted_clv_365d: float | None = Field(
+        None, description="Spend forecast over the next 365 days, net of refunds (orders "
+        "without amounts)."
+    )  # fmt: skip
+    predicted_clv_365d_p10: float | None = Field(None, description="Its 10 % quantile.")
+    predicted_clv_365d_p90: float | None = Field(None, description="Its 90 % quantile.")
     average_days_between_orders: float | None = None
     average_order_value: float | None = Field(
         None, description="Average order value, net of refunds."

@@ -40,6 +40,7 @@ DECIMALS = {
     "uplift_low": 3,
     "uplift_high": 3,
     "saved_value": 2,
+    **{f"predicted_clv_365d{q}": 2 for q in ("", "_p10", "_p90")},
 }
 COLUMN_DESCRIPTIONS = {
     "list_id": "Identifier of this list; with customer_id it fixes the group.",
@@ -60,7 +61,10 @@ COLUMN_DESCRIPTIONS = {
     },
     "order_probability": "Probability of an order within the due list's window.",
     "due_value": "order_probability x expected_value: what acting on the timing is worth.",
-    "expected_value": "Spend expected over the horizon if the customer stays, net of refunds and credit notes.",
+    "expected_value": "Spend expected over the horizon if the customer orders in it, net of refunds and credit notes (the spend forecast).",
+    "predicted_clv_365d": "Spend forecast over the next 365 days, net of refunds (expected orders without amounts).",
+    "predicted_clv_365d_p10": "10 % of customers like this one spend less than this over 365 days.",
+    "predicted_clv_365d_p90": "90 % of customers like this one spend less than this over 365 days.",
     "value_at_risk": "churn_probability x expected_value: revenue at stake (0 for a customer whose purchases were all refunded).",
     "uplift": "Predicted change in P(order within the campaign window) if contacted (negative: contact hurts).",
     "uplift_low": "Lower end of the uplift's 90 % interval.",

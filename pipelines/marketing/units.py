@@ -12,7 +12,8 @@ import pandas as pd
 from models.timing import PROBABILITY_DAYS
 
 MONEY_COLUMNS = ("expected_value", "value_at_risk", "due_value", "historic_clv",
-                 "average_order_value")  # fmt: skip
+                 "average_order_value", "predicted_clv_365d", "predicted_clv_365d_p10",
+                 "predicted_clv_365d_p90")  # fmt: skip
 PROBABILITY_COLUMNS = ("churn_probability", "order_probability",
                        *(f"order_probability_{d}d" for d in PROBABILITY_DAYS))  # fmt: skip
 EXCEL_PERCENT = "0.0%"

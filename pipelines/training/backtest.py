@@ -22,20 +22,27 @@ from features.cutoffs import (
 )
 from features.schema import FEATURE_COLUMNS
 from models.baselines import BGNBDBaseline, RecencyBaseline, RFMBaseline
-from models.bgnbd import BGNBD_FEATURES, fit_bgnbd_features
+from models.bgnbd import BGNBD, BGNBD_FEATURES, bgnbd_columns, bgnbd_inputs, fit_bgnbd_features
 from models.boosting import FeatureEncoder
 from models.churn import ANCHOR, ChurnModel
+from models.gamma_gamma import bgnbd_gg_spend
 from models.metrics import churn_metrics, concordance_index, interval_coverage, timing_metrics
 from models.next_order import NextOrderModel, observed_within
 from models.scorer import (
     EXPECTED_ORDERS,
+    FORECAST,
+    VALUE_BASES,
+    VALUE_METHODS,
     RecentCutoff,
     Scorer,
     choose_value_method,
     expected_value,
+    spend_known,
     value_basis,
     value_tier_thresholds,
 )
+from models.spend import SpendForecast
+from models.value_metrics import value_metrics
 from pipelines.errors import InputError
 from pipelines.settings import Settings
 
@@ -151,10 +158,45 @@ def fit_scorer(
         value_basis=value_basis(latest),
         training_cutoffs=tuple(sorted(pd.to_datetime(frame["cutoff_at"].unique()))),
     )
+    fit_spend(scorer, prepared, encoder, settings, recipe)
+    if settings.value_tier_basis == "predicted":
+        x = encoder.transform(latest)
+        year = scorer.value_columns(latest, scorer.churn.predict_proba_encoded(x, latest))
+        scorer.value_basis = VALUE_BASES["predicted"]
+        scorer.tier_thresholds = value_tier_thresholds(
+            year["predicted_clv_365d"], settings.value_tiers
+        )
     if recent is not None:
         (rows, ordered), days = recent
         scorer.update_recent_rate((rows, ordered), (latest, ordered_within(latest, days)), days)
     return scorer
+
+
+def fit_spend(
+    scorer: Scorer,
+    prepared: pd.DataFrame,
+    encoder: FeatureEncoder,
+    settings: Settings,
+    recipe: Scorer | None,
+) -> None:
+    """The learned spend forecast (models.spend) on the scorer, when the source has amounts
+    and enough buyers; otherwise the scorer keeps its heuristic value (and says which)."""
+    if scorer.value_method == EXPECTED_ORDERS:
+        return
+    spend = (
+        clone(recipe.spend)
+        if recipe is not None and recipe.spend is not None
+        else SpendForecast(
+            MODEL_FEATURES, settings.horizon_days, random_state=settings.random_state
+        )
+    )
+    labelled = prepared[prepared["churned"].notna()]
+    later = labelled[labelled["cutoff_at"] == labelled["cutoff_at"].max()]
+    try:
+        scorer.spend = spend.fit(prepared, scorer.churn.predict_proba(later), encoder)
+    except ValueError:
+        return  # too few buyers to learn from: the heuristic stays
+    scorer.value_method = FORECAST
 
 
 def model_metrics(scorer: Scorer, test: pd.DataFrame) -> tuple[dict[str, float | None], np.ndarray]:
@@ -184,15 +226,40 @@ def model_metrics(scorer: Scorer, test: pd.DataFrame) -> tuple[dict[str, float |
 
 
 def _value_error(frame: pd.DataFrame, test: pd.DataFrame, scorer: Scorer) -> dict[str, float]:
-    """MAE of the expected value against the spend that followed, for customers who stayed."""
-    stayed = (test["churned"].eq(0) & test["spend_next_horizon"].notna()).to_numpy()
-    if scorer.value_method == EXPECTED_ORDERS:
-        return {}  # orders, not money: nothing to compare with spend
-    if not stayed.any():
+    """Value metrics of the scorer's horizon forecast against the spend that followed, for
+    every customer (models.value_metrics), and the MAE of `expected_value` on those who
+    ordered (what it predicts). Nothing without amounts: orders are not money."""
+    if scorer.value_method == EXPECTED_ORDERS or test["spend_next_horizon"].isna().all():
         return {}
-    predicted = expected_value(frame, scorer.value_method, scorer.horizon_days)[stayed]
-    actual = test["spend_next_horizon"].to_numpy(dtype=float)[stayed]
-    return {"expected_value_mae": float(np.mean(np.abs(predicted - actual)))}
+    x = scorer.churn.encoder_.transform(frame)
+    p = scorer.churn.predict_proba_encoded(x, frame)
+    value = scorer.value_columns(frame, p)
+    actual = test["spend_next_horizon"].to_numpy(dtype=float)
+    stayed = test["churned"].eq(0).to_numpy()
+    conditional = value["expected_value"].to_numpy()
+    low, high = (
+        value[c].to_numpy() if c in value else None
+        for c in ("predicted_spend_horizon_p10", "predicted_spend_horizon_p90")
+    )
+    out = value_metrics(actual, value["predicted_spend_horizon"].to_numpy(), low, high)
+    out["expected_value_mae"] = float(np.mean(np.abs(conditional - actual)[stayed]))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def value_baselines(test: pd.DataFrame, horizon_days: int) -> dict[str, dict[str, float | None]]:
+    """The value metrics of the anchors on the same customers: BG/NBD x Gamma-Gamma (both
+    fitted on the histories at the cutoff, no labels), the 12-month spend rate and BG/NBD's
+    orders x the customer's own net order value (today's two heuristics)."""
+    if not spend_known(test) or test["spend_next_horizon"].isna().all():
+        return {}
+    bgnbd = BGNBD(penalizer=0.001).fit(*bgnbd_inputs(test))
+    frame = test.assign(**bgnbd_columns(test, horizon_days, bgnbd))
+    forecasts = {
+        "bgnbd_gamma_gamma": bgnbd_gg_spend(frame, horizon_days, bgnbd),
+        **{m: expected_value(frame, m, horizon_days) for m in VALUE_METHODS},
+    }
+    actual = test["spend_next_horizon"].to_numpy(dtype=float)
+    return {name: value_metrics(actual, f) for name, f in forecasts.items()}
 
 
 def _c_index(test: pd.DataFrame, predicted_days: np.ndarray) -> float:
@@ -265,5 +332,6 @@ def backtest(
         for name, make in BASELINES.items() if baselines else ():
             baseline: Any = make(h)
             results[key][name], preds[name] = baseline_metrics(baseline, train, test, h)
+        results[key] |= value_baselines(test, h) if baselines else {}
         predictions[key] = preds
     return Backtest(results, predictions)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from features.schema import LABEL_COLUMNS
 from models.registry import SCORER_LABELS, VALIDATION_CHARTS, Registry
+from models.scorer import VALUE_METHOD_TEXT
 from pipelines.files import write_table
 from pipelines.home import Home, open_registry
 from pipelines.settings import Settings
@@ -85,6 +86,9 @@ def _tags(result: TrainResult, decision: Decision) -> dict[str, str]:
         "evaluation_cutoff": str(result.evaluation_cutoff.date()),
         "promotion": decision.reason,
         "promoted": str(decision.promoted).lower(),
+        "value_method": VALUE_METHOD_TEXT.get(
+            result.scorer.value_method, result.scorer.value_method
+        ),
     }
 
 
@@ -118,6 +122,7 @@ def _register(
         "churn_num_leaves": result.scorer.churn.complexity_[0],
         "churn_min_child_samples": result.scorer.churn.complexity_[1],
         "settings_hash": settings.model_hash(),
+        "value_method": result.scorer.value_method,
         **result.counts,
         **recent_params(result),
     }

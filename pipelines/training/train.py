@@ -19,7 +19,7 @@ import pandas as pd
 from features.cutoffs import last_labelled_cutoff, spaced_cutoffs
 from features.frame import build_frame
 from features.schema import LABEL_COLUMNS
-from models.scorer import Scorer
+from models.scorer import VALUE_METHOD_TEXT, Scorer
 from pipelines.errors import InputError
 from pipelines.settings import Settings
 from pipelines.training.backtest import (
@@ -35,6 +35,7 @@ from pipelines.warehouse import first_order, hand_back_memory, scalar
 
 REFERENCE_SAMPLE_ROWS = 5_000
 METRIC_NAMES = {"model": "model", "recency": "recency_baseline", "rfm": "rfm", "bgnbd": "bgnbd"}
+METRIC_NAMES |= {k: k for k in ("bgnbd_gamma_gamma", "spend_rate", "bgnbd_orders_x_order_value")}
 
 
 @dataclass
@@ -74,6 +75,8 @@ class TrainResult:
                 "(optimistic); cutoffs after it, observed only in part, set the churn level "
                 "(a customer not yet seen ordering is censored there, not a churner)"
             )
+        if self.scorer.value_method != "spend_forecast":
+            found.append(f"value: {VALUE_METHOD_TEXT[self.scorer.value_method]}")
         recent = self.scorer.recent_rate
         if recent is not None:
             found.append(

@@ -21,6 +21,15 @@ MEASURES = {
 }
 
 
+VALUE_MEASURES = {
+    "value_gini": "normalized Gini",
+    "value_mae": "MAE (lower is better)",
+    "value_decile_error": "worst decile error",
+    "value_top_decile_capture": "top-decile capture",
+    "value_interval_coverage": "80 % interval coverage",
+}
+
+
 VERSION_COLUMNS = ("version", "champion", "created_at", "training_window", "churn_roc_auc",
                    "churn_brier", "decision")  # fmt: skip
 
@@ -34,6 +43,7 @@ class Overview:
     charts: dict[str, str] = field(default_factory=dict)  # name -> data URI of the PNG
     monitor: dict[str, Any] = field(default_factory=dict)  # the newest `retain monitor` report
     verdict: Verdict | None = None  # of the champion at validation
+    value: list[dict[str, str | float | None]] = field(default_factory=list)  # spend forecast
 
 
 def overview(settings: Settings) -> Overview:
@@ -56,7 +66,15 @@ def overview(settings: Settings) -> Overview:
             charts[name] = "data:image/png;base64," + base64.b64encode(png).decode()
     tags = registry.version_tags(champion)
     judged = verdict(metrics.get("model.top_decile_lift"), metrics.get("model.churn_ece"))
-    return Overview(champion, versions, validation, tags, charts, monitor, judged)
+    value = [
+        {
+            "scorer": shown,
+            **{label: metrics.get(f"{who}.{m}") for m, label in VALUE_MEASURES.items()},
+        }
+        for who, shown in SCORER_LABELS.items()
+        if any(f"{who}.{m}" in metrics for m in VALUE_MEASURES)
+    ]
+    return Overview(champion, versions, validation, tags, charts, monitor, judged, value)
 
 
 def _shown(versions: pd.DataFrame) -> list[dict[str, str]]:

@@ -55,6 +55,9 @@ def _scores(version: str = "7") -> pd.DataFrame:
     frame["expected_value"] = [100.0, 20.0, 50.0]
     frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]
     frame["reason_directions"] = frame["reasons"].map(directions_cell)
+    frame["predicted_clv_365d"] = frame["expected_value"] * 3
+    frame["predicted_clv_365d_p10"] = 0.0
+    frame["predicted_clv_365d_p90"] = frame["expected_value"] * 8
     frame["model_version"] = version
     frame["scored_at"] = AS_OF
     return frame[list(SCORE_COLUMNS)]

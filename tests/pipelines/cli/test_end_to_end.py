@@ -102,6 +102,24 @@ def test_risk_list_sorted_with_stable_control_group(workspace: Path) -> None:
     assert (workspace / "again.csv").read_bytes() == first
 
 
+def test_the_risk_list_ranks_by_the_forecast_value_at_risk(workspace: Path) -> None:
+    """Value at risk recomputed from the scores file: churn probability x the forecast's
+    expected value; the list holds the customers with the most of it, in that order."""
+    scores = pd.read_parquet(workspace / "scores.parquet").set_index("customer_id")
+    recomputed = scores["churn_probability"] * scores["expected_value"]
+    assert (recomputed - scores["value_at_risk"]).abs().max() < 1e-6
+    listed = pd.read_csv(workspace / "list.csv", dtype={"customer_id": str})
+    expected = recomputed.sort_values(ascending=False, kind="stable").head(len(listed))
+    assert set(listed["customer_id"]) == set(expected.index)
+    assert listed["value_at_risk"].to_numpy() == pytest.approx(expected.to_numpy(), abs=0.006)
+    tags = Settings().registry().version_tags("2")
+    assert tags["value_method"].startswith("learned spend forecast")
+    clv = scores[["predicted_clv_365d_p10", "predicted_clv_365d", "predicted_clv_365d_p90"]]
+    assert clv.notna().all().all()
+    assert (clv["predicted_clv_365d_p10"] <= clv["predicted_clv_365d_p90"]).all()
+    assert (clv["predicted_clv_365d"] >= 0).all()
+
+
 def test_no_reason_anywhere_keeps_a_template_placeholder(workspace: Path) -> None:
     due = workspace / "due.csv"
     _run("due-list", "--within-days", "30", "--top", "300", "--list-id", "D1", "--out", str(due))
