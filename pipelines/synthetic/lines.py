@@ -125,7 +125,10 @@ def _truth(
     """Per (customer, cyclic category): its mean cycle in days and when it was dropped."""
     c, s = np.nonzero(bought)
     names = np.array([name for name, _, _ in CATEGORY_CATALOG])
-    dropped = pd.to_datetime(dropped_at[c, s] * 86_400, unit="s").round("s")
+    days = dropped_at[c, s]
+    known = ~np.isnan(days)  # never dropped: NaT (pandas' NaN path trips numpy's error state)
+    dropped = pd.Series(pd.NaT, index=range(len(days)), dtype="datetime64[ns]")
+    dropped[known] = pd.to_datetime(np.round(days[known] * 86_400).astype("int64"), unit="s")
     return pd.DataFrame(
         {
             "customer_id": ids[c],

@@ -112,7 +112,7 @@ def test_the_risk_list_ranks_by_the_forecast_value_at_risk(workspace: Path) -> N
     expected = recomputed.sort_values(ascending=False, kind="stable").head(len(listed))
     assert set(listed["customer_id"]) == set(expected.index)
     assert listed["value_at_risk"].to_numpy() == pytest.approx(expected.to_numpy(), abs=0.006)
-    tags = Settings().registry().version_tags("2")
+    tags = open_registry(Settings()).version_tags("2")
     assert tags["value_method"].startswith("learned spend forecast")
     clv = scores[["predicted_clv_365d_p10", "predicted_clv_365d", "predicted_clv_365d_p90"]]
     assert clv.notna().all().all()
