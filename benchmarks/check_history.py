@@ -86,7 +86,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="check-history-"))
     print(f"working in {work}")
     if args.work is None:
-        retain(work, "import", "cdnow", str(CDNOW), "--out", "data")
+        retain(work, "import", "cdnow", str(CDNOW.resolve()), "--out", "data")
         retain(work, "train", "--data", "data", "--horizon-days", "91")
         retain(work, "score", "--out", "scores.parquet")
     batch = pd.read_parquet(work / "scores.parquet").set_index("customer_id")

@@ -12,6 +12,7 @@ import pandas as pd
 from features.schema import CATEGORICAL_FEATURES
 
 MAX_CATEGORIES = 50  # rarer values share the 'unknown' code
+SMALL_BATCH_ROWS = 2_000  # below this, threads cost more than they save (and pandas per column)
 
 
 class FeatureEncoder:
@@ -37,6 +38,12 @@ class FeatureEncoder:
         return [i for i, f in enumerate(self.features) if f in CATEGORICAL_FEATURES]
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        if len(frame) < SMALL_BATCH_ROWS:
+            return self._transform_small(frame)
+        return self._transform_columns(frame)
+
+    def _transform_columns(self, frame: pd.DataFrame) -> np.ndarray:
+        """Column by column: a large frame's memory never holds more than one column copy."""
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
         for i, col in enumerate(self.features):
             if col in self.vocabulary_:
@@ -48,6 +55,21 @@ class FeatureEncoder:
                 out[:, i] = np.where(codes < 0, np.nan, codes)
             else:
                 out[:, i] = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def _transform_small(self, frame: pd.DataFrame) -> np.ndarray:
+        """`transform` for a few rows (an HTTP request's): the numeric columns in one
+        conversion and the categories by dictionary, instead of one pandas call per column
+        (150 of them cost more than the model). Equal to the column-wise path."""
+        out = np.empty((len(frame), len(self.features)), dtype=np.float64)
+        numeric = [i for i, col in enumerate(self.features) if col not in self.vocabulary_]
+        columns = [self.features[i] for i in numeric]
+        out[:, numeric] = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        for col, vocabulary in self.vocabulary_.items():
+            code = {value: float(j) for j, value in enumerate(vocabulary)}
+            out[:, self.features.index(col)] = [
+                code.get(v, np.nan) if isinstance(v, str) else np.nan for v in frame[col]
+            ]
         return out
 
 
@@ -73,9 +95,6 @@ def train_booster(
         ]
         kwargs["callbacks"] = [lgb.early_stopping(30, verbose=False)]
     return lgb.train({**base, **params}, train_set, num_boost_round=rounds, **kwargs)  # type: ignore[arg-type]
-
-
-SMALL_BATCH_ROWS = 2_000  # below this, threads cost more than they save
 
 
 def predict(booster: lgb.Booster, x: np.ndarray, **options: Any) -> np.ndarray:
