@@ -3,6 +3,7 @@ scikit-learn wrapper, which matters for single-row HTTP scoring)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import lightgbm as lgb
@@ -37,16 +38,25 @@ class FeatureEncoder:
     def categorical_indices(self) -> list[int]:
         return [i for i, f in enumerate(self.features) if f in CATEGORICAL_FEATURES]
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(
+        self, frame: pd.DataFrame, extra: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """The matrix of `frame`'s features; `extra`: numeric columns given beside the frame
+        (computed ones, e.g. the season), which spares copying the frame to add them."""
         if len(frame) < SMALL_BATCH_ROWS:
-            return self._transform_small(frame)
-        return self._transform_columns(frame)
+            return self._transform_small(frame, extra or {})
+        return self._transform_columns(frame, extra or {})
 
-    def _transform_columns(self, frame: pd.DataFrame) -> np.ndarray:
+    def _transform_columns(
+        self, frame: pd.DataFrame, extra: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
         """Column by column: a large frame's memory never holds more than one column copy."""
+        extra = extra or {}
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
         for i, col in enumerate(self.features):
-            if col in self.vocabulary_:
+            if col in extra:
+                out[:, i] = extra[col]
+            elif col in self.vocabulary_:
                 values = frame[col]
                 if isinstance(values.dtype, pd.CategoricalDtype):  # remap small codes only
                     codes = values.cat.set_categories(self.vocabulary_[col]).cat.codes.to_numpy()
@@ -57,14 +67,20 @@ class FeatureEncoder:
                 out[:, i] = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
         return out
 
-    def _transform_small(self, frame: pd.DataFrame) -> np.ndarray:
+    def _transform_small(
+        self, frame: pd.DataFrame, extra: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
         """`transform` for a few rows (an HTTP request's): the numeric columns in one
         conversion and the categories by dictionary, instead of one pandas call per column
         (150 of them cost more than the model). Equal to the column-wise path."""
+        extra = extra or {}
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
-        numeric = [i for i, col in enumerate(self.features) if col not in self.vocabulary_]
+        given = self.vocabulary_.keys() | extra.keys()
+        numeric = [i for i, col in enumerate(self.features) if col not in given]
         columns = [self.features[i] for i in numeric]
         out[:, numeric] = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        for col, values in extra.items():
+            out[:, self.features.index(col)] = values
         for col, vocabulary in self.vocabulary_.items():
             code = {value: float(j) for j, value in enumerate(vocabulary)}
             out[:, self.features.index(col)] = [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -123,27 +124,46 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def render(feature: str, row: pd.Series, templates: dict[str, tuple[str, str]]) -> str:
+def render(feature: str, row: Mapping[str, object], templates: dict[str, tuple[str, str]]) -> str:
     """One reason for one customer, filled with their own values: the first template whose
     values are all known and none a zero that says nothing (NOTHING_AT_ZERO); a template
     without the feature itself (the variant for a missing value) only when it is missing."""
-    variants = templates.get(feature, ("", ""))
-    values = {str(k): None if _missing(v) else v for k, v in row.items()}
-    if feature in NOTHING_AT_ZERO and _rounds_to_zero(values.get(feature)):
+
+    def known(name: str) -> object:
+        value = row.get(name)
+        return None if _missing(value) else value
+
+    if feature in NOTHING_AT_ZERO and _rounds_to_zero(known(feature)):
         return ""
-    zero = {k for k in NOTHING_AT_ZERO if _rounds_to_zero(values.get(k))}
-    for template in variants:
+    for template in templates.get(feature, ("", "")):
         fields = set(_FIELD.findall(template))
-        if not template or zero & fields:
+        if not template or any(_rounds_to_zero(known(f)) for f in fields & NOTHING_AT_ZERO):
             continue
-        if feature not in fields and values.get(feature) is not None:
+        if feature not in fields and known(feature) is not None:
             continue
         try:
-            text = template.format(**values)
+            text = template.format(**{f: known(f) for f in fields})
         except (TypeError, ValueError, KeyError):  # a value the template needs is missing
             continue
         return _plural(_NONE.sub(r"no \1\2", text))
     return ""
+
+
+def _rows(
+    frame: pd.DataFrame, features: list[str], templates: dict[str, tuple[str, str]]
+) -> Iterator[dict[str, object]]:
+    """Each row's values of the columns a reason can print, as a plain dict (a row Series of
+    every feature cost more than the reasons)."""
+    wanted = {f for f in features if f in ACTIONABLE}
+    for feature in list(wanted):
+        for template in templates.get(feature, ("", "")):
+            wanted |= set(_FIELD.findall(template))
+    columns = [c for c in frame.columns if c in wanted]
+    if not columns:
+        yield from ({} for _ in range(len(frame)))
+        return
+    for values in zip(*(frame[c].tolist() for c in columns), strict=True):
+        yield dict(zip(columns, values, strict=True))
 
 
 def _plural(text: str) -> str:
@@ -164,7 +184,7 @@ def top_reasons(
     strength = np.where(allowed, np.abs(contributions), -np.inf)
     order = np.argsort(-strength, axis=1)[:, : len(ACTIONABLE)]
     out = []
-    for i, (_, row) in enumerate(frame.iterrows()):
+    for i, row in enumerate(_rows(frame, features, templates)):
         texts: list[str] = []
         for j in order[i]:
             if len(texts) == count or not strength[i, j] > 0:

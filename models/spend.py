@@ -37,12 +37,20 @@ MIN_BUYERS = 200  # fewer customers who ordered in training: no learned forecast
 SEASON = ("season_sin", "season_cos")  # the cutoff's day of the year, on a circle
 
 
-def with_season(frame: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """`frame` with the day of the year of its cutoff (or of `as_of`) as two columns: spend
-    per buyer is seasonal, and every training window of a year holds each season once."""
-    when = pd.to_datetime(frame["cutoff_at"]) if as_of is None else pd.Series(as_of, frame.index)
-    angle = 2 * np.pi * when.dt.dayofyear.to_numpy(dtype=float) / 365.25
-    return frame.assign(season_sin=np.sin(angle), season_cos=np.cos(angle))
+def season(frame: pd.DataFrame, as_of: pd.Timestamp | None = None) -> dict[str, np.ndarray]:
+    """The day of the year of each row's cutoff (or of `as_of`) as two columns: spend per
+    buyer is seasonal, and every training window of a year holds each season once."""
+    if as_of is None:
+        day = pd.to_datetime(frame["cutoff_at"]).dt.dayofyear.to_numpy(dtype=float)
+    else:
+        day = np.full(len(frame), float(pd.Timestamp(as_of).dayofyear))
+    angle = 2 * np.pi * day / 365.25
+    return dict(zip(SEASON, (np.sin(angle), np.cos(angle)), strict=True))
+
+
+def with_season(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its `season` columns (training: every row's own cutoff)."""
+    return frame.assign(**season(frame))
 
 
 SPEND_COLUMNS = (
@@ -155,7 +163,7 @@ class SpendForecast(BaseEstimator):
     ) -> pd.DataFrame:
         """SPEND_COLUMNS per row of `frame` at `as_of` (else its `cutoff_at`) given its churn
         probabilities."""
-        mu = predict(self.booster_, self.encoder_.transform(with_season(frame, as_of)))
+        mu = predict(self.booster_, self.encoder_.transform(frame, season(frame, as_of)))
         scale = np.full(len(mu), self.level_)
         conditional = self._mean(mu)
         low = mixture_quantile(LOW, p_churn, mu, self.interval_sigma_, scale)

@@ -36,6 +36,15 @@ def test_few_rows_encode_as_the_column_route(rows, categorical, nullable) -> Non
     np.testing.assert_array_equal(small, columns)
 
 
+def test_columns_given_beside_the_frame_take_their_place() -> None:
+    encoder = FeatureEncoder(("orders_90d", "season_sin", CATEGORY)).fit(TRAINING)
+    frame = pd.DataFrame({"orders_90d": [1.0, 2.0], CATEGORY: ["shop", "fax"]})
+    extra = {"season_sin": np.array([0.5, -0.5])}
+    expected = [[1.0, 0.5, 1.0], [2.0, -0.5, np.nan]]
+    for route in (encoder._transform_small, encoder._transform_columns):
+        np.testing.assert_array_equal(route(frame, extra), expected)
+
+
 def test_the_category_code_is_the_vocabulary_position_and_unseen_is_missing() -> None:
     encoder = FeatureEncoder((CATEGORY,)).fit(TRAINING)
     frame = pd.DataFrame({CATEGORY: ["email", "shop", "app", "fax", None]})
