@@ -34,12 +34,15 @@ java: ## Java 17 for Spark (Debian's openjdk-17-jre-headless), when missing
 demo: install ## Synthetic data -> train -> score -> risk and due lists -> drift -> monitor, outputs in runs/demo/
 	$(VENV)/bin/retain demo --out runs/demo
 
+# Two workers, one per core; a file's tests stay on one worker, so its module fixtures (trained
+# worlds, servers) are built once.
+PARALLEL := -n 2 --dist loadfile
 test: install spark browser ## Run the whole test suite (Spark parity and the browser included)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL) --durations=15
 
 FAST := not integration and not slow and not browser and not spark
 test-fast: install ## Unit and property tests only (no servers, no end-to-end runs): the edit-test loop
-	$(PY) -m pytest -m "$(FAST)" --hypothesis-profile=fast
+	$(PY) -m pytest $(PARALLEL) -m "$(FAST)" --hypothesis-profile=fast
 
 browser: ## Chromium and chromedriver from Debian's packages for the page tests, when missing
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
