@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 
 from features.schema import DEFAULT_HORIZON_DAYS
@@ -69,7 +69,7 @@ def mixture_quantile(
     (times the calibration `scale`): 0 when q <= p_zero."""
     p = np.clip(p_zero, 0.0, 1 - 1e-9)
     level = np.clip((q - p) / (1 - p), 1e-9, 1 - 1e-9)
-    spend = np.expm1(mu + sigma * norm.ppf(level)).clip(min=0) * scale
+    spend = np.expm1(mu + sigma * ndtri(level)).clip(min=0) * scale
     return np.where(q <= p, 0.0, spend)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.churn import log_loss_per_row, one_standard_error_choice
+from models.churn import Platt, Stack, log_loss_per_row, one_standard_error_choice
 
 
 def test_a_gain_within_the_noise_keeps_the_simpler_model() -> None:
@@ -27,3 +27,14 @@ def test_log_loss_per_row() -> None:
     loss = log_loss_per_row(np.array([1.0, 0.0]), np.array([0.5, 0.0]))
     assert loss[0] == np.log(2)
     assert 0 <= loss[1] < 1e-8  # a certain, right prediction costs (almost) nothing
+
+
+def test_the_logistic_calibrators_equal_scikit_learns_map_for_one_row_or_many() -> None:
+    rng = np.random.default_rng(1)
+    inputs = rng.normal(size=(3000, 2))
+    y = (inputs[:, 0] + inputs[:, 1] + rng.normal(size=3000) > 0).astype(int)
+    for make in (Platt, Stack):
+        calibrator = make().fit(inputs, y)
+        for rows in (inputs[:1], inputs[:7], inputs):
+            expected = calibrator.model_.predict_proba(rows[:, : make.columns])
+            np.testing.assert_array_equal(calibrator.predict_proba(rows), expected)
