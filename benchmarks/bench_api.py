@@ -222,6 +222,10 @@ def main() -> None:
         "champion of WORK (a folder of benchmarks/check_history.py: its MLflow store and data).",
     )  # fmt: skip
     parser.add_argument("--history-requests", type=int, default=600)
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="Worker processes of retain's service (`serve_workers`); the bare app has one.",
+    )  # fmt: skip
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-api-"))
     frame, features = scores(args.customers)
@@ -239,7 +243,8 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {key}"}
     ours, bare = free_port(), free_port()
     env = {**os.environ, "RETAIN_HOME": str(home), "BENTOML_HOME": str(home / "bentoml"),
-           "MLFLOW_TRACKING_URI": f"sqlite:///{args.histories or home}/mlflow.db", "_AUTH": auth["Authorization"]}  # fmt: skip
+           "MLFLOW_TRACKING_URI": f"sqlite:///{args.histories or home}/mlflow.db", "_AUTH": auth["Authorization"],
+           "BENTOML_CONFIG_OPTIONS": f"services.retain.workers={args.workers}"}  # fmt: skip
     ours_proc, first_answer = start(
         serve_command("127.0.0.1", ours), env, f"http://127.0.0.1:{ours}"
     )
