@@ -17,12 +17,11 @@ from pipelines.cli.common import (
     warehouse,
     writable,
 )
-from pipelines.home import Home
 
 if TYPE_CHECKING:
+    from models.uplift import UpliftModel
     from pipelines.marketing.assemble import MadeList
     from pipelines.marketing.lists import Selection
-    from pipelines.marketing.saved_value import Judged
 
 app = typer.Typer()
 PANEL = "lists"
@@ -173,7 +172,7 @@ def _write_list(
     control_share: float | None,
     list_id: str | None,
     kind: str,
-    uplift: Judged | None = None,
+    uplift: UpliftModel | None = None,
 ) -> MadeList:
     from pipelines.marketing.assemble import make_list, write_list
 
@@ -195,16 +194,14 @@ def _write_list(
     return made
 
 
-def _uplift_or_fallback() -> Judged | None:
-    """The kept uplift model, or None after ONE line saying why the list falls back."""
-    from pipelines.marketing.saved_value import fallback_reason, load
+def _uplift_or_fallback() -> UpliftModel | None:
+    """The registered uplift champion, or None after ONE line saying why the list falls back."""
+    from pipelines.marketing.saved_value import fallback_line, load
 
-    judged = load(Home.of(settings_with()))
-    reason = fallback_reason(judged)
+    model, reason = load(settings_with())
     if reason is not None:
-        console.print(f"ranked by value at risk, not saved value: {reason}", soft_wrap=True)
-        return None
-    return judged
+        console.print(fallback_line(reason), soft_wrap=True)
+    return model
 
 
 Since = Annotated[

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.home import Home
-from pipelines.marketing.saved_value import Judged, save, train_and_judge
+from pipelines.marketing.saved_value import Judged, register, train_and_judge
+from pipelines.settings import load_settings
 from pipelines.synthetic.campaign import EffectMix
 from tests.uplift_world import Run, run_campaign
 
@@ -70,7 +70,8 @@ def test_a_world_without_effect_is_refused_and_the_list_falls_back(
     judged = train_and_judge(pd.concat([first.outcomes, second.outcomes]))
     assert judged.refused is not None
     monkeypatch.setenv("RETAIN_HOME", str(tmp_path))
-    save(Home(tmp_path), judged)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
+    register(load_settings(), judged)
     from pipelines.cli.lists import _uplift_or_fallback
 
     assert _uplift_or_fallback() is None

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from pipelines.files import write_table
-from pipelines.home import Home
+from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import Selection, control_draw
-from pipelines.marketing.saved_value import fallback_reason, ranked_by_saved_value, train_and_judge
+from pipelines.marketing.saved_value import load, ranked_by_saved_value, register, train_and_judge
 from pipelines.settings import load_settings
 
 
@@ -24,16 +24,18 @@ def _features(n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def _campaign(list_id: str, day: str, seed: int, n: int = 3000) -> pd.DataFrame:
+def _campaign(
+    list_id: str, day: str, seed: int, n: int = 3000, effect: float = 1.0
+) -> pd.DataFrame:
     """Known effects: long-standing customers without complaints are moved (+0.35), those
-    who complained are put off (-0.25), the rest not at all."""
+    who complained are put off (-0.25), the rest not at all (all times `effect`)."""
     rows = _features(n, seed)
     rng = np.random.default_rng(seed + 100)
     contacted = control_draw(rows["customer_id"], list_id) >= 0.5
     uplift = np.select(
         [rows["complaints_total"] > 0, rows["tenure_days"] > 300], [-0.25, 0.35], 0.0
     )
-    ordered = rng.random(n) < 0.4 + contacted * uplift
+    ordered = rng.random(n) < 0.4 + contacted * uplift * effect
     return rows.assign(
         list_id=list_id, as_of=pd.Timestamp(day), campaign_type="winback",
         group=np.where(contacted, "target", "control"), ordered=ordered,
@@ -43,7 +45,7 @@ def _campaign(list_id: str, day: str, seed: int, n: int = 3000) -> pd.DataFrame:
 def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) -> None:
     outcomes = pd.concat([_campaign("c1", "2025-01-01", 1), _campaign("c2", "2025-04-01", 2)])
     judged = train_and_judge(outcomes, bags=3)
-    assert fallback_reason(judged) is None
+    assert judged.refused is None
     settings = load_settings(home=tmp_path)
     features = _features(400, 9)
     scores = features[["customer_id"]].assign(
@@ -52,7 +54,7 @@ def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) ->
     )  # fmt: skip
     write_table(scores, Home.of(settings).scores)
     write_table(features, Home.of(settings).features)
-    listed = ranked_by_saved_value(settings, Selection(top=100), "next", judged)
+    listed = ranked_by_saved_value(settings, Selection(top=100), "next", judged.model)
     assert len(listed) == 100 and listed["saved_value"].is_monotonic_decreasing
     top = features.set_index("customer_id").loc[listed["customer_id"]]
     assert (top["complaints_total"] == 0).mean() > 0.9 and (top["tenure_days"] > 300).mean() > 0.8
@@ -60,3 +62,34 @@ def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) ->
     assert (listed["uplift"] <= listed["uplift_high"]).all()
     expected = np.where(control_draw(listed["customer_id"], "next") < 0.1, "control", "target")
     assert (listed["group"].to_numpy() == expected).all()
+
+
+def test_the_uplift_model_is_versioned_in_mlflow_and_gated(tmp_path, monkeypatch) -> None:
+    """Every trained model is a version of <model_name>-uplift with its figures; one that
+    ranks no better than random is refused (one line) and never becomes the champion."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
+    settings = load_settings(home=tmp_path)
+    none = [
+        _campaign("n1", "2025-01-01", 3, effect=0.0),
+        _campaign("n2", "2025-04-01", 4, effect=0.0),
+    ]
+    flat = train_and_judge(pd.concat(none), bags=2)
+    assert flat.refused is not None and "\n" not in flat.refused
+    assert register(settings, flat) == "1"
+    model, reason = load(settings)
+    assert model is None and reason == f"uplift version 1 refused: {flat.refused}"
+    moved = train_and_judge(
+        pd.concat([_campaign("c1", "2025-01-01", 1), _campaign("c2", "2025-04-01", 2)]), bags=2
+    )
+    assert register(settings, moved) == "2"
+    registry = open_registry(settings, uplift=True)
+    assert registry.champion_version() == "2" and registry.model_name == "retain-uplift"
+    model, reason = load(settings)
+    assert reason is None and model is not None
+    rows = _features(50, 5)
+    pd.testing.assert_frame_equal(model.predict(rows), moved.model.predict(rows))
+    figures = registry.run_metrics("2")
+    assert figures["uplift.qini_low"] == moved.qini.low > 0
+    assert figures["uplift.calibration_within"] == moved.calibration["within"].sum()
+    assert {f"uplift.q{b}_observed_uplift" for b in range(1, 6)} <= set(figures)
+    assert registry.version_tags("1")["promoted"] == "false"
