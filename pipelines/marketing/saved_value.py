@@ -60,7 +60,7 @@ class Judged:
                    "uplift.auuc": self.auuc,
                    "uplift.calibration_within": float(self.calibration["within"].sum())}  # fmt: skip
         for row in self.calibration.to_dict(orient="records"):
-            for key in ("predicted_uplift", "observed_uplift", "observed_low", "observed_high"):
+            for key in ("predicted_uplift", "observed_uplift", "interval_low", "interval_high"):
                 figures[f"uplift.q{row['bin']}_{key}"] = float(row[key])
         return figures
 
@@ -113,7 +113,8 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
     model = UpliftModel(features, bags=bags, seed=seed).fit(
         train, (train["group"] == "target").to_numpy(), train["ordered"].to_numpy(float)
     )
-    uplift = model.predict(test)["uplift"].to_numpy()
+    per_bag = model.per_bag(test)
+    uplift = per_bag.mean(axis=1)
     contacted = (test["group"] == "target").to_numpy()
     y = test["ordered"].to_numpy(float)
     return Judged(
@@ -122,7 +123,7 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
         sorted(str(k) for k in train["list_id"].unique()),
         bootstrap(qini_coefficient, uplift, contacted, y, seed=seed),
         auuc(uplift, contacted, y),
-        calibration(uplift, contacted, y),
+        calibration(per_bag, contacted, y),
         qini_curve(uplift, contacted, y),
         left_out,
         test[list(features)].head(5).reset_index(drop=True),

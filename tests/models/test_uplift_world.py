@@ -45,14 +45,15 @@ def test_qini_on_the_time_later_campaign_is_positive_with_its_interval(mixed) ->
     assert judged.auuc > 0
 
 
-def test_uplift_is_calibrated_per_quintile(mixed) -> None:
-    """Observed target - control differences are noisy: with five 90 % intervals even a
-    perfect model misses one in about two worlds, so at most one may miss, and the predicted
-    mean must match the true mean uplift of its quintile (from the truth) closely."""
+def test_uplift_is_calibrated_in_every_quintile(mixed) -> None:
+    """In each predicted-uplift quintile of the held-out campaign the observed target -
+    control difference lies within the 90 % interval of the predicted mean uplift (both
+    uncertainties: the observed difference's and the prediction's bootstrap spread), and
+    the predicted mean matches the true mean uplift of its quintile (from the truth)."""
     later, judged = mixed
     table = judged.calibration
     assert len(table) == 5
-    assert table["within"].sum() >= 4, table.to_string()
+    assert table["within"].all(), table.to_string()
     uplift = judged.model.predict(later.outcomes)["uplift"].to_numpy()
     ids = later.outcomes["customer_id"].to_numpy()
     true = later.truth.loc[ids, "true_uplift_ordered"].to_numpy()
