@@ -63,6 +63,14 @@ RankBy = Annotated[
         "the kept uplift model (`retain campaigns train`); falls back to value at risk.",
     ),
 ]
+ExcludeHurt = Annotated[
+    bool,
+    typer.Option(
+        "--exclude-hurt",
+        help="With saved-value: leave out customers a contact is predicted to hurt "
+        "(uplift's 90 % interval below 0).",
+    ),
+]
 CampaignType = Annotated[
     str, typer.Option("--campaign-type", help="Offer label kept with the campaign's outcomes.")
 ]
@@ -90,6 +98,7 @@ def risk_list(
     fmt: ListFormat = None,
     rank_by: RankBy = Ranking.value_at_risk,
     campaign_type: CampaignType = "default",
+    exclude_hurt: ExcludeHurt = False,
 ) -> None:
     """Customers at risk, most value at risk first (or most value a contact saves), with a
     stable held-back control group; a snapshot is kept for `retain campaigns collect`."""
@@ -97,7 +106,7 @@ def risk_list(
 
     selection = Selection(
         top, budget, min_probability, tier or [], value_tier or [], segment or [], sort,
-        regions=region or [], max_probability=max_probability,
+        regions=region or [], max_probability=max_probability, exclude_hurt=exclude_hurt,
     )  # fmt: skip
     uplift = _uplift_or_fallback() if rank_by == Ranking.saved_value else None
     made = _write_list(out, fmt, selection, control_share, list_id, "risk list", uplift)

@@ -130,6 +130,7 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
     )
 
 
+_LOADED: dict[tuple[str, str, str], UpliftModel] = {}
 NO_MODEL = "no uplift model yet (collect two campaigns, then `retain campaigns train`)"
 
 
@@ -167,7 +168,11 @@ def load(settings: Settings) -> tuple[UpliftModel | None, str | None]:
             return None, NO_MODEL
         tags = registry.version_tags(newest)
         return None, f"uplift version {newest} refused: {tags.get('promotion', 'not kept')}"
-    return registry.load_uplift()[0], None
+    key = (settings.mlflow_tracking_uri, registry.model_name, registry.champion_version() or "")
+    if key not in _LOADED:  # one load per champion version (the pages ask on every change)
+        _LOADED.clear()
+        _LOADED[key] = registry.load_uplift(key[2])[0]
+    return _LOADED[key], None
 
 
 def with_saved_value(
@@ -187,6 +192,12 @@ def with_saved_value(
     return out
 
 
+def hurt(rows: pd.DataFrame) -> pd.Series:
+    """Customers predicted to be hurt by a contact: their uplift's whole 90 % interval lies
+    below 0 (a contact makes an order less likely)."""
+    return rows["uplift_high"] < 0
+
+
 def ranked_by_saved_value(
     settings: Settings, selection: Selection, list_id: str, model: UpliftModel
 ) -> pd.DataFrame:
@@ -198,5 +209,7 @@ def ranked_by_saved_value(
     features = read_rows_of(Home.of(settings).features, wanted)
     features = features.assign(customer_id=features["customer_id"].astype(str))
     ranked = with_saved_value(scores, features, model)
+    if selection.exclude_hurt:
+        ranked = ranked[~hurt(ranked)]
     chosen = replace(selection, sort="saved_value")
     return build_list(ranked, list_id, chosen, settings.control_share)

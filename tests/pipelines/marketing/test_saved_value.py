@@ -11,43 +11,15 @@ from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import Selection, control_draw
 from pipelines.marketing.saved_value import load, ranked_by_saved_value, register, train_and_judge
 from pipelines.settings import load_settings
-
-
-def _features(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "customer_id": [f"S{seed}-{i:05d}" for i in range(n)],
-            "tenure_days": rng.uniform(0, 600, n),
-            "complaints_total": rng.poisson(0.4, n).astype(float),
-        }
-    )
-
-
-def _campaign(
-    list_id: str, day: str, seed: int, n: int = 3000, effect: float = 1.0
-) -> pd.DataFrame:
-    """Known effects: long-standing customers without complaints are moved (+0.35), those
-    who complained are put off (-0.25), the rest not at all (all times `effect`)."""
-    rows = _features(n, seed)
-    rng = np.random.default_rng(seed + 100)
-    contacted = control_draw(rows["customer_id"], list_id) >= 0.5
-    uplift = np.select(
-        [rows["complaints_total"] > 0, rows["tenure_days"] > 300], [-0.25, 0.35], 0.0
-    )
-    ordered = rng.random(n) < 0.4 + contacted * uplift * effect
-    return rows.assign(
-        list_id=list_id, as_of=pd.Timestamp(day), campaign_type="winback",
-        group=np.where(contacted, "target", "control"), ordered=ordered,
-    )  # fmt: skip
+from tests.uplift_world import toy_campaign, toy_features
 
 
 def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) -> None:
-    outcomes = pd.concat([_campaign("c1", "2025-01-01", 1), _campaign("c2", "2025-04-01", 2)])
+    outcomes = pd.concat([toy_campaign("c1", "2025-01-01", 1), toy_campaign("c2", "2025-04-01", 2)])
     judged = train_and_judge(outcomes, bags=3)
     assert judged.refused is None
     settings = load_settings(home=tmp_path)
-    features = _features(400, 9)
+    features = toy_features(400, 9)
     scores = features[["customer_id"]].assign(
         churn_probability=0.5, expected_value=100.0, value_at_risk=50.0,
         as_of=pd.Timestamp("2025-07-01"), model_version="1",
@@ -70,8 +42,8 @@ def test_the_uplift_model_is_versioned_in_mlflow_and_gated(tmp_path, monkeypatch
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
     settings = load_settings(home=tmp_path)
     none = [
-        _campaign("n1", "2025-01-01", 3, effect=0.0),
-        _campaign("n2", "2025-04-01", 4, effect=0.0),
+        toy_campaign("n1", "2025-01-01", 3, effect=0.0),
+        toy_campaign("n2", "2025-04-01", 4, effect=0.0),
     ]
     flat = train_and_judge(pd.concat(none), bags=2)
     assert flat.refused is not None and "\n" not in flat.refused
@@ -79,14 +51,15 @@ def test_the_uplift_model_is_versioned_in_mlflow_and_gated(tmp_path, monkeypatch
     model, reason = load(settings)
     assert model is None and reason == f"uplift version 1 refused: {flat.refused}"
     moved = train_and_judge(
-        pd.concat([_campaign("c1", "2025-01-01", 1), _campaign("c2", "2025-04-01", 2)]), bags=2
+        pd.concat([toy_campaign("c1", "2025-01-01", 1), toy_campaign("c2", "2025-04-01", 2)]),
+        bags=2,
     )
     assert register(settings, moved) == "2"
     registry = open_registry(settings, uplift=True)
     assert registry.champion_version() == "2" and registry.model_name == "retain-uplift"
     model, reason = load(settings)
     assert reason is None and model is not None
-    rows = _features(50, 5)
+    rows = toy_features(50, 5)
     pd.testing.assert_frame_equal(model.predict(rows), moved.model.predict(rows))
     figures = registry.run_metrics("2")
     assert figures["uplift.qini_low"] == moved.qini.low > 0
