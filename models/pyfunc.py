@@ -43,3 +43,17 @@ class RetainModel(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
             model_input, as_of, as_of, version, with_reasons=False, risk_thresholds=thresholds
         )
         return scores.drop(columns=["scored_at"])
+
+
+class UpliftPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined]
+    """Feature rows at list time in, each row's predicted uplift in P(order) and its 90 %
+    interval out (`models.uplift.UpliftModel.predict`)."""
+
+    def load_context(self, context: Any) -> None:
+        with open(context.artifacts["uplift"], "rb") as fh:
+            self.model = pickle.load(fh)
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        return self.model.predict(model_input)

@@ -7,7 +7,7 @@ mean gap between that curve and the straight line of a random order, per custome
 campaign (0: no better than random). AUUC is the mean of the uplift curve
 (difference in order rate of the first k, times k) per customer. Both come with a bootstrap
 interval; calibration compares, per predicted-uplift quintile, the observed target - control
-difference with the predicted mean uplift.
+difference with the predicted mean uplift and its interval.
 """
 
 from __future__ import annotations
@@ -83,28 +83,35 @@ def bootstrap(
 
 
 def calibration(
-    uplift: np.ndarray, contacted: np.ndarray, y: np.ndarray, bins: int = 5
+    per_bag: np.ndarray, contacted: np.ndarray, y: np.ndarray, bins: int = 5
 ) -> pd.DataFrame:
-    """Per predicted-uplift bin (1 = highest): predicted mean uplift, the observed target -
-    control difference in order rate and its 90 % interval (unpooled standard error), and
-    whether the prediction lies within it."""
-    frame = pd.DataFrame({"u": uplift, "t": np.asarray(contacted, bool), "y": np.asarray(y, float)})
-    ranks = frame["u"].rank(method="first", ascending=False)
-    frame["bin"] = np.ceil(ranks / max(len(frame), 1) * bins).clip(1, bins).astype(int)
+    """Per predicted-uplift bin (1 = highest), from each row's uplift by each bootstrap bag
+    (rows x bags; the prediction is their mean): the predicted mean uplift and its 90 %
+    interval, whether the observed target - control difference in order rate lies within it.
+    The interval counts both uncertainties: the observed difference's sampling error
+    (unpooled) and the predicted mean's bootstrap spread over the bags."""
+    bags = np.atleast_2d(np.asarray(per_bag, dtype=float).T).T
+    uplift = bags.mean(axis=1)
+    t, yy = np.asarray(contacted, bool), np.asarray(y, float)
+    ranks = pd.Series(uplift).rank(method="first", ascending=False).to_numpy()
+    binned = np.ceil(ranks / max(len(uplift), 1) * bins).clip(1, bins).astype(int)
     rows = []
-    for b in sorted(frame["bin"].unique()):
-        part = frame[frame["bin"] == b]
-        t, c = part.loc[part["t"], "y"], part.loc[~part["t"], "y"]
-        observed = float(t.mean() - c.mean()) if len(t) and len(c) else float("nan")
-        se = (
-            float(np.sqrt(t.var(ddof=1) / len(t) + c.var(ddof=1) / len(c)))
-            if min(len(t), len(c)) > 1
+    for b in sorted(set(binned.tolist())):
+        part = binned == b
+        yt, yc = yy[part & t], yy[part & ~t]
+        observed = float(yt.mean() - yc.mean()) if len(yt) and len(yc) else float("nan")
+        se_observed = (
+            float(np.sqrt(yt.var(ddof=1) / len(yt) + yc.var(ddof=1) / len(yc)))
+            if min(len(yt), len(yc)) > 1
             else float("nan")
         )
-        predicted = float(part["u"].mean())
-        low, high = observed - Z90 * se, observed + Z90 * se
-        rows.append({"bin": int(b), "contacted": len(t), "held_back": len(c),
+        by_bag = bags[part].mean(axis=0)
+        se_predicted = float(by_bag.std(ddof=1)) if len(by_bag) > 1 else 0.0
+        predicted = float(uplift[part].mean())
+        half = Z90 * float(np.hypot(se_observed, se_predicted))
+        rows.append({"bin": int(b), "contacted": len(yt), "held_back": len(yc),
                      "predicted_uplift": predicted, "observed_uplift": observed,
-                     "observed_low": low, "observed_high": high,
-                     "within": bool(low <= predicted <= high)})  # fmt: skip
+                     "se_observed": se_observed, "se_predicted": se_predicted,
+                     "interval_low": predicted - half, "interval_high": predicted + half,
+                     "within": bool(abs(observed - predicted) <= half)})  # fmt: skip
     return pd.DataFrame(rows)

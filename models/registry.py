@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from models.scorer import Scorer
+from models.uplift import UpliftModel
 
 CHAMPION = "champion"
 # Charts each version's training run carries: its validation against the baselines.
@@ -226,6 +227,20 @@ class Registry:
         model = _mlflow().pyfunc.load_model(f"models:/{self.model_name}/{chosen}")
         return model.unwrap_python_model().scorer, chosen
 
+    def load_uplift(self, model_version: str | None = None) -> tuple[UpliftModel, str]:
+        """The uplift model of a version (default: the champion) and its version number."""
+        chosen = model_version or self.champion_version()
+        if chosen is None:
+            raise NoChampion(f"no '{CHAMPION}' version of model '{self.model_name}'")
+        self.require_version(chosen)
+        model = _mlflow().pyfunc.load_model(f"models:/{self.model_name}/{chosen}")
+        return model.unwrap_python_model().model, chosen
+
+    def newest_version(self) -> str | None:
+        """The highest registered version number, None before the first."""
+        found = [int(mv.version) for mv in self._versions()]
+        return str(max(found)) if found else None
+
     def _versions(self) -> list[Any]:
         return list(self.client.search_model_versions(f"name = '{self.model_name}'"))
 
@@ -295,6 +310,41 @@ class Registry:
                         "medium_risk_threshold": scorer.medium_risk_threshold,
                     },
                 ),
+                registered_model_name=self.model_name,
+                pip_requirements=[f"{p}=={version(p)}" for p in REQUIREMENTS],
+            )
+            return LoggedModel(run_id=run.info.run_id, version=str(info.registered_model_version))
+
+    def log_uplift(
+        self,
+        model: UpliftModel,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        files: list[Path],
+        example: pd.DataFrame,
+    ) -> LoggedModel:
+        """One MLflow run of an uplift model: params, flat metrics, report files, and the
+        registered pyfunc (feature rows in, uplift and its interval out)."""
+        mlflow = _mlflow()
+        from mlflow.models import infer_signature
+
+        from models.pyfunc import REQUIREMENTS, UpliftPyfunc
+
+        with mlflow.start_run(run_name="uplift") as run, tempfile.TemporaryDirectory() as tmp:
+            mlflow.set_tag("kind", "uplift")
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            for path in files:
+                mlflow.log_artifact(str(path))
+            path = Path(tmp) / "uplift.pkl"
+            path.write_bytes(pickle.dumps(model))
+            model_input = example[list(model.features)].head(5)
+            info = mlflow.pyfunc.log_model(
+                name="uplift",
+                python_model=UpliftPyfunc(),
+                artifacts={"uplift": str(path)},
+                code_paths=code_paths(Path(tmp)),
+                signature=infer_signature(model_input, model.predict(model_input)),
                 registered_model_name=self.model_name,
                 pip_requirements=[f"{p}=={version(p)}" for p in REQUIREMENTS],
             )

@@ -18,7 +18,6 @@ so `Settings` stays configuration only. The layout (relative to `RETAIN_HOME`):
     evidently/                     Evidently's workspace (one snapshot per scoring run)
     lists/<id>.csv, <id>.json      saved lists and live audiences (their filters)
     campaigns/<id>.parquet         each list's groups and feature rows at list time
-    uplift/                        the judged uplift model and its report
     api_keys.json                  salted hashes of the API keys, never the keys
     ui_sessions.sqlite, ui_secret  the pages' server-side sessions and their CSRF secret
     logs/errors.log                tracebacks of unforeseen errors, never on the screen
@@ -129,11 +128,6 @@ class Home:
         return self.root / "campaigns" / f"{list_id}.parquet"
 
     @property
-    def uplift(self) -> Path:
-        """The judged uplift model (`model.pkl`) and its report (`report.json`)."""
-        return self.root / "uplift"
-
-    @property
     def keys(self) -> Path:
         return self.root / "api_keys.json"
 
@@ -208,12 +202,17 @@ def _read_made(path: Path, made_by: str, columns: list[str] | None) -> pd.DataFr
     return pd.read_parquet(path, columns=columns)
 
 
-def open_registry(settings: Settings) -> Registry:
-    """The registered model of these settings in their MLflow tracking store; an unreachable
-    store is a setting that cannot be used (exit 2)."""
+UPLIFT_SUFFIX = "-uplift"  # the uplift model is registered as <model_name>-uplift
+
+
+def open_registry(settings: Settings, uplift: bool = False) -> Registry:
+    """The registered model of these settings in their MLflow tracking store (with `uplift`:
+    the uplift model registered beside it); an unreachable store is a setting that cannot be
+    used (exit 2)."""
     from models.registry import Registry, Unreachable
 
+    name = settings.model_name + (UPLIFT_SUFFIX if uplift else "")
     try:
-        return Registry(settings.mlflow_tracking_uri, settings.experiment_name, settings.model_name)
+        return Registry(settings.mlflow_tracking_uri, settings.experiment_name, name)
     except Unreachable as exc:
         raise InputError("MLFLOW_TRACKING_URI", str(exc)) from None

@@ -57,6 +57,35 @@ def _churn(con, date: pd.Timestamp, now: pd.DataFrame) -> np.ndarray:
     return predict(booster, encoder.transform(now))
 
 
+def toy_features(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"S{seed}-{i:05d}" for i in range(n)],
+            "tenure_days": rng.uniform(0, 600, n),
+            "complaints_total": rng.poisson(0.4, n).astype(float),
+        }
+    )
+
+
+def toy_campaign(
+    list_id: str, day: str, seed: int, n: int = 3000, effect: float = 1.0
+) -> pd.DataFrame:
+    """A toy campaign on two feature columns with known effects: long-standing customers without complaints are moved (+0.35), those
+    who complained are put off (-0.25), the rest not at all (all times `effect`)."""
+    rows = toy_features(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    contacted = control_draw(rows["customer_id"], list_id) >= 0.5
+    uplift = np.select(
+        [rows["complaints_total"] > 0, rows["tenure_days"] > 300], [-0.25, 0.35], 0.0
+    )
+    ordered = rng.random(n) < 0.4 + contacted * uplift * effect
+    return rows.assign(
+        list_id=list_id, as_of=pd.Timestamp(day), campaign_type="winback",
+        group=np.where(contacted, "target", "control"), ordered=ordered,
+    )  # fmt: skip
+
+
 def run_campaign(
     k: int, mix: EffectMix, customers: int = 8000, seed: int = 7, control_share: float = 0.5
 ) -> Run:

@@ -59,8 +59,9 @@ def train(
     data: DataOpt = None,
 ) -> None:
     """Train the uplift model on all but the newest collected campaign, judge it on the newest
-    (Qini with a bootstrap interval, AUUC, calibration by quintile) and refuse it when the
-    Qini interval does not lie above 0; kept under RETAIN_HOME/uplift/ either way."""
+    (Qini with a bootstrap interval, AUUC, calibration by quintile), register it in MLflow as
+    a version of <model_name>-uplift, and make it the champion unless its Qini interval does
+    not lie above 0 (refused: one line says why)."""
     from pipelines.marketing import saved_value
     from pipelines.marketing.outcomes import read_outcomes
 
@@ -71,13 +72,13 @@ def train(
         judged = saved_value.train_and_judge(outcomes)
     except ValueError as problem:
         raise InputError("campaign_outcomes", str(problem)) from None
-    report = saved_value.save(Home.of(settings), judged)
+    version = saved_value.register(settings, judged)
     for list_id, why in judged.left_out.items():
         console.print(f"  left out {list_id}: {why}")
-    q = judged.qini
-    verdict = f"refused: {judged.refused}" if judged.refused else "kept"
+    q, within = judged.qini, int(judged.calibration["within"].sum())
     console.print(
         f"  held out {judged.held_out}: Qini {q.value:+.4f} (95 % {q.low:+.4f} to {q.high:+.4f}), "
-        f"AUUC {judged.auuc:+.4f}; {verdict}"
+        f"AUUC {judged.auuc:+.4f}, calibrated in {within} of {len(judged.calibration)} quintiles"
     )
-    done(f"wrote {report}")
+    verdict = f"refused: {judged.refused}" if judged.refused else "champion"
+    done(f"uplift model version {version}: {verdict}")

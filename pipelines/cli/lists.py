@@ -17,12 +17,11 @@ from pipelines.cli.common import (
     warehouse,
     writable,
 )
-from pipelines.home import Home
 
 if TYPE_CHECKING:
+    from models.uplift import UpliftModel
     from pipelines.marketing.assemble import MadeList
     from pipelines.marketing.lists import Selection
-    from pipelines.marketing.saved_value import Judged
 
 app = typer.Typer()
 PANEL = "lists"
@@ -64,6 +63,14 @@ RankBy = Annotated[
         "the kept uplift model (`retain campaigns train`); falls back to value at risk.",
     ),
 ]
+ExcludeHurt = Annotated[
+    bool,
+    typer.Option(
+        "--exclude-hurt",
+        help="With saved-value: leave out customers a contact is predicted to hurt "
+        "(uplift's 90 % interval below 0).",
+    ),
+]
 CampaignType = Annotated[
     str, typer.Option("--campaign-type", help="Offer label kept with the campaign's outcomes.")
 ]
@@ -91,6 +98,7 @@ def risk_list(
     fmt: ListFormat = None,
     rank_by: RankBy = Ranking.value_at_risk,
     campaign_type: CampaignType = "default",
+    exclude_hurt: ExcludeHurt = False,
 ) -> None:
     """Customers at risk, most value at risk first (or most value a contact saves), with a
     stable held-back control group; a snapshot is kept for `retain campaigns collect`."""
@@ -98,7 +106,7 @@ def risk_list(
 
     selection = Selection(
         top, budget, min_probability, tier or [], value_tier or [], segment or [], sort,
-        regions=region or [], max_probability=max_probability,
+        regions=region or [], max_probability=max_probability, exclude_hurt=exclude_hurt,
     )  # fmt: skip
     uplift = _uplift_or_fallback() if rank_by == Ranking.saved_value else None
     made = _write_list(out, fmt, selection, control_share, list_id, "risk list", uplift)
@@ -173,7 +181,7 @@ def _write_list(
     control_share: float | None,
     list_id: str | None,
     kind: str,
-    uplift: Judged | None = None,
+    uplift: UpliftModel | None = None,
 ) -> MadeList:
     from pipelines.marketing.assemble import make_list, write_list
 
@@ -195,16 +203,14 @@ def _write_list(
     return made
 
 
-def _uplift_or_fallback() -> Judged | None:
-    """The kept uplift model, or None after ONE line saying why the list falls back."""
-    from pipelines.marketing.saved_value import fallback_reason, load
+def _uplift_or_fallback() -> UpliftModel | None:
+    """The registered uplift champion, or None after ONE line saying why the list falls back."""
+    from pipelines.marketing.saved_value import fallback_line, load
 
-    judged = load(Home.of(settings_with()))
-    reason = fallback_reason(judged)
+    model, reason = load(settings_with())
     if reason is not None:
-        console.print(f"ranked by value at risk, not saved value: {reason}", soft_wrap=True)
-        return None
-    return judged
+        console.print(fallback_line(reason), soft_wrap=True)
+    return model
 
 
 Since = Annotated[

@@ -13,6 +13,7 @@ import pandas as pd
 
 from models.explain import cycle_reason
 from models.scorer import RISK_TIERS
+from models.uplift import UpliftModel
 from pipelines.errors import InputError
 from pipelines.files import read_rows_of, spreadsheet_safe, write_table, write_xlsx
 from pipelines.home import Home, open_registry
@@ -27,7 +28,7 @@ from pipelines.marketing.lists import (
     selection_problem,
     with_due_columns,
 )
-from pipelines.marketing.saved_value import Judged, ranked_by_saved_value
+from pipelines.marketing.saved_value import ranked_by_saved_value
 from pipelines.marketing.source import candidates, declared_values, run_facts
 from pipelines.marketing.units import Units
 from pipelines.settings import Settings
@@ -70,11 +71,11 @@ def make_list(
     list_id: str | None,
     kind: str,
     explain: bool = True,
-    uplift: Judged | None = None,
+    uplift: UpliftModel | None = None,
 ) -> MadeList:
     """Rank the latest scores by `selection`, draw the control group, explain every row
     (`explain=False`: only the reasons `retain score` kept; a page explains what it shows).
-    With a kept `uplift` model, rank by saved value instead (see `saved_value`)."""
+    With the registered `uplift` model, rank by saved value instead (see `saved_value`)."""
     as_of, version = run_facts(settings)
     problem = selection_problem(selection, list_id, settings.horizon_days)
     if problem is not None:

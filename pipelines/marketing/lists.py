@@ -105,6 +105,7 @@ class Selection:
     min_order_probability: float = 0.5  # ... at least this, and above the churn probability
     regions: list[str] = field(default_factory=list)
     max_probability: float = 1.0  # with min_probability, the churn-risk range
+    exclude_hurt: bool = False  # ranked by saved value: leave out who a contact would hurt
 
     def describe(self) -> str:
         shown = {

@@ -11,9 +11,9 @@ Saved value = predicted uplift in P(order within the readout window) x expected 
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from features.schema import FEATURE_COLUMNS
 from models.qini import Interval, auuc, bootstrap, calibration, qini_coefficient, qini_curve
 from models.uplift import UpliftModel
 from pipelines.files import read_rows_of
-from pipelines.home import Home
+from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import Selection, build_list
 from pipelines.marketing.outcomes import too_small
 from pipelines.marketing.source import candidates
@@ -42,6 +42,27 @@ class Judged:
     calibration: pd.DataFrame
     curve: pd.DataFrame
     left_out: dict[str, str] = field(default_factory=dict)  # campaign -> why (too small)
+    example: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few held-out rows
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "held_out": self.held_out,
+            "trained_on": ",".join(self.trained_on),
+            "left_out": ",".join(self.left_out) or "none",
+            "bags": self.model.bags,
+            "features": len(self.model.features),
+        }
+
+    def metrics(self) -> dict[str, float]:
+        """Flat figures for MLflow: Qini with its interval, AUUC, calibration per quintile."""
+        q = self.qini
+        figures = {"uplift.qini": q.value, "uplift.qini_low": q.low, "uplift.qini_high": q.high,
+                   "uplift.auuc": self.auuc,
+                   "uplift.calibration_within": float(self.calibration["within"].sum())}  # fmt: skip
+        for row in self.calibration.to_dict(orient="records"):
+            for key in ("predicted_uplift", "observed_uplift", "interval_low", "interval_high"):
+                figures[f"uplift.q{row['bin']}_{key}"] = float(row[key])
+        return figures
 
     @property
     def refused(self) -> str | None:
@@ -92,7 +113,8 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
     model = UpliftModel(features, bags=bags, seed=seed).fit(
         train, (train["group"] == "target").to_numpy(), train["ordered"].to_numpy(float)
     )
-    uplift = model.predict(test)["uplift"].to_numpy()
+    per_bag = model.per_bag(test)
+    uplift = per_bag.mean(axis=1)
     contacted = (test["group"] == "target").to_numpy()
     y = test["ordered"].to_numpy(float)
     return Judged(
@@ -101,56 +123,83 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
         sorted(str(k) for k in train["list_id"].unique()),
         bootstrap(qini_coefficient, uplift, contacted, y, seed=seed),
         auuc(uplift, contacted, y),
-        calibration(uplift, contacted, y),
+        calibration(per_bag, contacted, y),
         qini_curve(uplift, contacted, y),
         left_out,
+        test[list(features)].head(5).reset_index(drop=True),
     )
 
 
-def save(home: Home, judged: Judged) -> Path:
-    """The judged model (pickle) and its report (JSON) under RETAIN_HOME/uplift/."""
-    folder = home.uplift
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "model.pkl.tmp"
-    tmp.write_bytes(pickle.dumps(judged))
-    tmp.replace(folder / "model.pkl")
-    report = folder / "report.json"
-    report.write_text(json.dumps(judged.summary(), indent=2, default=float))
-    return report
+_LOADED: dict[tuple[str, str, str], UpliftModel] = {}
+NO_MODEL = "no uplift model yet (collect two campaigns, then `retain campaigns train`)"
 
 
-def load(home: Home) -> Judged | None:
-    path = home.uplift / "model.pkl"
-    if not path.exists():
-        return None
-    found = pickle.loads(path.read_bytes())  # written by `save` under RETAIN_HOME only
-    return found if isinstance(found, Judged) else None
+def register(settings: Settings, judged: Judged) -> str:
+    """Log the judged model as a new version of `<model_name>-uplift` in MLflow (its Qini,
+    AUUC and calibration as metrics, its report as a file) and make it the champion unless
+    the gate refuses it (its one-line reason is kept as the version's `promotion` tag)."""
+    registry = open_registry(settings, uplift=True)
+    with TemporaryDirectory() as folder:
+        report = Path(folder) / "uplift_report.json"
+        report.write_text(json.dumps(judged.summary(), indent=2, default=float))
+        logged = registry.log_uplift(
+            judged.model, judged.params(), judged.metrics(), [report], judged.example
+        )
+    reason = judged.refused or "kept: its Qini interval on the held-out campaign lies above 0"
+    promoted = judged.refused is None
+    registry.tag_version(logged.version, {"promotion": reason, "promoted": str(promoted).lower()})
+    if promoted:
+        registry.promote(logged.version)
+    return logged.version
 
 
-def fallback_reason(judged: Judged | None) -> str | None:
-    """Why a list cannot rank by saved value (None: it can)."""
-    if judged is None:
-        return "no uplift model yet (collect two campaigns, then `retain campaigns train`)"
-    return judged.refused
+def fallback_line(reason: str) -> str:
+    """The one line a list ranked by saved value shows when it falls back (CLI and pages)."""
+    return f"ranked by value at risk, not saved value: {reason}"
 
 
-def with_saved_value(scores: pd.DataFrame, features: pd.DataFrame, judged: Judged) -> pd.DataFrame:
+def load(settings: Settings) -> tuple[UpliftModel | None, str | None]:
+    """The uplift champion, or None and why a list cannot rank by saved value (no version
+    yet, or the newest refused without an earlier champion)."""
+    registry = open_registry(settings, uplift=True)
+    if registry.champion_version() is None:
+        newest = registry.newest_version()
+        if newest is None:
+            return None, NO_MODEL
+        tags = registry.version_tags(newest)
+        return None, f"uplift version {newest} refused: {tags.get('promotion', 'not kept')}"
+    key = (settings.mlflow_tracking_uri, registry.model_name, registry.champion_version() or "")
+    if key not in _LOADED:  # one load per champion version (the pages ask on every change)
+        _LOADED.clear()
+        _LOADED[key] = registry.load_uplift(key[2])[0]
+    return _LOADED[key], None
+
+
+def with_saved_value(
+    scores: pd.DataFrame, features: pd.DataFrame, model: UpliftModel
+) -> pd.DataFrame:
     """The scores with predicted uplift (and its 90 % interval) and saved_value = uplift x
     expected value; customers without a feature row get no uplift (NaN, ranked last)."""
     rows = features.drop_duplicates("customer_id").set_index("customer_id")
     rows = rows.reindex(scores["customer_id"].astype(str))
-    predicted = judged.model.predict(rows.reset_index())
+    predicted = model.predict(rows.reset_index())
     out = scores.reset_index(drop=True).assign(
         **{str(c): predicted[c].to_numpy() for c in predicted.columns}
     )
     out["saved_value"] = out["uplift"] * out["expected_value"].to_numpy(float)
-    missing = rows[list(judged.model.features)].isna().all(axis=1).to_numpy()
+    missing = rows[list(model.features)].isna().all(axis=1).to_numpy()
     out.loc[missing, ["uplift", "uplift_low", "uplift_high", "saved_value"]] = np.nan
     return out
 
 
+def hurt(rows: pd.DataFrame) -> pd.Series:
+    """Customers predicted to be hurt by a contact: their uplift's whole 90 % interval lies
+    below 0 (a contact makes an order less likely)."""
+    return rows["uplift_high"] < 0
+
+
 def ranked_by_saved_value(
-    settings: Settings, selection: Selection, list_id: str, judged: Judged
+    settings: Settings, selection: Selection, list_id: str, model: UpliftModel
 ) -> pd.DataFrame:
     """The selection's scores ranked by saved value: every selected customer is predicted
     (the head by value at risk says nothing about who is moved), then the control group is
@@ -159,6 +208,8 @@ def ranked_by_saved_value(
     wanted = scores["customer_id"].astype(str).tolist()
     features = read_rows_of(Home.of(settings).features, wanted)
     features = features.assign(customer_id=features["customer_id"].astype(str))
-    ranked = with_saved_value(scores, features, judged)
+    ranked = with_saved_value(scores, features, model)
+    if selection.exclude_hurt:
+        ranked = ranked[~hurt(ranked)]
     chosen = replace(selection, sort="saved_value")
     return build_list(ranked, list_id, chosen, settings.control_share)

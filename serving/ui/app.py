@@ -143,14 +143,19 @@ class Pages:
             if error:
                 raise ValueError(error)
             settings, selection, list_id, extra["form"] = selection_from(q, self.settings, due)
+            uplift, extra["fallback"] = await self.uplift_for(extra["form"])
             extra["audience"] = await run_in_threadpool(
-                audience.build, settings, selection, list_id
+                audience.build, settings, selection, list_id, uplift
             )
         except PAGE_ERRORS as problem:
             extra["form"] = form_values(q, due)
             extra["error"] = str(problem)
             return self.render(request, "audience.html", extra, 400)
         return self.render(request, "audience.html", extra)
+
+    async def uplift_for(self, form: dict[str, Any]) -> tuple[Any, str | None]:
+        """The uplift champion when the form ranks by saved value (or the fallback line)."""
+        return await run_in_threadpool(audience.uplift_for, self.settings, form.get("rank_by", ""))
 
     def declared(self) -> dict[str, tuple[str, ...]]:
         """Segments and regions the scored customers have (a filter each, when any), read
@@ -171,10 +176,13 @@ class Pages:
         due = kind == "due"
         media, suffix = DOWNLOADS[fmt]
         try:
-            settings, selection, list_id, _ = selection_from(
+            settings, selection, list_id, form = selection_from(
                 request.query_params, self.settings, due
             )
-            body = await run_in_threadpool(audience.download, settings, selection, list_id, suffix)
+            uplift, _ = await self.uplift_for(form)
+            body = await run_in_threadpool(
+                audience.download, settings, selection, list_id, suffix, uplift
+            )
         except PAGE_ERRORS as problem:
             return await self._builder_page(request, request.query_params, due, str(problem))
         name = f"{'due' if due else 'risk'}_list{suffix}"
@@ -191,8 +199,9 @@ class Pages:
         due = form.get("kind") == "due"
         query = QueryParams(str(form.get("query", "")))
         try:
-            settings, selection, list_id, _ = selection_from(query, self.settings, due)
-            saved = await run_in_threadpool(campaigns.save, settings, selection, list_id)
+            settings, selection, list_id, asked = selection_from(query, self.settings, due)
+            uplift, _ = await self.uplift_for(asked)
+            saved = await run_in_threadpool(campaigns.save, settings, selection, list_id, uplift)
             now = pd.Timestamp.now(tz="UTC").tz_localize(None)
             live.keep(self.settings, saved, str(query), due, now)  # its filters, for refreshes
         except PAGE_ERRORS as problem:

@@ -1,5 +1,6 @@
 """The audience builder's figures: what a selection of the latest scores is worth, from the
-same `make_list` the command line uses (so a download equals `retain risk-list`'s file)."""
+same `make_list` the command line uses (so a download equals `retain risk-list`'s file,
+ranked by saved value too: the same registered uplift champion, the same fallback line)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import numpy as np
 import pandas as pd
 
 from features.sql import sql_text
+from models.qini import Interval
 from models.timing import PROBABILITY_DAYS
+from models.uplift import UpliftModel
 from pipelines.home import Home
 from pipelines.marketing.assemble import MadeList, make_list, with_reasons, write_list
 from pipelines.marketing.lists import Selection, order_probability_within
+from pipelines.marketing.saved_value import fallback_line, hurt, load
 from pipelines.settings import Settings
 
 HISTOGRAM_BINS = 20
@@ -36,21 +40,47 @@ class Audience:
     preview: pd.DataFrame
     expected_orders: float | None = None  # due lists: orders expected within the window ...
     due_value: float | None = None  # ... and what they are worth (target group)
+    incremental_orders: Interval | None = None  # ranked by saved value: orders a contact of
+    incremental_value: Interval | None = None  # the target group adds, and their value (90 %)
+    hurt: int = 0  # target customers a contact is predicted to hurt
+
+
+def uplift_for(settings: Settings, rank_by: str) -> tuple[UpliftModel | None, str | None]:
+    """The uplift champion when the form ranks by saved value, else None; with the one line
+    `risk-list --rank-by saved-value` prints when it falls back to value at risk."""
+    if rank_by != "saved_value":
+        return None, None
+    model, reason = load(settings)
+    return model, None if reason is None else fallback_line(reason)
+
+
+def _summed(rows: pd.DataFrame, weight: np.ndarray | float = 1.0) -> Interval:
+    """Sum of the rows' uplift (x weight) with the sums of their interval ends: the bags'
+    errors move together over customers, so the ends add up (not in quadrature)."""
+    got = {
+        c: float(np.nansum(rows[c].to_numpy(float) * weight))
+        for c in ("uplift", "uplift_low", "uplift_high")
+    }
+    return Interval(got["uplift"], got["uplift_low"], got["uplift_high"])
 
 
 def kind_of(selection: Selection) -> str:
     return "risk list" if selection.within_days is None else "due list"
 
 
-def build(settings: Settings, selection: Selection, list_id: str | None) -> Audience:
+def build(
+    settings: Settings, selection: Selection, list_id: str | None, uplift: UpliftModel | None = None
+) -> Audience:
     """The selection's counts, expectations and histogram; reasons only for the preview rows
     of a risk list (a due list's reasons are its customers' cycles, cheap for every row)."""
-    made = make_list(settings, selection, list_id, kind_of(selection), explain=False)
+    made = make_list(settings, selection, list_id, kind_of(selection), False, uplift)
     listed = made.listed
     target = listed[listed["group"] == "target"]
     due = selection.within_days is not None
     preview = listed.head(PREVIEW_ROWS).copy()
     p_all, bins_all = _base_figures(settings, selection.within_days)
+    saved = "saved_value" in listed
+    value = target["expected_value"].to_numpy(float) if saved else 1.0
     p = listed["churn_probability"].to_numpy(float)
     charted = listed["order_probability"].to_numpy(float) if due else p
     edges = np.linspace(0, 1, HISTOGRAM_BINS + 1)
@@ -67,6 +97,9 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
         preview=preview if due else with_reasons(preview, settings),
         expected_orders=float(target["order_probability"].sum()) if due else None,
         due_value=float(target["due_value"].sum()) if due else None,
+        incremental_orders=_summed(target) if saved else None,
+        incremental_value=_summed(target, value) if saved else None,
+        hurt=int(hurt(target).sum()) if saved else 0,
     )
 
 
@@ -94,15 +127,27 @@ def _base_figures(settings: Settings, within_days: float | None) -> tuple[float,
     return total, [int(counts.get(b, 0)) for b in range(HISTOGRAM_BINS)]
 
 
-def write(settings: Settings, selection: Selection, list_id: str | None, target: Path) -> MadeList:
+def write(
+    settings: Settings,
+    selection: Selection,
+    list_id: str | None,
+    target: Path,
+    uplift: UpliftModel | None = None,
+) -> MadeList:
     """The list file exactly as `retain risk-list` (or `due-list`) `--out target` writes it."""
-    made = make_list(settings, selection, list_id, kind_of(selection))
+    made = make_list(settings, selection, list_id, kind_of(selection), uplift=uplift)
     write_list(made, target)
     return made
 
 
-def download(settings: Settings, selection: Selection, list_id: str | None, suffix: str) -> bytes:
+def download(
+    settings: Settings,
+    selection: Selection,
+    list_id: str | None,
+    suffix: str,
+    uplift: UpliftModel | None = None,
+) -> bytes:
     with TemporaryDirectory() as folder:
         target = Path(folder) / f"list{suffix}"
-        write(settings, selection, list_id, target)
+        write(settings, selection, list_id, target, uplift)
         return target.read_bytes()

@@ -9,6 +9,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from models.uplift import UpliftModel
 from pipelines.files import read_list
 from pipelines.home import Home
 from pipelines.marketing.campaign import campaign_report, readout_period
@@ -21,11 +22,13 @@ def folder(settings: Settings) -> Path:
     return Home.of(settings).lists
 
 
-def save(settings: Settings, selection: Selection, list_id: str | None) -> str:
+def save(
+    settings: Settings, selection: Selection, list_id: str | None, uplift: UpliftModel | None = None
+) -> str:
     """Write the list as CSV under the lists folder; its list id (the list id pattern of
     `lists.LIST_ID` makes it a safe file name)."""
     with TemporaryDirectory() as scratch:
-        made = write(settings, selection, list_id, Path(scratch) / "list.csv")
+        made = write(settings, selection, list_id, Path(scratch) / "list.csv", uplift)
         target = folder(settings) / f"{made.list_id}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
         (Path(scratch) / "list.csv").replace(target)

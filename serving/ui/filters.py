@@ -11,6 +11,8 @@ from pipelines.marketing.lists import Selection, selection_problem
 from pipelines.settings import Settings
 
 RISK_FIELDS = ("min_probability", "max_probability", "budget", "top", "list_id", "control_share")
+RANK_BY = ("value_at_risk", "saved_value")  # the command line's --rank-by value-at-risk|saved-value
+CHECKED = ("", "1", "on", "true")  # a checkbox's values: "" unchecked, the others checked
 DUE_FIELDS = ("within_days", "min_order_probability", "top", "list_id", "control_share")
 
 
@@ -24,6 +26,8 @@ def form_values(q: QueryParams, due: bool) -> dict[str, Any]:
     else:
         for many in ("risk_tier", "value_tier", "segment", "region"):
             values[many] = q.getlist(many)
+        values["rank_by"] = q.get("rank_by", "value_at_risk")
+        values["exclude_hurt"] = q.get("exclude_hurt", "")
     return values
 
 
@@ -45,18 +49,30 @@ def selection_from(
             min_order_probability=_number(f["min_order_probability"], "min_order_probability", float),
         )  # fmt: skip
     else:
+        _check_ranking(f)
         selection = Selection(
             top=top, budget=_number(f["budget"], "budget", int),
             min_probability=_number(f["min_probability"], "min_probability", float) or 0.0,
             max_probability=_or_one(_number(f["max_probability"], "max_probability", float)),
             risk_tiers=f["risk_tier"], value_tiers=f["value_tier"], sort=f["sort"],
-            segments=f["segment"], regions=f["region"],
+            segments=f["segment"], regions=f["region"], exclude_hurt=f["exclude_hurt"] != "",
         )  # fmt: skip
     list_id = f["list_id"] or None
     problem = selection_problem(selection, list_id, settings.horizon_days)
     if problem is not None:
         raise ValueError(problem)
     return chosen, selection, list_id, f
+
+
+def _check_ranking(form: dict[str, Any]) -> None:
+    """rank_by one of RANK_BY, exclude_hurt a checkbox's value; ValueError naming the field."""
+    if form["rank_by"] not in RANK_BY:
+        shown = repr(form["rank_by"][:40])
+        raise ValueError(f"rank_by: expected value_at_risk or saved_value, got {shown}")
+    if form["exclude_hurt"] not in CHECKED:
+        raise ValueError(
+            f"exclude_hurt: expected a checkbox (1 or empty), got {form['exclude_hurt'][:40]!r}"
+        )
 
 
 def _number(text: str, name: str, kind: type) -> Any:

@@ -39,3 +39,15 @@ def test_calibration_finds_the_truth_within_its_interval_and_flags_a_biased_one(
     assert table["within"].all()
     assert table["predicted_uplift"].is_monotonic_decreasing
     assert not calibration(u + 0.2, t, y)["within"].any()
+
+
+def test_the_interval_counts_the_predictions_own_bootstrap_spread() -> None:
+    """A prediction off by 0.08 is refused when its bags agree, not when they disagree by
+    about that much: the interval is the predicted mean's, not only the observed one's."""
+    u, t, y = _campaign(n=20000, seed=1)
+    agreeing = np.column_stack([u + 0.08] * 5)
+    disagreeing = agreeing + np.array([-0.1, -0.05, 0.0, 0.05, 0.1])
+    assert not calibration(agreeing, t, y)["within"].any()
+    table = calibration(disagreeing, t, y)
+    assert table["within"].all() and (table["se_predicted"] > 0.07).all()
+    assert (table["interval_low"] < table["predicted_uplift"]).all()

@@ -5,6 +5,7 @@ Selenium with the system chromedriver (nothing downloaded). The service runs for
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
 import shutil
@@ -471,11 +472,12 @@ def test_random_input_to_every_page_never_answers_500(site: dict[str, Any]) -> N
     csrf = _csrf(client.get("/ui/?top=1").text)
     fields = {
         "/ui/": ["min_probability", "max_probability", "budget", "top", "list_id",
-                 "control_share", "sort", "risk_tier", "value_tier", "segment", "region"],
+                 "control_share", "sort", "risk_tier", "value_tier", "segment", "region",
+                 "rank_by", "exclude_hurt"],
         "/ui/due": ["within_days", "min_order_probability", "top", "list_id", "control_share",
                     "sort"],
         "/ui/audience.csv": ["top", "budget", "min_probability", "max_probability", "list_id",
-                             "control_share"],
+                             "control_share", "rank_by", "exclude_hurt"],
         "/ui/due.xlsx": ["within_days", "min_order_probability", "top", "list_id"],
         "/ui/campaigns": ["list", "since", "until"],
         "/ui/customer": ["id"],
@@ -680,3 +682,73 @@ def test_a_saved_audience_fetched_by_url_follows_new_scores(site: dict[str, Any]
     with _session(site, site["key"]) as client:
         shown = client.get("/ui/campaigns").text
     assert 'id="refreshed-LIVE-1">20' in shown  # when it was last fetched
+
+
+def _in_process(site: dict[str, Any]) -> Any:
+    """A client signed in to the pages in process (the app `retain serve` mounts)."""
+    from starlette.testclient import TestClient
+
+    from serving.ui.mount import PagesMount
+
+    async def api(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("only pages are asked for")
+
+    client = TestClient(PagesMount(api), raise_server_exceptions=False)
+    token = _csrf(client.get("/ui/sign-in").text)
+    client.post("/ui/sign-in", data={"key": site["key"], "csrf": token})
+    return client
+
+
+def _same_file(client: Any, root: Path, query: str, *options: str) -> str:
+    """The page's download for `query` equals `risk-list --rank-by saved-value`'s file."""
+    out = root / "saved_value.csv"
+    said = run_ok("risk-list", "--rank-by", "saved-value", *options, "--out", str(out))
+    page = client.get(f"/ui/audience.csv?rank_by=saved_value&{query}")
+    assert page.status_code == 200 and page.content == out.read_bytes()
+    return said
+
+
+def test_ranked_by_saved_value_the_page_is_the_command_line(site: dict[str, Any]) -> None:
+    """Without an uplift model both say the same one-line fallback and give the same file;
+    with a registered champion the same saved-value file, the hurt customers flagged on the
+    page (and left out of both on request), the incremental orders shown."""
+    from pipelines.marketing.saved_value import NO_MODEL, fallback_line, register, train_and_judge
+    from pipelines.settings import load_settings
+    from tests.uplift_world import toy_campaign
+
+    client, root = _in_process(site), site["root"]
+    said = _same_file(client, root, "top=60&list_id=SV-A", "--top", "60", "--list-id", "SV-A")
+    line = fallback_line(NO_MODEL)
+    shown = client.get("/ui/?rank_by=saved_value&top=60").text
+    assert line in said and line in html.unescape(" ".join(shown.split()))
+    moved = [toy_campaign("c1", "2025-01-01", 1), toy_campaign("c2", "2025-04-01", 2)]
+    register(load_settings(), train_and_judge(pd.concat(moved), bags=2))
+    said = _same_file(client, root, "min_probability=0.3&list_id=SV-B",
+                      "--min-probability", "0.3", "--list-id", "SV-B")  # fmt: skip
+    assert "not saved value" not in said
+    listed = pd.read_csv(root / "saved_value.csv")
+    target = listed[listed["group"] == "target"]
+    assert listed["saved_value"].is_monotonic_decreasing
+    page = client.get("/ui/?rank_by=saved_value&min_probability=0.3&list_id=SV-B").text
+    hurt = int(page.split('id="hurt">')[1].split("<")[0].replace(",", ""))
+    assert hurt == (target["uplift_high"] < 0).sum() > 0
+    orders = float(page.split('id="incremental-orders">')[1].split("<")[0].replace(",", ""))
+    rounding = 0.05 + 0.0005 * len(target)  # the file's uplift has 3 decimals, the page 1
+    assert orders == pytest.approx(target["uplift"].sum(), abs=rounding) and orders > 0
+    assert 'id="incremental-value"' in page
+    _same_file(client, root, "min_probability=0.3&list_id=SV-C&exclude_hurt=1",
+               "--min-probability", "0.3", "--list-id", "SV-C", "--exclude-hurt")  # fmt: skip
+    kept = pd.read_csv(root / "saved_value.csv")
+    assert (kept["uplift_high"] >= 0).all()
+    assert len(kept) == len(listed) - (listed["uplift_high"] < 0).sum()
+
+
+def test_hostile_ranking_input_is_a_message_not_a_crash(site: dict[str, Any]) -> None:
+    client = _in_process(site)
+    for query, field in [("rank_by=saved", "rank_by"), ("rank_by=%3Cscript%3E", "rank_by"),
+                         ("exclude_hurt=maybe", "exclude_hurt"),
+                         ("rank_by=saved_value&top=-1", "top")]:  # fmt: skip
+        for path in ("/ui/", "/ui/audience.csv"):
+            reply = client.get(f"{path}?{query}")
+            assert reply.status_code == 400 and 'role="alert"' in reply.text, (path, query)
+            assert f"{field}: expected" in reply.text and "<script>'" not in reply.text

@@ -17,7 +17,8 @@ from pipelines.marketing.outcomes import (
     snapshot,
     too_small,
 )
-from pipelines.marketing.saved_value import fallback_reason, usable_campaigns
+from pipelines.marketing.saved_value import load, usable_campaigns
+from pipelines.settings import load_settings
 from pipelines.warehouse import connect
 
 SINCE = pd.Timestamp("2025-01-01")
@@ -95,5 +96,7 @@ def test_a_campaign_with_a_small_control_group_is_reported_and_left_out() -> Non
     assert left_out["small"].startswith("control group too small to learn from")
 
 
-def test_no_model_means_falling_back() -> None:
-    assert "no uplift model yet" in str(fallback_reason(None))
+def test_no_model_means_falling_back(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
+    model, reason = load(load_settings(home=tmp_path))
+    assert model is None and "no uplift model yet" in str(reason)

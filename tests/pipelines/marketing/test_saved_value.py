@@ -7,52 +7,28 @@ import numpy as np
 import pandas as pd
 
 from pipelines.files import write_table
-from pipelines.home import Home
+from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import Selection, control_draw
-from pipelines.marketing.saved_value import fallback_reason, ranked_by_saved_value, train_and_judge
+from pipelines.marketing.saved_value import load, ranked_by_saved_value, register, train_and_judge
 from pipelines.settings import load_settings
-
-
-def _features(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "customer_id": [f"S{seed}-{i:05d}" for i in range(n)],
-            "tenure_days": rng.uniform(0, 600, n),
-            "complaints_total": rng.poisson(0.4, n).astype(float),
-        }
-    )
-
-
-def _campaign(list_id: str, day: str, seed: int, n: int = 3000) -> pd.DataFrame:
-    """Known effects: long-standing customers without complaints are moved (+0.35), those
-    who complained are put off (-0.25), the rest not at all."""
-    rows = _features(n, seed)
-    rng = np.random.default_rng(seed + 100)
-    contacted = control_draw(rows["customer_id"], list_id) >= 0.5
-    uplift = np.select(
-        [rows["complaints_total"] > 0, rows["tenure_days"] > 300], [-0.25, 0.35], 0.0
-    )
-    ordered = rng.random(n) < 0.4 + contacted * uplift
-    return rows.assign(
-        list_id=list_id, as_of=pd.Timestamp(day), campaign_type="winback",
-        group=np.where(contacted, "target", "control"), ordered=ordered,
-    )  # fmt: skip
+from pipelines.warehouse import connect
+from tests.cli_helpers import own_home, run_ok
+from tests.uplift_world import toy_campaign, toy_features
 
 
 def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) -> None:
-    outcomes = pd.concat([_campaign("c1", "2025-01-01", 1), _campaign("c2", "2025-04-01", 2)])
+    outcomes = pd.concat([toy_campaign("c1", "2025-01-01", 1), toy_campaign("c2", "2025-04-01", 2)])
     judged = train_and_judge(outcomes, bags=3)
-    assert fallback_reason(judged) is None
+    assert judged.refused is None
     settings = load_settings(home=tmp_path)
-    features = _features(400, 9)
+    features = toy_features(400, 9)
     scores = features[["customer_id"]].assign(
         churn_probability=0.5, expected_value=100.0, value_at_risk=50.0,
         as_of=pd.Timestamp("2025-07-01"), model_version="1",
     )  # fmt: skip
     write_table(scores, Home.of(settings).scores)
     write_table(features, Home.of(settings).features)
-    listed = ranked_by_saved_value(settings, Selection(top=100), "next", judged)
+    listed = ranked_by_saved_value(settings, Selection(top=100), "next", judged.model)
     assert len(listed) == 100 and listed["saved_value"].is_monotonic_decreasing
     top = features.set_index("customer_id").loc[listed["customer_id"]]
     assert (top["complaints_total"] == 0).mean() > 0.9 and (top["tenure_days"] > 300).mean() > 0.8
@@ -60,3 +36,45 @@ def test_the_moved_customers_rank_first_and_the_control_group_stays(tmp_path) ->
     assert (listed["uplift"] <= listed["uplift_high"]).all()
     expected = np.where(control_draw(listed["customer_id"], "next") < 0.1, "control", "target")
     assert (listed["group"].to_numpy() == expected).all()
+
+
+def test_the_uplift_model_is_versioned_in_mlflow_and_gated(tmp_path, monkeypatch) -> None:
+    """Every trained model is a version of <model_name>-uplift with its figures; one that
+    ranks no better than random is refused (one line) and never becomes the champion;
+    `retain campaigns train` on collected campaigns registers the next and says its verdict."""
+    own_home(monkeypatch, tmp_path)
+    settings = load_settings()
+    none = [
+        toy_campaign("n1", "2025-01-01", 3, effect=0.0),
+        toy_campaign("n2", "2025-04-01", 4, effect=0.0),
+    ]
+    flat = train_and_judge(pd.concat(none), bags=2)
+    assert flat.refused is not None and "\n" not in flat.refused
+    assert register(settings, flat) == "1"
+    model, reason = load(settings)
+    assert model is None and reason == f"uplift version 1 refused: {flat.refused}"
+
+    collected = pd.concat(
+        [toy_campaign("c1", "2025-01-01", 1), toy_campaign("c2", "2025-04-01", 2)]
+    )
+    Home.of(settings).root.mkdir(parents=True)
+    con = connect(Home.of(settings).warehouse)
+    con.register("collected", collected)
+    con.execute("CREATE TABLE campaign_outcomes AS SELECT * FROM collected")
+    con.execute("CREATE TABLE orders (customer_id VARCHAR)")
+    con.close()
+    said = run_ok("campaigns", "train")
+    assert "held out c2: Qini +0." in said and "calibrated in 5 of 5 quintiles" in said
+    assert "uplift model version 2: champion" in said
+    registry = open_registry(settings, uplift=True)
+    assert registry.champion_version() == "2" and registry.model_name == "retain-uplift"
+    model, reason = load(settings)
+    moved = train_and_judge(collected)
+    rows = toy_features(50, 5)
+    assert reason is None and model is not None
+    assert np.allclose(model.predict(rows), moved.model.predict(rows))
+    figures = registry.run_metrics("2")
+    assert np.isclose(figures["uplift.qini_low"], moved.qini.low) and moved.qini.low > 0
+    assert figures["uplift.calibration_within"] == 5
+    assert {f"uplift.q{b}_observed_uplift" for b in range(1, 6)} <= set(figures)
+    assert registry.version_tags("1")["promoted"] == "false"
