@@ -26,7 +26,7 @@ from data import CDNOW
 import serving.history as history_module
 from pipelines.settings import load_settings
 from serving.auth import KeyRing
-from serving.history import Champion, Connections, History, score_history
+from serving.history import Champion, Connections, History, score_histories
 from serving.launch import serve_command
 from serving.schemas import OrderIn
 
@@ -49,11 +49,14 @@ def retain(home: Path, *args: str) -> None:
     )
 
 
-def in_process_ms(work: Path, bodies: list[dict], sql: bool = False) -> tuple[float, float]:
-    """Mean (wall, CPU) milliseconds of `score_history` in this process, histories one after
-    another (the service's work without HTTP, threads or the load generator). `sql`: every
-    history through validation and the batch SQL (the reference route), as if none were
-    clean, for the ratio of the two routes on the same cores at the same time."""
+def in_process_ms(
+    work: Path, bodies: list[dict], sql: bool = False, batch: int = 1
+) -> tuple[float, float]:
+    """Mean (wall, CPU) milliseconds per history of `score_histories` in this process, `batch`
+    histories per pass (the service's work without HTTP, threads or the load generator; the
+    service batches those that arrive together). `sql`: every history through validation and
+    the batch SQL (the reference route), as if none were clean, for the ratio of the two
+    routes on the same cores at the same time."""
     if sql:
         history_module.clean_history = lambda *_: None
     os.environ["RETAIN_HOME"] = str(work / "home")
@@ -64,11 +67,11 @@ def in_process_ms(work: Path, bodies: list[dict], sql: bool = False) -> tuple[fl
     histories = [
         (b["as_of"], History(b["customer_id"], [OrderIn(**o) for o in b["orders"]])) for b in bodies
     ]
-    for as_of, history in histories[:5]:  # warm up
-        score_history(settings, champion, as_of, history, connections)
+    passes = [histories[i : i + batch] for i in range(0, len(histories), batch)]
+    score_histories(settings, champion, histories[:5], connections)  # warm up
     started, cpu = time.perf_counter(), time.process_time()
-    for as_of, history in histories:
-        score_history(settings, champion, as_of, history, connections)
+    for posted in passes:
+        score_histories(settings, champion, posted, connections)
     per = 1000 / len(histories)
     return (time.perf_counter() - started) * per, (time.process_time() - cpu) * per
 
@@ -116,6 +119,9 @@ def main() -> None:
           f"(histories of {np.mean([len(b['orders']) for b in bodies]):.1f} orders on average)")  # fmt: skip
     wall, cpu = in_process_ms(work, bodies[:200])
     print(f"in process, one at a time: {wall:.1f} ms wall, {cpu:.1f} ms CPU per history")
+    wall, eights = in_process_ms(work, bodies[:200], batch=8)
+    print(f"in process, 8 per pass (as the service batches 8 concurrent requests): {wall:.1f} ms "
+          f"wall, {eights:.1f} ms CPU per history")  # fmt: skip
     wall, sql_cpu = in_process_ms(work, bodies[:200], sql=True)
     print(f"the same through validation and the batch SQL: {wall:.1f} ms wall, {sql_cpu:.1f} ms "
           f"CPU per history (one-customer route / SQL route: {cpu / sql_cpu:.2f})")  # fmt: skip

@@ -18,6 +18,7 @@ import pandas as pd
 from features.cutoffs import to_timestamp
 from features.frame import build_frame
 from features.one_customer import NotHere, feature_row, features_at
+from features.schema import CATEGORICAL_FEATURES
 from pipelines.errors import InputError
 from pipelines.home import open_registry
 from pipelines.ingest.sources import load_frames
@@ -138,31 +139,82 @@ def _table(rows: list[dict[str, Any]], customer_id: str) -> pd.DataFrame:
     return frame
 
 
+Scored = tuple[CustomerScore, list[str]]  # the score, and the rows set aside (named)
+
+
 def score_history(
     settings: Settings,
     champion: tuple[str, Scorer],
     as_of: str,
     history: History,
     connections: Connections,
-) -> tuple[CustomerScore, list[str]]:
+) -> Scored:
     """Validate the history like any source, compute its features at `as_of`, score them.
     Rows the batch would set aside are set aside here too and named (second item), so the
     score is the batch's for the same data. A history validation keeps as posted takes the
     one-customer route (features.one_customer, no DuckDB); any other the batch SQL's."""
-    cutoff = _cutoff(as_of)
-    if not history.orders:
-        raise HistoryError("orders", "at least one order is needed")
+    (result,) = score_histories(settings, champion, [(as_of, history)], connections)
+    if isinstance(result, HistoryError):
+        raise result
+    return result
+
+
+def score_histories(
+    settings: Settings,
+    champion: tuple[str, Scorer],
+    posted: list[tuple[str, History]],
+    connections: Connections,
+) -> list[Scored | HistoryError]:
+    """`score_history` for several (as_of, history) at once, in order: each history's
+    features alone, then one model pass per as-of for all of them (the service batches the
+    histories that arrive together). A row's score depends on that row only, so each result
+    equals the history's own; a history that cannot be scored gets its HistoryError."""
     steps = metrics.HistorySteps()
+    results: list[Scored | HistoryError | None] = [None] * len(posted)
+    found: dict[pd.Timestamp, list[tuple[int, pd.DataFrame, list[str]]]] = {}
     try:
-        return _features_and_scores(settings, champion, cutoff, history, connections, steps)
+        for i, (as_of, history) in enumerate(posted):
+            try:
+                cutoff = _cutoff(as_of)
+                if not history.orders:
+                    raise HistoryError("orders", "at least one order is needed")
+            except HistoryError as error:
+                results[i] = error
+                continue
+            features = _features(settings, cutoff, history, connections, steps)
+            if isinstance(features[0], CustomerScore):
+                results[i] = (features[0], features[1])
+            else:
+                found.setdefault(cutoff, []).append((i, features[0], features[1]))
+        for cutoff, rows in found.items():
+            frame = _together([f for _, f, _ in rows])
+            ids = [posted[i][1].customer_id for i, _, _ in rows]
+            for (i, _, set_aside), score in zip(
+                rows, _scored(settings, champion, cutoff, frame, ids, steps), strict=True
+            ):
+                results[i] = (score, set_aside)
     finally:
-        steps.report()
+        steps.report(histories=len(posted))
+    return [r for r in results if r is not None]
 
 
-def _features_and_scores(
-    settings: Settings, champion: tuple[str, Scorer], cutoff: pd.Timestamp, history: History,
-    connections: Connections, steps: metrics.HistorySteps,
-) -> tuple[CustomerScore, list[str]]:  # fmt: skip
+def _together(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One-row feature frames as one frame, the categorical columns categories again."""
+    if len(frames) == 1:
+        return frames[0]
+    frame = pd.concat(frames, ignore_index=True)
+    for column in CATEGORICAL_FEATURES:
+        if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def _features(
+    settings: Settings, cutoff: pd.Timestamp, history: History, connections: Connections,
+    steps: metrics.HistorySteps,
+) -> tuple[pd.DataFrame | CustomerScore, list[str]]:  # fmt: skip
+    """The history's one-row feature frame, or its answer when it cannot be scored; with
+    the rows validation set aside."""
     found = _one_customer(settings, history, cutoff, steps)
     set_aside: list[str] = []
     if found is None:
@@ -182,7 +234,7 @@ def _features_and_scores(
             f"not in the scored population at {cutoff.date()}: no completed order "
             f"before it, or the last one more than {window} days before it",
         ), set_aside
-    return _scored(settings, champion, cutoff, found, history.customer_id, steps), set_aside
+    return found, set_aside
 
 
 def _posted_input(settings: Settings) -> InputSettings:
@@ -214,9 +266,9 @@ def _one_customer(
 
 def _scored(
     settings: Settings, champion: tuple[str, Scorer], cutoff: pd.Timestamp,
-    frame: pd.DataFrame, customer_id: str, steps: metrics.HistorySteps,
-) -> CustomerScore:  # fmt: skip
-    """The champion's scores of the one-row feature frame, reasons timed apart."""
+    frame: pd.DataFrame, customer_ids: list[str], steps: metrics.HistorySteps,
+) -> list[CustomerScore]:  # fmt: skip
+    """The champion's scores of the feature frame's rows, reasons timed apart."""
     version, scorer = champion
     with steps.step("model"):
         prepared = scorer.prepare(frame)
@@ -227,13 +279,24 @@ def _scored(
         )  # fmt: skip
     with steps.step("reasons"):
         reasons = scorer.reasons(prepared, x)
-    row = {str(k): v for k, v in scores.iloc[0].items()} | {
-        "reasons": reasons[0],
-        "average_days_between_orders": frame["mean_days_between_orders"].iloc[0],
-        "average_order_value": frame["net_avg_order_value"].iloc[0],
-        "historic_clv": frame["net_spend_total"].iloc[0],
+    extra = {
+        "average_days_between_orders": frame["mean_days_between_orders"].tolist(),
+        "average_order_value": frame["net_avg_order_value"].tolist(),
+        "historic_clv": frame["net_spend_total"].tolist(),
     }
-    return customer_score(customer_id, plain_row(row))
+    return [
+        customer_score(
+            customer_id,
+            plain_row(
+                {str(k): v for k, v in row.items()}
+                | {"reasons": reasons[i]}
+                | {name: values[i] for name, values in extra.items()}
+            ),
+        )
+        for i, (customer_id, row) in enumerate(
+            zip(customer_ids, scores.to_dict("records"), strict=True)
+        )
+    ]
 
 
 def _not_scored(customer_id: str, why: str) -> CustomerScore:

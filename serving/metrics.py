@@ -79,10 +79,13 @@ class HistorySteps:
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
-    def report(self) -> None:
+    def report(self, histories: int = 1) -> None:
+        """Each step observed once per history; steps shared by histories scored together
+        (the model, the reasons) as each one's share."""
         histogram = instruments().history_steps
         for name, seconds in self.seconds.items():
-            histogram.labels(step=name).observe(seconds)
+            for _ in range(histories):
+                histogram.labels(step=name).observe(seconds / max(histories, 1))
 
 
 def set_gauges(now: float) -> None:

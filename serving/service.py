@@ -24,6 +24,7 @@ from pipelines.settings import load_settings
 from serving import logs, metrics
 from serving.access import AccessLog
 from serving.auth import INSECURE_ENV, ApiKeyMiddleware
+from serving.batcher import Batcher
 from serving.contract import RETRY_AFTER_SECONDS, Contract, openapi_spec, problem
 from serving.guard import ErrorShape, RequestGuard
 from serving.launch import die_with_parent
@@ -73,11 +74,26 @@ class RetainService:
         self.store = ScoreStore(Home.of(self.settings).resolved())
         self.champion = Champion(self.settings)
         self.connections = Connections()
-        # Scoring a history is CPU work (DuckDB, LightGBM): more threads at once than cores
-        # only contend. At concurrency 8 on 2 cores: p99 554-584 ms with 2, 647-667 with 40.
-        self.histories = anyio.CapacityLimiter(len(os.sched_getaffinity(0)))
+        # Histories posted together share one model pass (serving/batcher.py)
+        self.histories = Batcher(self._score_histories)
         self.champion.refresh_in_background()
         metrics.report_from(self._state)
+
+    def _score_histories(self, posted: list[tuple[Any, str, Any]]) -> list[Any]:
+        """One pass over histories posted together (each with the champion it was asked of):
+        serving.history.score_histories per champion version, results in order."""
+        from serving.history import score_histories
+
+        results: list[Any] = [None] * len(posted)
+        for version in dict.fromkeys(champion[0] for champion, _, _ in posted):
+            mine = [i for i, (champion, _, _) in enumerate(posted) if champion[0] == version]
+            champion = posted[mine[0]][0]
+            items = [(posted[i][1], posted[i][2]) for i in mine]
+            for i, result in zip(
+                mine, score_histories(self.settings, champion, items, self.connections), strict=True
+            ):
+                results[i] = result
+        return results
 
     def _state(self) -> tuple[str | None, float | None]:
         """(champion version, when the served scores were computed) for /metrics."""
@@ -127,16 +143,13 @@ class RetainService:
                 503, "no_champion", "no champion model yet", "run `retain train`",
                 RETRY_AFTER_SECONDS,
             )  # fmt: skip
-        from serving.history import History, HistoryError, score_history
+        from serving.history import History, HistoryError
 
         history = History(customer_id, orders, complaints, customer)
-        try:
-            result, set_aside = await anyio.to_thread.run_sync(
-                score_history, self.settings, champion, as_of, history, self.connections,
-                limiter=self.histories,
-            )  # fmt: skip
-        except HistoryError as exc:
-            raise InvalidArgument(str(exc)) from None
+        scored = await self.histories.submit((champion, as_of, history))
+        if isinstance(scored, HistoryError):
+            raise InvalidArgument(str(scored))
+        result, set_aside = scored
         return ScoreResponse(
             model_version=champion[0],
             as_of=result.as_of,

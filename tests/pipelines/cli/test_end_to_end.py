@@ -310,7 +310,14 @@ def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
     """The API's fresh score of a posted history equals the batch score of the same customer
     at the same as-of (the one-customer features equal to the batch SQL's, same registered
     version, nothing refitted)."""
-    from serving.history import Champion, Connections, History, score_history
+    from serving.history import (
+        Champion,
+        Connections,
+        History,
+        HistoryError,
+        score_histories,
+        score_history,
+    )
     from serving.posted import clean_history
     from serving.schemas import ComplaintIn, CustomerIn, OrderIn
 
@@ -321,6 +328,7 @@ def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
     champion = Champion(settings).get()
     assert champion is not None and champion[0] == batch["model_version"].iloc[0]
     connections = Connections()  # one database serves them all in turn: nothing carries over
+    singles = {}
     for c, body in posted_histories(workspace / "data", chosen, as_of).items():
         history = History(
             c,
@@ -340,6 +348,23 @@ def test_a_posted_history_scores_exactly_as_the_batch(workspace: Path) -> None:
                 column,
             )
         assert (got.risk_tier, got.value_tier) == (want["risk_tier"], want["value_tier"])
+        singles[c] = (got, history)
+    # posted together (the service batches concurrent requests), each scores as it did alone;
+    # a history that cannot be scored gets its own error and stops none of the others
+    day = str(as_of.date())
+    posted = [(day, h) for _, h in singles.values()]
+    posted.insert(3, ("not-a-day", posted[0][1]))
+    posted.insert(5, ("1990-01-01", posted[1][1]))  # before any order: not in the population
+    together = score_histories(settings, champion, posted, connections)
+    assert isinstance(together[3], HistoryError) and together[3].field == "as_of"
+    early = together[5]
+    assert not isinstance(early, HistoryError) and not early[0].found
+    scored = [r for i, r in enumerate(together) if i not in (3, 5)]
+    for (alone, _), result in zip(singles.values(), scored, strict=True):
+        assert not isinstance(result, HistoryError)
+        assert result[0].model_dump(exclude={"scored_at"}) == alone.model_dump(
+            exclude={"scored_at"}
+        )
 
 
 def test_drift_summary(workspace: Path) -> None:
