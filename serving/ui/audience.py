@@ -1,5 +1,6 @@
 """The audience builder's figures: what a selection of the latest scores is worth, from the
-same `make_list` the command line uses (so a download equals `retain risk-list`'s file)."""
+same `make_list` the command line uses (so a download equals `retain risk-list`'s file); a
+due list for one category from `make_category_list`, as `retain due-list --category`."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ import pandas as pd
 
 from features.sql import sql_text
 from models.timing import PROBABILITY_DAYS
+from pipelines.errors import InputError
 from pipelines.home import Home
 from pipelines.marketing.assemble import MadeList, make_list, with_reasons, write_list
+from pipelines.marketing.category_lists import (
+    make_category_list,
+    probability_within,
+    read_category_scores,
+)
 from pipelines.marketing.lists import Selection, order_probability_within
 from pipelines.settings import Settings
 
@@ -42,9 +49,40 @@ def kind_of(selection: Selection) -> str:
     return "risk list" if selection.within_days is None else "due list"
 
 
+def made_list(
+    settings: Settings, selection: Selection, list_id: str | None, explain: bool = True
+) -> MadeList:
+    """The list of `selection`: of the scores, or with a category, of that category's curves
+    (what the command line would refuse names the page's field: 'category: no curves ...')."""
+    if selection.category is None:
+        return make_list(settings, selection, list_id, kind_of(selection), explain=explain)
+    within = selection.within_days if selection.within_days is not None else float("nan")
+    try:
+        return make_category_list(
+            settings, selection.category, within, selection.min_order_probability, list_id,
+            selection.top,
+        )  # fmt: skip
+    except InputError as problem:
+        field = problem.source.removeprefix("--").replace("-", "_")
+        raise ValueError(f"{field}: {problem.message}") from None
+
+
+def known_categories(settings: Settings) -> list[str]:
+    """The categories the latest category curves cover, by name (none without curves)."""
+    path = Home.of(settings).category_scores
+    if not path.exists():
+        return []
+    found = duckdb.connect().execute(
+        f"SELECT DISTINCT CAST(category AS VARCHAR) FROM read_parquet({sql_text(str(path))})"
+    )
+    return sorted(str(c) for (c,) in found.fetchall())
+
+
 def build(settings: Settings, selection: Selection, list_id: str | None) -> Audience:
     """The selection's counts, expectations and histogram; reasons only for the preview rows
     of a risk list (a due list's reasons are its customers' cycles, cheap for every row)."""
+    if selection.category is not None:
+        return _category_audience(settings, selection, list_id)
     made = make_list(settings, selection, list_id, kind_of(selection), explain=False)
     listed = made.listed
     target = listed[listed["group"] == "target"]
@@ -68,6 +106,27 @@ def build(settings: Settings, selection: Selection, list_id: str | None) -> Audi
         expected_orders=float(target["order_probability"].sum()) if due else None,
         due_value=float(target["due_value"].sum()) if due else None,
     )
+
+
+def _category_audience(settings: Settings, selection: Selection, list_id: str | None) -> Audience:
+    """A category due list's counts: purchases of the category expected from the target group
+    within the days, what they are worth at the usual spend, and the histogram of P(buys it
+    within the days) over every customer with a curve in it."""
+    made = made_list(settings, selection, list_id)
+    listed, edges = made.listed, np.linspace(0, 1, HISTOGRAM_BINS + 1)
+    target = listed[listed["group"] == "target"]
+    scores = read_category_scores(settings)
+    rows = scores[scores["category"].astype(str) == selection.category]
+    p_all = probability_within(rows, float(selection.within_days or 0), settings.horizon_days)
+    return Audience(
+        made=made, target=len(target), control=made.control, expected_churners=0.0,
+        churner_share=0.0, expected_non_churners_contacted=0.0, value_at_risk=0.0,
+        histogram_all=np.histogram(p_all, edges)[0].tolist(),
+        histogram_selected=np.histogram(listed["purchase_probability"], edges)[0].tolist(),
+        preview=listed.head(PREVIEW_ROWS).copy(),
+        expected_orders=float(target["purchase_probability"].sum()),
+        due_value=float(target["due_value"].sum()),
+    )  # fmt: skip
 
 
 def _base_figures(settings: Settings, within_days: float | None) -> tuple[float, list[int]]:
@@ -96,7 +155,7 @@ def _base_figures(settings: Settings, within_days: float | None) -> tuple[float,
 
 def write(settings: Settings, selection: Selection, list_id: str | None, target: Path) -> MadeList:
     """The list file exactly as `retain risk-list` (or `due-list`) `--out target` writes it."""
-    made = make_list(settings, selection, list_id, kind_of(selection))
+    made = made_list(settings, selection, list_id)
     write_list(made, target)
     return made
 

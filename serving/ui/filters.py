@@ -11,7 +11,9 @@ from pipelines.marketing.lists import Selection, selection_problem
 from pipelines.settings import Settings
 
 RISK_FIELDS = ("min_probability", "max_probability", "budget", "top", "list_id", "control_share")
-DUE_FIELDS = ("within_days", "min_order_probability", "top", "list_id", "control_share")
+DUE_FIELDS = (
+    "within_days", "min_order_probability", "top", "list_id", "control_share", "category",
+)  # fmt: skip
 
 
 def form_values(q: QueryParams, due: bool) -> dict[str, Any]:
@@ -43,6 +45,7 @@ def selection_from(
             top=top, sort=f["sort"],
             within_days=_number(f["within_days"], "within_days", float),
             min_order_probability=_number(f["min_order_probability"], "min_order_probability", float),
+            category=f["category"] or None,
         )  # fmt: skip
     else:
         selection = Selection(
