@@ -62,8 +62,9 @@ def made_list(
             settings, selection.category, within, selection.min_order_probability, list_id,
             selection.top,
         )  # fmt: skip
-    except InputError as problem:
-        field = problem.source.removeprefix("--").replace("-", "_")
+    except InputError as problem:  # an option (--category) is the field; a file, no curves
+        option = problem.source.startswith("--")
+        field = problem.source.removeprefix("--").replace("-", "_") if option else "category"
         raise ValueError(f"{field}: {problem.message}") from None
 
 

@@ -17,24 +17,41 @@ import pytest
 from serving.auth import INSECURE_ENV
 from tests.cli_helpers import own_home, run_ok
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-
-@pytest.fixture
-def pages(lines_world: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def _client(root: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     from starlette.testclient import TestClient
 
     from serving.ui.mount import PagesMount
 
-    own_home(monkeypatch, lines_world)
+    own_home(monkeypatch, root)
     monkeypatch.setenv(INSECURE_ENV, "1")
 
     async def api(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("only pages are asked for")
 
-    yield TestClient(PagesMount(api), raise_server_exceptions=False)  # no lifespan: pages only
+    return TestClient(PagesMount(api), raise_server_exceptions=False)  # no lifespan: pages only
 
 
+@pytest.fixture
+def pages(lines_world: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    yield _client(lines_world, monkeypatch)
+
+
+def test_without_category_curves_a_category_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No category scores kept (orders, or lines without categories): the page has no
+    category select, and a category asked for by hand says why there is none."""
+    client = _client(tmp_path, monkeypatch)
+    for path in ("/ui/due", "/ui/due.csv"):
+        answer = client.get(path, params={"category": "pet food", "within_days": "14"})
+        assert answer.status_code == 400 and 'role="alert"' in answer.text
+        assert "category: no category scores: they need order lines with categories" in answer.text
+    assert 'id="category"' not in client.get("/ui/due").text
+
+
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_category_download_is_the_command_lines_file_byte_for_byte(
     pages: Any, lines_world: Path
 ) -> None:
@@ -56,6 +73,8 @@ def test_a_category_download_is_the_command_lines_file_byte_for_byte(
     assert "buys pet food every" in page.text
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "category",
     ["no such category", "' OR 1=1 --", "<script>alert(1)</script>", '=HYPERLINK("http://x")',
@@ -69,6 +88,8 @@ def test_a_hostile_category_is_a_message_never_a_crash(pages: Any, category: str
         assert "<script>alert" not in answer.text  # shown escaped
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_the_customer_page_draws_each_next_categorys_curve(pages: Any, lines_world: Path) -> None:
     scores = pd.read_parquet(lines_world / "home" / "scores" / "latest.parquet")
     cells = scores.set_index("customer_id")["next_categories"].map(json.loads)
