@@ -336,7 +336,8 @@ def _demo_steps(out: Path, customers: int) -> list[tuple[str, Any]]:
             "pet food due list",
             lambda: list_cmds.due_list(
                 out=out / "due_list_pet_food.csv",
-                within_days=14,
+                within_days=30,
+                min_order_probability=0.3,
                 top=1000,
                 list_id="demo-pet-food",
                 category="pet food",
