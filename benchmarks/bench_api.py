@@ -65,6 +65,7 @@ def scores(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         if column not in frame:
             frame[column] = 0.0
     frame["risk_tier"], frame["value_tier"], frame["reasons"] = "low", "bronze", ""
+    frame["next_categories"] = "[]"
     frame["reason_directions"] = ""
     frame["model_version"], frame["as_of"] = "1", pd.Timestamp("2025-06-01")
     frame["next_order_date"] = frame["scored_at"] = pd.Timestamp("2025-06-01")

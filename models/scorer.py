@@ -25,6 +25,7 @@ SCORE_COLUMNS = (
     "next_order_p90_days",
     "next_order_date",
     *(f"order_probability_{d}d" for d in PROBABILITY_DAYS),
+    "next_categories",
     "value_tier",
     "expected_value",
     "value_at_risk",
@@ -38,6 +39,10 @@ SCORE_COLUMNS = (
 )
 
 
+# The top categories by P(buys within 30 days), a JSON list of {category, probability_30d,
+# expected_days}: filled by batch scoring from the category curves (pipelines.scoring.
+# categories); the churn scorer alone knows no categories (a posted history holds orders)
+NO_CATEGORIES = "[]"
 RecentCutoff = tuple[pd.DataFrame, np.ndarray]  # features at a cutoff, ordered within s days
 RISK_TIERS = ("high", "medium", "low")  # highest first
 VALUE_METHODS = ("spend_rate", "bgnbd_orders_x_order_value")
@@ -187,6 +192,7 @@ class Scorer:
                     f"order_probability_{d}d": (1 - p) * cdf_at(curve, self.next_order.edges_, d)
                     for d in PROBABILITY_DAYS
                 },
+                "next_categories": NO_CATEGORIES,
                 "value_tier": self.value_tiers(self._tier_basis(frame, value)),
                 "expected_value": value["expected_value"].to_numpy(),
                 "value_at_risk": p * value["expected_value"].to_numpy(),

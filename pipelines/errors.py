@@ -9,6 +9,7 @@ class InputError(Exception):
     def __init__(self, source: str, message: str, column: str | None = None) -> None:
         self.source = source
         self.column = column
+        self.message = message
         where = f"{source}, column '{column}'" if column else source
         super().__init__(f"{where}: {message}")
 

@@ -17,6 +17,17 @@ CustomerId = Field(min_length=1, max_length=MAX_ID_LENGTH)
 DAY_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
+class NextCategory(BaseModel):
+    """One of a customer's categories most likely bought next (the category curves)."""
+
+    category: str
+    probability_30d: float = Field(description="P(buys the category within 30 days).")
+    expected_days: float | None = Field(
+        description="Days to the next purchase of it (the curve's median, given a purchase "
+        "within the horizon)."
+    )
+
+
 class CustomerScore(BaseModel):
     """The scores of one customer, or why there are none."""
 
@@ -37,6 +48,12 @@ class CustomerScore(BaseModel):
     order_probability_7d: float | None = Field(None, description="P(an order within 7 days).")
     order_probability_14d: float | None = Field(None, description="P(an order within 14 days).")
     order_probability_30d: float | None = Field(None, description="P(an order within 30 days).")
+    next_categories: list[NextCategory] = Field(
+        default_factory=list,
+        description="Up to three categories the customer is most likely to buy within 30 "
+        "days, most likely first. Empty without category curves (order lines without "
+        "categories, or a posted history, which holds orders).",
+    )
     value_tier: str | None = None
     expected_value: float | None = Field(
         None, description="Spend expected over the horizon if the customer orders in it."

@@ -4,6 +4,7 @@ reopening the file the pointer names, without a restart and without blocking req
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from dataclasses import dataclass
@@ -165,6 +166,7 @@ def customer_score(customer_id: str, row: dict[str, Any] | None) -> CustomerScor
     # reasons of a run before directions were worded all raised the risk (the only kind kept)
     known["reason_directions"] = [direction_of(r) or RAISES for r in known["reasons"]]
     known["expected_date_of_next_order"] = known.get("next_order_date")
+    known["next_categories"] = json.loads(row.get("next_categories") or "[]")  # older runs: none
     return CustomerScore(customer_id=customer_id, found=True, **known)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -106,3 +107,24 @@ def tiny_con(tiny: Tiny) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect_tables(tiny.orders, tiny.complaints)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def lines_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root with generated order lines with categories (3,000 customers, `data/`) and a home
+    (`home/`) where they are trained and scored: the category tests share it (set
+    `tests.cli_helpers.own_home` to it in the test)."""
+    from tests.cli_helpers import own_home, run_ok
+
+    root = tmp_path_factory.mktemp("categories")
+    mp = pytest.MonkeyPatch()
+    own_home(mp, root)
+    mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
+    data = str(root / "data")
+    try:
+        run_ok("generate", "--out", data, "--customers", "3000", "--seed", "2", "--lines")
+        run_ok("train", "--data", data)
+        root.joinpath("scored.txt").write_text(run_ok("score"))
+    finally:
+        mp.undo()
+    return root

@@ -190,13 +190,14 @@ def score(
     passes the current time). Returns the `ScoreResult`: `.frame()` is the scores table
     (columns in README "Output: the scores table"), with `scored`, `lapsed`, `risk_tiers`,
     `model_version` and `warnings`. Raises `ProblemFound` when there is no champion yet."""
-    from pipelines.scoring.batch import publish, require_champion, run_scoring
+    from pipelines.cli.categories import score_with_categories
+    from pipelines.scoring.batch import publish, require_champion
 
     chosen = _settings(settings)
     with _warehouse(chosen, data, lambda: require_champion(chosen)) as con:
         cutoff = _as_of(con, as_of)
         made_at = cutoff if scored_at is None else _timestamp(scored_at)
-        result = run_scoring(con, chosen, cutoff, made_at)
+        result, _ = score_with_categories(con, chosen, cutoff, made_at)
     publish(result, out, None)
     return result
 

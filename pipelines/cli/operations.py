@@ -11,7 +11,7 @@ import typer
 from pipelines.cli import data as data_cmds
 from pipelines.cli import lists as list_cmds
 from pipelines.cli import model as model_cmds
-from pipelines.cli.categories import keep_category_scores
+from pipelines.cli.categories import score_with_categories
 from pipelines.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -60,7 +60,7 @@ def score(
     import pandas as pd
     from rich.progress import Progress
 
-    from pipelines.scoring.batch import publish, require_champion, run_scoring
+    from pipelines.scoring.batch import publish, require_champion
 
     settings = settings_with()
     scored_at = pd.Timestamp.now(tz="UTC").tz_localize(None)
@@ -70,20 +70,24 @@ def score(
     with warehouse(settings, data, check) as con, Progress(console=console, transient=True) as bar:
         cutoff = as_of_or_end(con, as_of)
         task = bar.add_task("scoring", total=None)
-        result = run_scoring(con, settings, cutoff, scored_at, lambda n: bar.advance(task, n))
-        console.print(f"  {keep_category_scores(con, settings, cutoff)}")
+        advance = functools.partial(bar.advance, task)
+        result, said = score_with_categories(con, settings, cutoff, scored_at, advance)
     written = publish(result, out, to)
     if written is not None:
         console.print(f"  wrote {written:,} rows to table retain_scores in one transaction")
-    _show_scoring(result, cutoff, settings)
+    _show_scoring(result, cutoff, settings, said)
     extra = f" and {out}" if out else ""
     done(
         f"wrote {Home.of(settings).scores} and table 'scores' in {Home.of(settings).warehouse}{extra}"
     )
 
 
-def _show_scoring(result: ScoreResult, cutoff: pd.Timestamp, settings: Settings) -> None:
-    """What was scored, the risk tiers and the run's warnings."""
+def _show_scoring(
+    result: ScoreResult, cutoff: pd.Timestamp, settings: Settings, categories: str
+) -> None:
+    """What the category curves' step did, what was scored, the risk tiers and the run's
+    warnings."""
+    console.print(f"  {categories}")
     window = settings.activity_window_days
     console.print(
         f"  scored {result.scored:,} customers at {cutoff.date()} with version "
@@ -296,12 +300,25 @@ def demo(
     ] = Path("runs/demo"),
     customers: Annotated[int, typer.Option(help="Synthetic customers.")] = 20_000,
 ) -> None:
-    """generate -> train -> score -> risk-list -> due-list -> drift on synthetic data, end to end."""
+    """generate (order lines with categories) -> train -> score -> risk-list -> due-list (and
+    one for pet food) -> drift on synthetic data, end to end."""
+    steps = _demo_steps(out, customers)
+    for i, (title, step) in enumerate(steps, 1):
+        console.rule(f"[bold]{i}/{len(steps)} {title}")
+        try:
+            step()
+        except ProblemFound as found:  # a drift alarm is a finding to show, not a failed demo
+            console.print(f"[bold yellow]finding[/] {found}")
+    _where_things_are(out)
+
+
+def _demo_steps(out: Path, customers: int) -> list[tuple[str, Any]]:
+    """The demo's steps, in order: (title, what to run)."""
     data = out / "data"
-    steps = [
+    return [
         (
             "generate synthetic data",
-            lambda: data_cmds.generate(out=data, customers=customers, seed=0),
+            lambda: data_cmds.generate(out=data, customers=customers, seed=0, lines=True),
         ),
         ("train", lambda: model_cmds.train(data=str(data), metrics_out=out / "metrics.json")),
         ("score", lambda: score(out=out / "scores.parquet")),
@@ -315,22 +332,29 @@ def demo(
                 out=out / "due_list.csv", within_days=14, top=1000, list_id="demo-due"
             ),
         ),
+        (
+            "pet food due list",
+            lambda: list_cmds.due_list(
+                out=out / "due_list_pet_food.csv",
+                within_days=30,
+                min_order_probability=0.3,
+                top=1000,
+                list_id="demo-pet-food",
+                category="pet food",
+            ),
+        ),
         ("drift", lambda: drift(out=out / "drift_report.html")),
         ("monitor", lambda: monitor(data=None, as_of=None, out=out / "monitor.json")),
     ]
-    for i, (title, step) in enumerate(steps, 1):
-        console.rule(f"[bold]{i}/{len(steps)} {title}")
-        try:
-            step()
-        except ProblemFound as found:  # a drift alarm is a finding to show, not a failed demo
-            console.print(f"[bold yellow]finding[/] {found}")
-    _where_things_are(out)
 
 
 def _where_things_are(out: Path) -> None:
     settings = settings_with()
     console.rule("[bold]where things are")
     console.print(f"  risk list       {out / 'risk_list.csv'} (due list: {out / 'due_list.csv'})")
+    console.print(
+        f"  category list   {out / 'due_list_pet_food.csv'} (customers due to buy pet food)"
+    )
     console.print(f"  scores          {out / 'scores.parquet'} (and {Home.of(settings).warehouse})")
     console.print(f"  metrics         {out / 'metrics.json'}")
     console.print(f"  drift report    {out / 'drift_report.html'}")

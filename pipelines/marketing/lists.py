@@ -25,6 +25,7 @@ RANK_KEYS = (*SORT_KEYS, "saved_value")  # saved value: only with a kept uplift 
 LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 LIST_ID_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 80"
 MAX_LIST_ROWS = 100_000_000  # top N and budget: at most this (more than any scored base)
+MAX_CATEGORY_LENGTH = 200  # a category asked for: at most this many characters
 # Lists are read by people: figures are rounded once the ranking (on exact values) is done.
 DECIMALS = {
     "churn_probability": 3,
@@ -106,6 +107,7 @@ class Selection:
     regions: list[str] = field(default_factory=list)
     max_probability: float = 1.0  # with min_probability, the churn-risk range
     exclude_hurt: bool = False  # ranked by saved value: leave out who a contact would hurt
+    category: str | None = None  # due lists: P(buys this category within within_days)
 
     def describe(self) -> str:
         shown = {
@@ -139,6 +141,8 @@ def selection_problem(sel: Selection, list_id: str | None, horizon_days: int) ->
     days = sel.within_days
     if days is not None and not (math.isfinite(days) and 0 < days <= horizon_days):
         return f"within_days: expected days above 0 and at most the horizon ({horizon_days}), got {days}"
+    if sel.category is not None and not 0 < len(sel.category) <= MAX_CATEGORY_LENGTH:
+        return f"category: expected a category name of 1 to {MAX_CATEGORY_LENGTH} characters"
     if sel.sort not in SORT_KEYS:
         return f"sort: expected one of {', '.join(SORT_KEYS)}, got {sel.sort!r}"
     if list_id is not None and not LIST_ID.fullmatch(list_id):

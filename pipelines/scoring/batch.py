@@ -29,6 +29,7 @@ from pipelines import postgres
 from pipelines.errors import InputError, ProblemFound
 from pipelines.files import read_rows_of, write_relation
 from pipelines.home import Home, open_registry
+from pipelines.scoring.categories import next_categories_sql
 from pipelines.scoring.publish import publish_lookup
 from pipelines.settings import Settings
 from pipelines.warehouse import hand_back_memory, scalar
@@ -114,13 +115,15 @@ def score_population(
     settings: Settings,
     folder: Path,
     progress: Callable[[int], object] | None = None,
+    categories: Path | None = None,
 ) -> ScoreResult:
     """Score every customer in the population at `as_of` into `folder`, part by part.
 
     Customers whose last order is older than the activity window are lapsed: counted and
     reported, not scored as churn (docs/ARCHITECTURE.md, time rules). Reasons (SHAP, ~1,300 rows/s) are
     computed for the `settings.reasons_top` customers with the most value at risk, found
-    with a bounded running top across parts; lists fill in the others they pick.
+    with a bounded running top across parts; lists fill in the others they pick. Each
+    customer's next categories come from the category scores `categories` (made at `as_of`).
     """
     known = scalar(
         con,
@@ -156,7 +159,7 @@ def score_population(
             progress(len(scores))
     files.close(lambda: _empty_features(scorer, parts, as_of))
     shutil.rmtree(folder / "parts")
-    _explain(con, scorer, files, top["customer_id"])
+    _finish(con, scorer, files, top["customer_id"], as_of, categories)
     return ScoreResult(
         scores_path=files.scores_path,
         scored=scored,
@@ -182,36 +185,49 @@ def _empty_features(scorer: Scorer, parts: list[Path], as_of: pd.Timestamp) -> p
     return scorer.prepare(empty).assign(as_of=as_of) if len(empty.columns) else empty
 
 
-def _explain(
-    con: duckdb.DuckDBPyConnection, scorer: Scorer, files: _RunFiles, ids: pd.Series
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    scorer: Scorer,
+    files: _RunFiles,
+    ids: pd.Series,
+    as_of: pd.Timestamp,
+    categories: Path | None,
 ) -> None:
-    """Reasons for `ids`, written into the run's scores file (one streamed rewrite); their
-    features are read from the run's file by DuckDB (within its memory limit)."""
-    if ids.empty:
+    """Reasons for `ids` and every customer's next categories (from the category scores
+    `categories` made at `as_of`, when there are any), written into the run's scores file in
+    one streamed rewrite; the reasons' features are read from the run's file by DuckDB
+    (within its memory limit)."""
+    replaced, joined = [], []
+    if categories is not None and categories.exists():
+        replaced.append("coalesce(c.next_categories, s.next_categories) AS next_categories")
+        joined.append(f"LEFT JOIN ({next_categories_sql(categories, as_of)}) c USING (customer_id)")
+    if not ids.empty:
+        found = read_rows_of(files.features_path, ids.astype(str).tolist(), con=con)
+        texts = scorer.reasons(found)
+        reasons = pd.DataFrame(
+            {
+                "customer_id": found["customer_id"].to_numpy(),
+                "reasons": texts,
+                "reason_directions": [directions_cell(t) for t in texts],
+            }
+        )
+        con.register("_run_reasons", reasons)
+        replaced += ["coalesce(r.reasons, s.reasons) AS reasons",
+                     "coalesce(r.reason_directions, s.reason_directions) AS reason_directions"]  # fmt: skip
+        joined.append("LEFT JOIN _run_reasons r USING (customer_id)")
+    if not replaced:
         return
-    found = read_rows_of(files.features_path, ids.astype(str).tolist(), con=con)
-    texts = scorer.reasons(found)
-    reasons = pd.DataFrame(
-        {
-            "customer_id": found["customer_id"].to_numpy(),
-            "reasons": texts,
-            "reason_directions": [directions_cell(t) for t in texts],
-        }
-    )
-    explained = files.scores_path.with_name("scores-explained.parquet")
-    con.register("_run_reasons", reasons)
+    finished = files.scores_path.with_name("scores-finished.parquet")
     try:
         con.execute(
-            f"""COPY (SELECT s.* REPLACE (coalesce(r.reasons, s.reasons) AS reasons,
-                                   coalesce(r.reason_directions, s.reason_directions)
-                                   AS reason_directions)
-                FROM read_parquet({sql_text(str(files.scores_path))}) s
-                LEFT JOIN _run_reasons r USING (customer_id))
-            TO {sql_text(str(explained))} (FORMAT parquet)"""
+            f"""COPY (SELECT s.* REPLACE ({", ".join(replaced)})
+                FROM read_parquet({sql_text(str(files.scores_path))}) s {" ".join(joined)})
+            TO {sql_text(str(finished))} (FORMAT parquet)"""
         )
     finally:
-        con.unregister("_run_reasons")
-    os.replace(explained, files.scores_path)
+        if not ids.empty:
+            con.unregister("_run_reasons")
+    os.replace(finished, files.scores_path)
 
 
 def store_scores(
@@ -244,8 +260,10 @@ def run_scoring(
     as_of: pd.Timestamp,
     scored_at: pd.Timestamp,
     progress: Callable[[int], object] | None = None,
+    categories: Path | None = None,
 ) -> ScoreResult:
-    """Score the population with the champion and keep the scores (warehouse and Parquet)."""
+    """Score the population with the champion and keep the scores (warehouse and Parquet);
+    `categories`: the category scores kept at `as_of` (their top three per customer)."""
     from models.registry import RegistryError
 
     try:
@@ -256,7 +274,7 @@ def run_scoring(
     folder.mkdir(parents=True)
     try:
         result = score_population(
-            con, scorer, version, as_of, scored_at, settings, folder, progress
+            con, scorer, version, as_of, scored_at, settings, folder, progress, categories
         )
         result.model_version = version
         warning = season_warning(list(scorer.training_cutoffs), scorer.horizon_days, as_of)

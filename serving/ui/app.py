@@ -67,6 +67,7 @@ class Pages:
         self.open = os.environ.get(INSECURE_ENV) == "1"
         self.units = Units(settings.currency, settings.locale)
         self._declared: tuple[int | None, dict[str, tuple[str, ...]]] | None = None
+        self._categories: tuple[int | None, list[str]] | None = None
 
     def signed_in(self, request: Request) -> str | None:
         """The key name of the request's session; a revoked key's sessions end here. The name
@@ -138,7 +139,9 @@ class Pages:
         """The builder for `q`; with an error (or a bad filter), its message and 400."""
         extra: dict[str, Any] = {"due": due, "query": str(q),
                                  "value_tiers": tuple(self.settings.value_tiers),
-                                 "declared": await run_in_threadpool(self.declared)}  # fmt: skip
+                                 "declared": await run_in_threadpool(self.declared),
+                                 "categories": await run_in_threadpool(self.categories)
+                                 if due else []}  # fmt: skip
         try:
             if error:
                 raise ValueError(error)
@@ -166,6 +169,15 @@ class Pages:
             found = {c: declared_values(self.settings, c) for c in DECLARED_COLUMNS}
             self._declared = (stamp, {c: values for c, values in found.items() if values})
         return self._declared[1]
+
+    def categories(self) -> list[str]:
+        """The categories with curves (the due page's category filter), read again only when
+        `retain score` has kept new curves."""
+        path = Home.of(self.settings).category_scores
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        if self._categories is None or self._categories[0] != stamp:
+            self._categories = (stamp, audience.known_categories(self.settings))
+        return self._categories[1]
 
     async def download(self, request: Request) -> Response:
         fmt, kind = request.path_params["fmt"], request.path_params["kind"]

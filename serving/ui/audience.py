@@ -1,6 +1,7 @@
 """The audience builder's figures: what a selection of the latest scores is worth, from the
 same `make_list` the command line uses (so a download equals `retain risk-list`'s file,
-ranked by saved value too: the same registered uplift champion, the same fallback line)."""
+ranked by saved value too: the same registered uplift champion, the same fallback line); a
+due list for one category from `make_category_list`, as `retain due-list --category`."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ from features.sql import sql_text
 from models.qini import Interval
 from models.timing import PROBABILITY_DAYS
 from models.uplift import UpliftModel
+from pipelines.errors import InputError
 from pipelines.home import Home
 from pipelines.marketing.assemble import MadeList, make_list, with_reasons, write_list
+from pipelines.marketing.category_lists import (
+    make_category_list,
+    probability_within,
+    read_category_scores,
+)
 from pipelines.marketing.lists import Selection, order_probability_within
 from pipelines.marketing.saved_value import fallback_line, hurt, load
 from pipelines.settings import Settings
@@ -68,11 +75,47 @@ def kind_of(selection: Selection) -> str:
     return "risk list" if selection.within_days is None else "due list"
 
 
+def made_list(
+    settings: Settings,
+    selection: Selection,
+    list_id: str | None,
+    explain: bool = True,
+    uplift: UpliftModel | None = None,
+) -> MadeList:
+    """The list of `selection`: of the scores, or with a category, of that category's curves
+    (what the command line would refuse names the page's field: 'category: no curves ...')."""
+    if selection.category is None:
+        return make_list(settings, selection, list_id, kind_of(selection), explain, uplift)
+    within = selection.within_days if selection.within_days is not None else float("nan")
+    try:
+        return make_category_list(
+            settings, selection.category, within, selection.min_order_probability, list_id,
+            selection.top,
+        )  # fmt: skip
+    except InputError as problem:  # an option (--category) is the field; a file, no curves
+        option = problem.source.startswith("--")
+        field = problem.source.removeprefix("--").replace("-", "_") if option else "category"
+        raise ValueError(f"{field}: {problem.message}") from None
+
+
+def known_categories(settings: Settings) -> list[str]:
+    """The categories the latest category curves cover, by name (none without curves)."""
+    path = Home.of(settings).category_scores
+    if not path.exists():
+        return []
+    found = duckdb.connect().execute(
+        f"SELECT DISTINCT CAST(category AS VARCHAR) FROM read_parquet({sql_text(str(path))})"
+    )
+    return sorted(str(c) for (c,) in found.fetchall())
+
+
 def build(
     settings: Settings, selection: Selection, list_id: str | None, uplift: UpliftModel | None = None
 ) -> Audience:
     """The selection's counts, expectations and histogram; reasons only for the preview rows
     of a risk list (a due list's reasons are its customers' cycles, cheap for every row)."""
+    if selection.category is not None:
+        return _category_audience(settings, selection, list_id)
     made = make_list(settings, selection, list_id, kind_of(selection), False, uplift)
     listed = made.listed
     target = listed[listed["group"] == "target"]
@@ -101,6 +144,27 @@ def build(
         incremental_value=_summed(target, value) if saved else None,
         hurt=int(hurt(target).sum()) if saved else 0,
     )
+
+
+def _category_audience(settings: Settings, selection: Selection, list_id: str | None) -> Audience:
+    """A category due list's counts: purchases of the category expected from the target group
+    within the days, what they are worth at the usual spend, and the histogram of P(buys it
+    within the days) over every customer with a curve in it."""
+    made = made_list(settings, selection, list_id)
+    listed, edges = made.listed, np.linspace(0, 1, HISTOGRAM_BINS + 1)
+    target = listed[listed["group"] == "target"]
+    scores = read_category_scores(settings)
+    rows = scores[scores["category"].astype(str) == selection.category]
+    p_all = probability_within(rows, float(selection.within_days or 0), settings.horizon_days)
+    return Audience(
+        made=made, target=len(target), control=made.control, expected_churners=0.0,
+        churner_share=0.0, expected_non_churners_contacted=0.0, value_at_risk=0.0,
+        histogram_all=np.histogram(p_all, edges)[0].tolist(),
+        histogram_selected=np.histogram(listed["purchase_probability"], edges)[0].tolist(),
+        preview=listed.head(PREVIEW_ROWS).copy(),
+        expected_orders=float(target["purchase_probability"].sum()),
+        due_value=float(target["due_value"].sum()),
+    )  # fmt: skip
 
 
 def _base_figures(settings: Settings, within_days: float | None) -> tuple[float, list[int]]:
@@ -135,7 +199,7 @@ def write(
     uplift: UpliftModel | None = None,
 ) -> MadeList:
     """The list file exactly as `retain risk-list` (or `due-list`) `--out target` writes it."""
-    made = make_list(settings, selection, list_id, kind_of(selection), uplift=uplift)
+    made = made_list(settings, selection, list_id, uplift=uplift)
     write_list(made, target)
     return made
 

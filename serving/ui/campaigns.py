@@ -26,7 +26,13 @@ def save(
     settings: Settings, selection: Selection, list_id: str | None, uplift: UpliftModel | None = None
 ) -> str:
     """Write the list as CSV under the lists folder; its list id (the list id pattern of
-    `lists.LIST_ID` makes it a safe file name)."""
+    `lists.LIST_ID` makes it a safe file name). A category due list is not kept: the
+    readout compares churn, which its rows do not carry."""
+    if selection.category is not None:
+        raise ValueError(
+            "category: a category due list cannot be saved for a campaign readout (the readout "
+            "compares churn); download it instead"
+        )
     with TemporaryDirectory() as scratch:
         made = write(settings, selection, list_id, Path(scratch) / "list.csv", uplift)
         target = folder(settings) / f"{made.list_id}.csv"

@@ -1,5 +1,6 @@
 """One customer as marketing sees them: the scores of the latest run with the timing curve,
-the reasons, and the orders and complaints before the scores' as-of."""
+the reasons, the curves of the categories they are most likely to buy next, and the orders
+and complaints before the scores' as-of."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from features.sql import sql_text
 from models.explain import direction_of, split_reasons
-from models.timing import PROBABILITY_DAYS
+from models.timing import PROBABILITY_DAYS, bin_edges
 from pipelines.home import Home, WarehouseBusy
 from pipelines.marketing.assemble import with_reasons
+from pipelines.marketing.category_lists import category_reason, probability_within
 from pipelines.marketing.units import Units
 from pipelines.settings import Settings
 from pipelines.warehouse import has_table
@@ -20,6 +23,18 @@ from serving.store import ScoreStore
 
 HISTORY_ROWS = 100  # most recent events shown
 MONEY_EVENT_COLUMNS = ("amount", "discount_amount")
+
+
+@dataclass
+class CategoryCurve:
+    """One of the customer's next categories: P(buys it within t days) from 0 to the horizon
+    (at the curve's bin edges, where it is exact) and its cycle in words."""
+
+    category: str
+    probability_30d: float
+    expected_days: float | None
+    curve: list[tuple[float, float]]
+    reason: str
 
 
 @dataclass
@@ -32,6 +47,7 @@ class Customer:
     complaints: pd.DataFrame = field(default_factory=pd.DataFrame)
     history_note: str = ""
     next_order: str = ""  # conditional on ordering, or why no date is given
+    categories: list[CategoryCurve] = field(default_factory=list)  # the scores' next ones
 
 
 def next_order_text(
@@ -71,7 +87,42 @@ def find(settings: Settings, store: ScoreStore, customer_id: str) -> Customer | 
         customer.reasons = _explained(settings, score)
         customer.directions = [direction_of(r) for r in customer.reasons]
     _add_history(settings, customer, customer_id, pd.Timestamp(str(found.as_of)))
+    named = [c.category for c in result.next_categories]
+    customer.categories = category_curves(settings, customer_id, named, str(found.as_of))
     return customer
+
+
+def category_curves(
+    settings: Settings, customer_id: str, categories: list[str], as_of: str
+) -> list[CategoryCurve]:
+    """The curves of `categories` (the scores' next categories, in their order) from the
+    category scores of the same as-of; none when they were not kept."""
+    path = Home.of(settings).category_scores
+    if not categories or not path.exists():
+        return []
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT * FROM read_parquet({sql_text(str(path))}) WHERE CAST(customer_id AS VARCHAR) "
+            "= ? AND CAST(as_of AS DATE) = CAST(? AS DATE)",
+            [customer_id, as_of],
+        )
+        .df()
+    )
+    rows = rows.set_index(rows["category"].astype(str))
+    edges, horizon = bin_edges(settings.horizon_days), settings.horizon_days
+    out = []
+    for category in (c for c in categories if c in rows.index):
+        row = rows.loc[[category]]
+        curve = [(float(d), float(probability_within(row, d, horizon)[0])) for d in edges]
+        days = row["expected_days"].iloc[0]
+        out.append(CategoryCurve(
+            category, float(row["probability_30d"].iloc[0]),
+            None if pd.isna(days) else float(days), curve,
+            category_reason(category, row["median_gap_days"].iloc[0],
+                            row["days_since_purchase"].iloc[0]),
+        ))  # fmt: skip
+    return out
 
 
 def _explained(settings: Settings, score: dict[str, Any]) -> list[str]:

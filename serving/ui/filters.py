@@ -13,7 +13,9 @@ from pipelines.settings import Settings
 RISK_FIELDS = ("min_probability", "max_probability", "budget", "top", "list_id", "control_share")
 RANK_BY = ("value_at_risk", "saved_value")  # the command line's --rank-by value-at-risk|saved-value
 CHECKED = ("", "1", "on", "true")  # a checkbox's values: "" unchecked, the others checked
-DUE_FIELDS = ("within_days", "min_order_probability", "top", "list_id", "control_share")
+DUE_FIELDS = (
+    "within_days", "min_order_probability", "top", "list_id", "control_share", "category",
+)  # fmt: skip
 
 
 def form_values(q: QueryParams, due: bool) -> dict[str, Any]:
@@ -47,6 +49,7 @@ def selection_from(
             top=top, sort=f["sort"],
             within_days=_number(f["within_days"], "within_days", float),
             min_order_probability=_number(f["min_order_probability"], "min_order_probability", float),
+            category=f["category"] or None,
         )  # fmt: skip
     else:
         _check_ranking(f)

@@ -475,10 +475,10 @@ def test_random_input_to_every_page_never_answers_500(site: dict[str, Any]) -> N
                  "control_share", "sort", "risk_tier", "value_tier", "segment", "region",
                  "rank_by", "exclude_hurt"],
         "/ui/due": ["within_days", "min_order_probability", "top", "list_id", "control_share",
-                    "sort"],
+                    "sort", "category"],
         "/ui/audience.csv": ["top", "budget", "min_probability", "max_probability", "list_id",
                              "control_share", "rank_by", "exclude_hurt"],
-        "/ui/due.xlsx": ["within_days", "min_order_probability", "top", "list_id"],
+        "/ui/due.xlsx": ["within_days", "min_order_probability", "top", "list_id", "category"],
         "/ui/campaigns": ["list", "since", "until"],
         "/ui/customer": ["id"],
     }  # fmt: skip

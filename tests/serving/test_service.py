@@ -32,6 +32,12 @@ C1_REASONS = ("last order 143 days ago, usually every 30 days (raises the risk);
               "1 order in the last 90 days (lowers the risk)")  # fmt: skip
 
 
+C1_CATEGORIES = (
+    '[{"category":"pet food","probability_30d":0.81,"expected_days":12.5},'
+    '{"category":"bread","probability_30d":0.4,"expected_days":null}]'
+)
+
+
 def _scores(version: str = "7") -> pd.DataFrame:
     rows = [
         ("c1", 0.82, "high", 20.0, 5.0, 60.0, C1_REASONS),
@@ -58,6 +64,7 @@ def _scores(version: str = "7") -> pd.DataFrame:
     frame["predicted_clv_365d"] = frame["expected_value"] * 3
     frame["predicted_clv_365d_p10"] = 0.0
     frame["predicted_clv_365d_p90"] = frame["expected_value"] * 8
+    frame["next_categories"] = [C1_CATEGORIES, "[]", "[]"]
     frame["model_version"] = version
     frame["scored_at"] = AS_OF
     return frame[list(SCORE_COLUMNS)]
@@ -97,6 +104,33 @@ def test_lookup_known_and_unknown_with_crm_fields(tmp_path: Path) -> None:
     assert c1.average_order_value == 40.0 and c1.historic_clv == 400.0
     assert c1.expected_date_of_next_order == c1.next_order_date
     assert not zz.found and "unknown customer_id" in (zz.error or "")
+
+
+def test_next_categories_are_listed_and_match_the_spec(tmp_path: Path) -> None:
+    """The scores' JSON cell as the API's list (most likely first, a null day kept null; no
+    categories: an empty list), the answer valid against the served OpenAPI spec, by few
+    ids or many."""
+    import jsonschema_rs
+
+    from serving.contract import openapi_spec
+    from serving.service import RetainService
+
+    spec = openapi_spec(RetainService)
+    schema = {"$ref": "#/components/schemas/ScoreResponse", "components": spec["components"]}
+    check = jsonschema_rs.validator_for(schema)
+    store = ScoreStore(_publish(tmp_path))
+    many = [f"x{i}" for i in range(INDEX_LOOKUP_IDS)] + ["c1", "c2"]
+    for asked in (["c1", "c2"], many):
+        answer = store.lookup(asked)
+        check.validate(answer.model_dump(mode="json"))
+        got = {r.customer_id: r for r in answer.results}
+        assert [c.model_dump() for c in got["c1"].next_categories] == [
+            {"category": "pet food", "probability_30d": 0.81, "expected_days": 12.5},
+            {"category": "bread", "probability_30d": 0.4, "expected_days": None},
+        ]
+        assert all(r.next_categories == [] for c, r in got.items() if c != "c1")
+    item = spec["components"]["schemas"]["NextCategory"]
+    assert set(item["required"]) == {"category", "probability_30d", "expected_days"}
 
 
 def test_a_customer_reads_the_same_among_few_ids_or_many(tmp_path: Path) -> None:

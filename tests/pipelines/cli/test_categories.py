@@ -12,18 +12,12 @@ import pytest
 from tests.cli_helpers import own_home, run_ok
 
 
-@pytest.fixture(scope="module")
-def lines_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("categories")
-    mp = pytest.MonkeyPatch()
-    own_home(mp, root)
-    mp.setenv("RETAIN_TRAINING_CUTOFFS", "4")
-    data = str(root / "data")
-    run_ok("generate", "--out", data, "--customers", "3000", "--seed", "2", "--lines")
-    run_ok("train", "--data", data)
-    root.joinpath("scored.txt").write_text(run_ok("score"))
-    yield root
-    mp.undo()
+@pytest.fixture
+def lines_home(lines_world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session's trained and scored world of order lines with categories (conftest)."""
+    own_home(monkeypatch, lines_world)
+    monkeypatch.setenv("RETAIN_TRAINING_CUTOFFS", "4")
+    return lines_world
 
 
 @pytest.mark.slow
@@ -48,6 +42,26 @@ def test_category_due_list_lists_only_due_customers_with_cycle_reasons(lines_hom
 
 @pytest.mark.slow
 @pytest.mark.integration
+def test_the_scores_carry_each_customers_top_three_categories(lines_home: Path) -> None:
+    """`next_categories` in the scores: the three categories of the kept curves most likely
+    bought within 30 days, most likely first, with their probability and expected days."""
+    scores = pd.read_parquet(lines_home / "home" / "scores" / "latest.parquet")
+    curves = pd.read_parquet(lines_home / "home" / "scores" / "category_scores.parquet")
+    cells = scores.set_index("customer_id")["next_categories"].map(json.loads)
+    curves = curves[curves["customer_id"].isin(cells.index)]  # lapsed customers are not scored
+    ranked = curves.sort_values(["probability_30d", "category"], ascending=[False, True])
+    want = ranked.groupby("customer_id").head(3).groupby("customer_id")
+    assert cells.map(len).max() == 3 and (cells.map(len) == 0).any()  # some buy no category
+    assert set(cells[cells.map(len) > 0].index) == set(curves["customer_id"])
+    for customer, rows in list(want)[:300]:
+        got = cells[customer]
+        assert [c["category"] for c in got] == list(rows["category"])
+        assert [c["probability_30d"] for c in got] == list(rows["probability_30d"].round(4))
+        assert [c["expected_days"] for c in got] == list(rows["expected_days"].round(1))
+
+
+@pytest.mark.slow
+@pytest.mark.integration
 def test_evaluate_reports_the_category_curves(lines_home: Path) -> None:
     out = lines_home / "evaluation.json"
     said = run_ok("evaluate", "--as-of", "2025-09-01", "--out", str(out), "--earlier", "0")
@@ -62,6 +76,9 @@ def test_evaluate_reports_the_category_curves(lines_home: Path) -> None:
 def test_lines_without_categories_run_and_say_why_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Order lines without `category` and without a map: train, score and a due list run (exit
+    0), the import says once that the category features and curves are off and why, and the
+    scores name no categories."""
     own_home(monkeypatch, tmp_path)
     monkeypatch.setenv("RETAIN_TRAINING_CUTOFFS", "3")
     data = tmp_path / "data"
@@ -69,9 +86,12 @@ def test_lines_without_categories_run_and_say_why_once(
     lines = pd.read_parquet(data / "order_lines.parquet").drop(columns="category")
     lines.to_parquet(data / "order_lines.parquet")
     said = run_ok("train", "--data", str(data))
-    assert said.count("category features and curves are off") <= 1
+    assert said.count("category features and curves are off") == 1
+    assert "no category and no" in said  # why
     scored = run_ok("score")
-    assert "category curves off" in scored
-    assert (Path(tmp_path) / "home" / "scores" / "latest.parquet").exists()
+    assert "category curves off" in scored and "category features" not in scored
+    scores = pd.read_parquet(Path(tmp_path) / "home" / "scores" / "latest.parquet")
+    assert len(scores) and (scores["next_categories"] == "[]").all()
+    run_ok("due-list", "--within-days", "14", "--out", str(tmp_path / "due.csv"))
     validated = run_ok("validate", "--data", str(data))
     assert validated.count("category features and curves are off") == 1

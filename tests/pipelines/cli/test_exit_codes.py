@@ -50,6 +50,7 @@ def write_scores(home: Path, rows: int = 20) -> None:
             "order_probability_7d": (1 - p) * 0.3,
             "order_probability_14d": (1 - p) * 0.5,
             "order_probability_30d": (1 - p) * 0.8,
+            "next_categories": "[]",
             "value_tier": "bronze",
             "expected_value": 10.0,
             "value_at_risk": p * 10,
