@@ -281,15 +281,21 @@ def _complaint_features(
     }
 
 
-def feature_row(customer_id: str, cutoff: pd.Timestamp, values: dict[str, Value]) -> pd.DataFrame:
-    """`values` as the one-row frame features.frame.build_frame gives: KEY + FEATURE columns,
-    numeric ones float64 (NaN: not defined), categorical ones categories."""
-    numeric = {c: np.array([np.nan if values[c] is None else values[c]]) for c in NUMERIC_FEATURES}
+def feature_rows(cutoff: pd.Timestamp, rows: list[tuple[str, dict[str, Value]]]) -> pd.DataFrame:
+    """(customer id, `features_at` values) of several customers at one cutoff as the frame
+    features.frame.build_frame gives: KEY + FEATURE columns, numeric ones float64 (NaN: not
+    defined), categorical ones categories. One frame for many rows: its construction costs
+    as much as the features of one customer."""
+    values = [v for _, v in rows]
+    numeric = {
+        c: np.array([np.nan if v[c] is None else v[c] for v in values], dtype=np.float64)
+        for c in NUMERIC_FEATURES
+    }
     return pd.DataFrame(
         {
-            "customer_id": [customer_id],
-            "cutoff_at": np.array([cutoff.to_datetime64()], dtype="datetime64[ns]"),
+            "customer_id": [customer_id for customer_id, _ in rows],
+            "cutoff_at": np.full(len(rows), cutoff.to_datetime64(), dtype="datetime64[ns]"),
             **numeric,
-            **{c: pd.Categorical([values[c]]) for c in CATEGORICAL_FEATURES},
+            **{c: pd.Categorical([v[c] for v in values]) for c in CATEGORICAL_FEATURES},
         }
     )

@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.cutoffs import to_timestamp
 from features.frame import build_frame
-from features.one_customer import NotHere, feature_row, features_at
+from features.one_customer import NotHere, Value, feature_rows, features_at
 from features.schema import CATEGORICAL_FEATURES
 from pipelines.errors import InputError
 from pipelines.home import open_registry
@@ -171,7 +171,7 @@ def score_histories(
     equals the history's own; a history that cannot be scored gets its HistoryError."""
     steps = metrics.HistorySteps()
     results: list[Scored | HistoryError | None] = [None] * len(posted)
-    found: dict[pd.Timestamp, list[tuple[int, pd.DataFrame, list[str]]]] = {}
+    found: dict[pd.Timestamp, list[tuple[int, Features, list[str]]]] = {}
     try:
         for i, (as_of, history) in enumerate(posted):
             try:
@@ -187,8 +187,9 @@ def score_histories(
             else:
                 found.setdefault(cutoff, []).append((i, features[0], features[1]))
         for cutoff, rows in found.items():
-            frame = _together([f for _, f, _ in rows])
+            rows.sort(key=lambda row: not isinstance(row[1], dict))  # the frame's row order
             ids = [posted[i][1].customer_id for i, _, _ in rows]
+            frame = _together(cutoff, [(c, f) for c, (_, f, _) in zip(ids, rows, strict=True)])
             for (i, _, set_aside), score in zip(
                 rows, _scored(settings, champion, cutoff, frame, ids, steps), strict=True
             ):
@@ -198,8 +199,17 @@ def score_histories(
     return [r for r in results if r is not None]
 
 
-def _together(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One-row feature frames as one frame, the categorical columns categories again."""
+Features = dict[str, Value] | pd.DataFrame  # of one customer: the one-customer route's, the SQL's
+
+
+def _together(cutoff: pd.Timestamp, rows: list[tuple[str, Features]]) -> pd.DataFrame:
+    """The features of several customers at one cutoff as one frame, in the order given
+    (those of the one-customer route first): their values in one construction, the SQL's
+    frames after them, the categorical columns categories again."""
+    fast = [(c, f) for c, f in rows if isinstance(f, dict)]
+    frames = [f for _, f in rows if isinstance(f, pd.DataFrame)]
+    if fast:
+        frames.insert(0, feature_rows(cutoff, fast))
     if len(frames) == 1:
         return frames[0]
     frame = pd.concat(frames, ignore_index=True)
@@ -212,9 +222,9 @@ def _together(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _features(
     settings: Settings, cutoff: pd.Timestamp, history: History, connections: Connections,
     steps: metrics.HistorySteps,
-) -> tuple[pd.DataFrame | CustomerScore, list[str]]:  # fmt: skip
-    """The history's one-row feature frame, or its answer when it cannot be scored; with
-    the rows validation set aside."""
+) -> tuple[Features | CustomerScore, list[str]]:  # fmt: skip
+    """The history's features, or its answer when it cannot be scored; with the rows
+    validation set aside."""
     found = _one_customer(settings, history, cutoff, steps)
     set_aside: list[str] = []
     if found is None:
@@ -227,7 +237,7 @@ def _features(
             set_aside = _set_aside(con)
             with steps.step("features"):
                 found = build_frame(con, [cutoff], settings.activity_window_days)
-    if found.empty:
+    if isinstance(found, pd.DataFrame) and found.empty:
         window = settings.activity_window_days
         return _not_scored(
             history.customer_id,
@@ -244,9 +254,9 @@ def _posted_input(settings: Settings) -> InputSettings:
 
 def _one_customer(
     settings: Settings, history: History, cutoff: pd.Timestamp, steps: metrics.HistorySteps
-) -> pd.DataFrame | None:
-    """The feature frame (empty outside the population) of a history validation keeps as
-    posted, computed for this customer alone; None when validation has work to do."""
+) -> dict[str, Value] | pd.DataFrame | None:
+    """The features (an empty frame outside the population) of a history validation keeps
+    as posted, computed for this customer alone; None when validation has work to do."""
     with steps.step("validate"):
         clean = clean_history(
             history.customer_id, history.orders, history.complaints, history.customer,
@@ -259,9 +269,7 @@ def _one_customer(
             values = features_at(*clean, cutoff.value // 1000, settings.activity_window_days)
         except NotHere:
             return None
-        if values is None:
-            return pd.DataFrame()
-        return feature_row(history.customer_id, cutoff, values)
+        return pd.DataFrame() if values is None else values
 
 
 def _scored(
