@@ -93,11 +93,12 @@ def collect(
     rows = snap.merge(seen, on="customer_id", how="left")
     rows.insert(4, "readout_since", since)
     rows.insert(5, "readout_until", until)
-    _store(con, rows)
+    store(con, rows)
     return rows
 
 
-def _store(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+def store(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    """Keep collected rows in the warehouse, replacing their campaigns' earlier rows."""
     con.register("_outcomes", rows)
     try:
         if not has_table(con, OUTCOMES_TABLE):
