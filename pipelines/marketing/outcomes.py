@@ -24,6 +24,7 @@ from pipelines.settings import Settings
 from pipelines.warehouse import data_end, has_table
 
 OUTCOMES_TABLE = "campaign_outcomes"
+DEFAULT_CAMPAIGN_TYPE = "default"  # a list's campaign type unless told (`--campaign-type`)
 SNAPSHOT_KEYS = ("list_id", "as_of", "campaign_type", "customer_id", "group")
 # Fewer than these, a campaign cannot teach who is moved: it is reported, never used.
 MIN_CONTACTED = 1000
