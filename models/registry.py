@@ -202,12 +202,16 @@ class Registry:
 
     def chart(self, model_version: str, name: str) -> bytes | None:
         """A chart logged with a version's training run (VALIDATION_CHARTS), None if absent."""
+        return self.artifact(model_version, VALIDATION_CHARTS[name])
+
+    def artifact(self, model_version: str, path: str) -> bytes | None:
+        """A file logged with a version's training run ('uplift_report.json'), None if absent."""
         run_id = self.require_version(model_version).run_id
         if not run_id:
             return None
         with tempfile.TemporaryDirectory() as folder:
             try:
-                found = self.client.download_artifacts(run_id, VALIDATION_CHARTS[name], folder)
+                found = self.client.download_artifacts(run_id, path, folder)
             except (_mlflow().exceptions.MlflowException, OSError):
                 return None
             return Path(found).read_bytes()

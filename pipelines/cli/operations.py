@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -301,8 +302,9 @@ def demo(
     customers: Annotated[int, typer.Option(help="Synthetic customers.")] = 20_000,
 ) -> None:
     """generate (order lines with categories) -> train -> score -> risk-list -> due-list (and
-    one for pet food) -> drift on synthetic data, end to end."""
-    steps = _demo_steps(out, customers)
+    one for pet food) -> drift on synthetic data, end to end; then two campaigns on random
+    control groups -> uplift model -> a saved-value list."""
+    steps = _demo_steps(out, customers) + _campaign_steps(out, customers)
     for i, (title, step) in enumerate(steps, 1):
         console.rule(f"[bold]{i}/{len(steps)} {title}")
         try:
@@ -348,7 +350,16 @@ def _demo_steps(out: Path, customers: int) -> list[tuple[str, Any]]:
     ]
 
 
+def _campaign_steps(out: Path, customers: int) -> list[tuple[str, Callable[[], None]]]:
+    """Two campaigns on the demo's world, the uplift model, a list ranked by saved value."""
+    from pipelines.cli.demo_campaigns import campaign_steps, demo_world
+
+    return campaign_steps(out, demo_world(customers))
+
+
 def _where_things_are(out: Path) -> None:
+    from pipelines.cli import demo_campaigns
+
     settings = settings_with()
     console.rule("[bold]where things are")
     console.print(f"  risk list       {out / 'risk_list.csv'} (due list: {out / 'due_list.csv'})")
@@ -357,6 +368,7 @@ def _where_things_are(out: Path) -> None:
     )
     console.print(f"  scores          {out / 'scores.parquet'} (and {Home.of(settings).warehouse})")
     console.print(f"  metrics         {out / 'metrics.json'}")
+    console.print(f"  saved-value list {demo_campaigns.qini_line(out)}", soft_wrap=True)
     console.print(f"  drift report    {out / 'drift_report.html'}")
     console.print(
         f"  MLflow UI       make mlflow-ui  ->  http://127.0.0.1:5000 ({settings.mlflow_tracking_uri})"

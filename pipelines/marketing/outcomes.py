@@ -24,6 +24,7 @@ from pipelines.settings import Settings
 from pipelines.warehouse import data_end, has_table
 
 OUTCOMES_TABLE = "campaign_outcomes"
+DEFAULT_CAMPAIGN_TYPE = "default"  # a list's campaign type unless told (`--campaign-type`)
 SNAPSHOT_KEYS = ("list_id", "as_of", "campaign_type", "customer_id", "group")
 # Fewer than these, a campaign cannot teach who is moved: it is reported, never used.
 MIN_CONTACTED = 1000
@@ -93,11 +94,12 @@ def collect(
     rows = snap.merge(seen, on="customer_id", how="left")
     rows.insert(4, "readout_since", since)
     rows.insert(5, "readout_until", until)
-    _store(con, rows)
+    store(con, rows)
     return rows
 
 
-def _store(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+def store(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    """Keep collected rows in the warehouse, replacing their campaigns' earlier rows."""
     con.register("_outcomes", rows)
     try:
         if not has_table(con, OUTCOMES_TABLE):

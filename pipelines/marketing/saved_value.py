@@ -140,7 +140,7 @@ def register(settings: Settings, judged: Judged) -> str:
     the gate refuses it (its one-line reason is kept as the version's `promotion` tag)."""
     registry = open_registry(settings, uplift=True)
     with TemporaryDirectory() as folder:
-        report = Path(folder) / "uplift_report.json"
+        report = Path(folder) / REPORT_FILE
         report.write_text(json.dumps(judged.summary(), indent=2, default=float))
         logged = registry.log_uplift(
             judged.model, judged.params(), judged.metrics(), [report], judged.example
@@ -173,6 +173,27 @@ def load(settings: Settings) -> tuple[UpliftModel | None, str | None]:
         _LOADED.clear()
         _LOADED[key] = registry.load_uplift(key[2])[0]
     return _LOADED[key], None
+
+
+_REPORTS: dict[tuple[str, str, str], dict[str, Any]] = {}
+REPORT_FILE = "uplift_report.json"
+
+
+def champion_report(settings: Settings) -> tuple[str, dict[str, Any]] | None:
+    """The uplift champion's version and its report on the held-out campaign (Qini with its
+    interval, the Qini curve, calibration), as `campaigns train` logged it; None without one."""
+    registry = open_registry(settings, uplift=True)
+    version = registry.champion_version()
+    if version is None:
+        return None
+    key = (settings.mlflow_tracking_uri, registry.model_name, version)
+    if key not in _REPORTS:  # one download per champion version (the pages ask on every change)
+        logged = registry.artifact(version, REPORT_FILE)
+        if logged is None:
+            return None
+        _REPORTS.clear()
+        _REPORTS[key] = json.loads(logged)
+    return version, _REPORTS[key]
 
 
 def with_saved_value(

@@ -150,6 +150,9 @@ class Pages:
             extra["audience"] = await run_in_threadpool(
                 audience.build, settings, selection, list_id, uplift
             )
+            if not due and extra["form"].get("rank_by") == "saved_value":
+                extra["qini_asked"] = True
+                extra["qini"] = await run_in_threadpool(audience.last_evaluated, self.settings)
         except PAGE_ERRORS as problem:
             extra["form"] = form_values(q, due)
             extra["error"] = str(problem)

@@ -26,11 +26,12 @@ from pipelines.marketing.category_lists import (
     read_category_scores,
 )
 from pipelines.marketing.lists import Selection, order_probability_within
-from pipelines.marketing.saved_value import fallback_line, hurt, load
+from pipelines.marketing.saved_value import champion_report, fallback_line, hurt, load
 from pipelines.settings import Settings
 
 HISTOGRAM_BINS = 20
 PREVIEW_ROWS = 25
+QINI_POINTS = 101  # the curve drawn on the page: enough for its shape, a small inline SVG
 
 
 @dataclass
@@ -69,6 +70,37 @@ def _summed(rows: pd.DataFrame, weight: np.ndarray | float = 1.0) -> Interval:
         for c in ("uplift", "uplift_low", "uplift_high")
     }
     return Interval(got["uplift"], got["uplift_low"], got["uplift_high"])
+
+
+@dataclass
+class QiniFigure:
+    """The uplift champion's Qini curve on its held-out campaign, for an inline SVG: points as
+    (share of the campaign's customers, best first; incremental orders per customer)."""
+
+    version: str
+    held_out: str
+    qini: Interval
+    points: list[tuple[float, float]]
+    low: float  # the y axis: from min(0, curve) ...
+    high: float  # ... to max(0, curve)
+
+
+def last_evaluated(settings: Settings) -> QiniFigure | None:
+    """The Qini figure of the uplift champion's held-out campaign (None: none evaluated)."""
+    found = champion_report(settings)
+    if found is None:
+        return None
+    version, report = found
+    curve = pd.DataFrame(report["qini_curve"])
+    if curve.empty:
+        return None
+    at = np.linspace(0, 1, QINI_POINTS)
+    share = np.concatenate([[0.0], curve["share"].to_numpy(float)])
+    y = np.interp(at, share, np.concatenate([[0.0], curve["qini"].to_numpy(float)]))
+    q = report["qini"]
+    return QiniFigure(version, str(report["held_out"]), Interval(q["value"], q["low"], q["high"]),
+                      list(zip(at.tolist(), y.tolist(), strict=True)),
+                      min(0.0, float(y.min())), max(0.0, float(y.max())))  # fmt: skip
 
 
 def kind_of(selection: Selection) -> str:

@@ -1,5 +1,6 @@
 """Saved lists and their campaign readouts, for the campaigns page: a list saved from the
-builder is the file `retain risk-list` writes, kept under RETAIN_HOME/lists; its readout is
+builder is the file `retain risk-list` writes, kept under RETAIN_HOME/lists with the same
+campaign snapshot (so `retain campaigns collect` learns from it); its readout is
 `retain campaign-report` on it (target vs control, overall and per risk decile)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pipelines.files import read_list
 from pipelines.home import Home
 from pipelines.marketing.campaign import campaign_report, readout_period
 from pipelines.marketing.lists import Selection
+from pipelines.marketing.outcomes import DEFAULT_CAMPAIGN_TYPE, keep_snapshot
 from pipelines.settings import Settings
 from serving.ui.audience import write
 
@@ -25,9 +27,10 @@ def folder(settings: Settings) -> Path:
 def save(
     settings: Settings, selection: Selection, list_id: str | None, uplift: UpliftModel | None = None
 ) -> str:
-    """Write the list as CSV under the lists folder; its list id (the list id pattern of
-    `lists.LIST_ID` makes it a safe file name). A category due list is not kept: the
-    readout compares churn, which its rows do not carry."""
+    """Write the list as CSV under the lists folder and, for a risk list, the campaign snapshot
+    `retain risk-list` keeps; its list id (the list id pattern of `lists.LIST_ID` makes it a
+    safe file name). A category due list is not kept: the readout compares churn, which its
+    rows do not carry."""
     if selection.category is not None:
         raise ValueError(
             "category: a category due list cannot be saved for a campaign readout (the readout "
@@ -38,6 +41,8 @@ def save(
         target = folder(settings) / f"{made.list_id}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
         (Path(scratch) / "list.csv").replace(target)
+    if selection.within_days is None:  # as the command line: risk lists are campaigns to learn from
+        keep_snapshot(settings, made.listed, DEFAULT_CAMPAIGN_TYPE)
     return made.list_id
 
 

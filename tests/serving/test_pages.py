@@ -709,9 +709,10 @@ def _same_file(client: Any, root: Path, query: str, *options: str) -> str:
 
 
 def test_ranked_by_saved_value_the_page_is_the_command_line(site: dict[str, Any]) -> None:
-    """Without an uplift model both say the same one-line fallback and give the same file;
-    with a registered champion the same saved-value file, the hurt customers flagged on the
-    page (and left out of both on request), the incremental orders shown."""
+    """Without an uplift model both say the same one-line fallback and give the same file (and
+    the page says no uplift model is evaluated); with a registered champion the same
+    saved-value file, its Qini curve, the hurt customers flagged on the page (and left out of
+    both on request), the incremental orders shown."""
     from pipelines.marketing.saved_value import NO_MODEL, fallback_line, register, train_and_judge
     from pipelines.settings import load_settings
     from tests.uplift_world import toy_campaign
@@ -721,8 +722,12 @@ def test_ranked_by_saved_value_the_page_is_the_command_line(site: dict[str, Any]
     line = fallback_line(NO_MODEL)
     shown = client.get("/ui/?rank_by=saved_value&top=60").text
     assert line in said and line in html.unescape(" ".join(shown.split()))
+    assert 'id="qini-none"' in shown and '<figure id="qini">' not in shown  # none evaluated
+    assert 'id="qini-none"' not in client.get("/ui/?top=60").text  # asked by saved value only
     moved = [toy_campaign("c1", "2025-01-01", 1), toy_campaign("c2", "2025-04-01", 2)]
-    register(load_settings(), train_and_judge(pd.concat(moved), bags=2))
+    judged = train_and_judge(pd.concat(moved), bags=2)
+    register(load_settings(), judged)
+    _shows_the_qini_curve(client.get("/ui/?rank_by=saved_value&top=60").text, judged)
     said = _same_file(client, root, "min_probability=0.3&list_id=SV-B",
                       "--min-probability", "0.3", "--list-id", "SV-B")  # fmt: skip
     assert "not saved value" not in said
@@ -752,3 +757,36 @@ def test_hostile_ranking_input_is_a_message_not_a_crash(site: dict[str, Any]) ->
             reply = client.get(f"{path}?{query}")
             assert reply.status_code == 400 and 'role="alert"' in reply.text, (path, query)
             assert f"{field}: expected" in reply.text and "<script>'" not in reply.text
+
+
+def test_a_list_saved_from_the_page_keeps_the_command_lines_campaign_snapshot(
+    site: dict[str, Any],
+) -> None:
+    """So a campaign made on the page can be collected and learned from like a CLI one."""
+    from pipelines.home import Home
+    from pipelines.marketing.outcomes import load_snapshot
+    from pipelines.settings import load_settings
+
+    home, query = Home.of(load_settings()), "top=400&risk_tier=high&list_id=SNAP-1"
+    with _session(site, site["key"]) as client:
+        page = client.get(f"/ui/?{query}")
+        saved = client.post("/ui/save", data={"csrf": _csrf(page.text), "kind": "risk",
+                                              "query": query})  # fmt: skip
+    assert saved.status_code == 303
+    from_page = load_snapshot(home, "SNAP-1")
+    assert len(from_page) == 400 and {"target", "control"} == set(from_page["group"])
+    assert from_page["tenure_days"].notna().all()  # each customer's feature row at list time
+    run_ok("risk-list", "--top", "400", "--tier", "high", "--list-id", "SNAP-1",
+           "--out", str(site["root"] / "snap.csv"))  # fmt: skip
+    pd.testing.assert_frame_equal(load_snapshot(home, "SNAP-1"), from_page)
+
+
+def _shows_the_qini_curve(page: str, judged: Any) -> None:
+    """The champion's Qini curve on its held-out campaign: an inline SVG drawn from the report
+    `campaigns train` logged (no remote asset), with its coefficient."""
+    figure = page.split('<figure id="qini">')[1].split("</figure>")[0]
+    assert "<polyline" in figure and judged.held_out in figure and "http" not in figure
+    shown = float(figure.split('id="qini-coefficient">')[1].split("<")[0])
+    assert shown == pytest.approx(judged.qini.value, abs=5e-5) and shown > 0
+    points = figure.split('points="')[1].split('"')[0].split()
+    assert len(points) == 101  # the curve itself, drawn from the logged figures
