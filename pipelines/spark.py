@@ -64,6 +64,9 @@ def session(master: str, shuffle_partitions: int) -> SparkSession:
             .config("spark.ui.showConsoleProgress", "false")
         )
     builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    # One task, one core: each Python worker's LightGBM runs one OpenMP thread (with the
+    # default, every worker spins a thread per core and they fight over the same cores).
+    builder = builder.config("spark.executorEnv.OMP_NUM_THREADS", "1")
     spark = builder.getOrCreate()
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
