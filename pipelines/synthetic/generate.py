@@ -229,8 +229,13 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
 
 
 def _stamp(start: pd.Timestamp, t_days: np.ndarray) -> pd.Series:
-    """Day offsets from `start` as timestamps to the second; NaN stays NaT."""
-    return pd.Series(start + pd.to_timedelta(t_days, unit="D")).dt.round("s")
+    """Day offsets from `start` as timestamps to the second; NaN stays NaT (converted apart:
+    pandas' NaN path trips numpy's overflow warning)."""
+    t = np.asarray(t_days, dtype=float)
+    known = ~np.isnan(t)
+    stamps = pd.Series(pd.NaT, index=range(t.size), dtype="datetime64[ns]")
+    stamps[known] = (start + pd.to_timedelta(t[known], unit="D")).round("s")
+    return stamps
 
 
 def _orders_table(
