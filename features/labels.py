@@ -1,8 +1,15 @@
-"""Outcomes after a cutoff: churn within the horizon and (censored) days to next order."""
+"""Outcomes after a cutoff: churn within the horizon and (censored) days to next order; what
+a customer did in a campaign's window (ordered, spend net of refunds).
+
+Each rule is SQL, defined once: `net_spend_sql` is what an order adds to spend net of refunds,
+`window_outcomes_sql` a window's outcome per customer. Frames (a generated world's orders)
+get the same rule through DuckDB (`window_outcomes`), never a pandas twin.
+"""
 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from features.orders import amounts_known, no_spend
@@ -33,8 +40,7 @@ def labels(
             SELECT p.customer_id, p.cutoff_at,
                    min({days_between("o.ordered_at", "p.cutoff_at")})
                        FILTER (WHERE o.status = '{COMPLETED_STATUS}') AS next_days,
-                   greatest(coalesce(sum(CASE o.status WHEN '{COMPLETED_STATUS}' THEN o.amount
-                       ELSE -o.amount END) FILTER (
+                   greatest(coalesce(sum({net_spend_sql("o")}) FILTER (
                        WHERE o.ordered_at < p.cutoff_at + INTERVAL {horizon_days} DAY),
                        {no_spend(amounts_known(con))}), 0) AS spend
             FROM {population} p
@@ -58,17 +64,48 @@ def labels(
     )
 
 
+def net_spend_sql(orders: str) -> str:
+    """What an order (of the relation aliased `orders`) adds to spend net of refunds: a
+    completed order its amount, a returned or credited one minus its amount, others nothing."""
+    return (
+        f"CASE {orders}.status WHEN '{COMPLETED_STATUS}' THEN {orders}.amount "
+        f"WHEN '{RETURNED_STATUS}' THEN -{orders}.amount ELSE 0 END"
+    )
+
+
+def window_outcomes_sql(
+    customers: str, since: pd.Timestamp, until: pd.Timestamp, orders: str = "orders"
+) -> str:
+    """SQL: per distinct customer_id of the relation `customers`, `ordered` (a completed order
+    in [since, until)) and `spend_net` in that window, net of what was returned or credited in
+    it (never below 0; 0 without orders)."""
+    start, end = (pd.Timestamp(t).isoformat(sep=" ") for t in (since, until))
+    return f"""
+        SELECT c.customer_id,
+               coalesce(bool_or(o.status = '{COMPLETED_STATUS}'), false) AS ordered,
+               greatest(coalesce(sum({net_spend_sql("o")}), 0), 0)::DOUBLE AS spend_net
+        FROM (SELECT DISTINCT customer_id FROM {customers}) c
+        LEFT JOIN {orders} o
+          ON o.customer_id = c.customer_id
+         AND o.ordered_at >= TIMESTAMP '{start}' AND o.ordered_at < TIMESTAMP '{end}'
+        GROUP BY c.customer_id
+    """
+
+
 def window_outcomes(
     orders: pd.DataFrame, customer_ids: pd.Series, since: pd.Timestamp, until: pd.Timestamp
 ) -> pd.DataFrame:
-    """Per customer: ordered (a completed order in [since, until)) and revenue in that window,
-    net of what was returned or credited in it (never below 0)."""
-    window = orders[(orders["ordered_at"] >= since) & (orders["ordered_at"] < until)]
-    done = window["status"] == COMPLETED_STATUS
-    sign = done.astype(float) - (window["status"] == RETURNED_STATUS).astype(float)
-    net = (window["amount"] * sign).groupby(window["customer_id"]).sum().clip(lower=0)
-    buyers = set(window.loc[done, "customer_id"])
-    out = pd.DataFrame({"customer_id": customer_ids.astype(str).to_numpy()})
-    out["revenue"] = out["customer_id"].map(net).fillna(0.0)
-    out["ordered"] = out["customer_id"].isin(buyers)
-    return out
+    """`window_outcomes_sql` over frames: per entry of `customer_ids` (in their order),
+    `ordered` and `revenue` (the window's spend net of refunds)."""
+    con = duckdb.connect()
+    try:
+        con.register("_orders", orders[["customer_id", "ordered_at", "amount", "status"]])
+        ids = pd.DataFrame({"customer_id": customer_ids.astype(str).to_numpy()})
+        con.register("_ids", ids.assign(_at=np.arange(len(ids))))
+        return con.execute(
+            "SELECT i.customer_id, w.spend_net AS revenue, w.ordered FROM _ids i "
+            f"JOIN ({window_outcomes_sql('_ids', since, until, '_orders')}) w USING (customer_id) "
+            "ORDER BY i._at"
+        ).df()
+    finally:
+        con.close()

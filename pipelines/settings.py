@@ -239,6 +239,13 @@ class Settings(BaseSettings):
         description="Training and evaluation frames of a larger base use a fixed sample of this "
         "many customers (by a hash of their id, the same at every cutoff); scoring covers all.",
     )
+    uplift_max_rows_per_campaign: int = Field(
+        1_000_000,
+        ge=10_000,
+        description="`retain campaigns train` reads a collected campaign whole up to this many "
+        "rows, a larger one as a stratified sample of this many (both groups in their shares, "
+        "by a stable hash of the customer id): its memory is set by this, not by the campaign.",
+    )
     partial_cutoffs: bool = Field(
         False,
         description="Train on a history shorter than the rule, with the cutoffs observed in "

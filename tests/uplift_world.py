@@ -11,6 +11,8 @@ variant. The churn score for value at risk is a LightGBM classifier trained on a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ from features.schema import FEATURE_COLUMNS
 from models.boosting import FeatureEncoder, predict, train_booster
 from pipelines.ingest.sources import load_frames
 from pipelines.marketing.lists import control_draw
-from pipelines.marketing.outcomes import collect, snapshot
+from pipelines.marketing.outcomes import collect, read_outcomes, snapshot
 from pipelines.synthetic.campaign import EffectMix, World
 from pipelines.synthetic.generate import Campaign, GeneratorParams
 from pipelines.warehouse import connect
@@ -108,7 +110,12 @@ def run_campaign(
     until = date + pd.Timedelta(days=READOUT_DAYS)
     made = world.contact(campaign, date, until, mix)
     assert made.per_customer is not None
-    outcomes = collect(_warehouse(made.tables), snap, date, until)
+    con = _warehouse(made.tables)
+    with TemporaryDirectory() as folder:
+        saved = Path(folder) / f"{list_id}.parquet"
+        snap.to_parquet(saved, index=False)
+        collect(con, saved, date, until)
+    outcomes = read_outcomes(con)
     value = now.set_index(now["customer_id"].astype(str))["spend_365d"].fillna(0) / 4
     truth = made.per_customer.set_index("customer_id").loc[snap["customer_id"]]
     return Run(outcomes, truth, value, pd.Series(churn, index=value.index))

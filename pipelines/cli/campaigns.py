@@ -33,22 +33,21 @@ def collect(
     spend net of refunds) into the warehouse table campaign_outcomes, once the window passed."""
     from pipelines.marketing.campaign import readout_period
     from pipelines.marketing.outcomes import collect as run_collect
-    from pipelines.marketing.outcomes import load_snapshot, too_small
+    from pipelines.marketing.outcomes import snapshot_path
 
     settings = settings_with()
-    snap = load_snapshot(Home.of(settings), list_id)
+    snap = snapshot_path(Home.of(settings), list_id)
     try:
         start, end = readout_period(since, until, settings.horizon_days)
         with warehouse(settings, data) as con:
-            rows = run_collect(con, snap, start, end)
+            tally = run_collect(con, snap, start, end)
     except ValueError as problem:
         raise InputError("--since/--until", str(problem)) from None
-    small = too_small(rows)
-    if small:
-        console.print(f"  control group too small to learn from: {small}")
-    bought = rows.groupby("group")["ordered"].mean().to_dict()
-    shares = ", ".join(f"{g} {share:.1%} ordered" for g, share in sorted(bought.items()))
-    done(f"collected {len(rows):,} customers of {list_id} ({shares}) into campaign_outcomes")
+    if tally.too_small:
+        console.print(f"  control group too small to learn from: {tally.too_small}")
+    done(
+        f"collected {tally.rows:,} customers of {list_id} ({tally.shares()}) into campaign_outcomes"
+    )
 
 
 @campaigns_app.command("train")
@@ -63,18 +62,23 @@ def train(
     a version of <model_name>-uplift, and make it the champion unless its Qini interval does
     not lie above 0 (refused: one line says why)."""
     from pipelines.marketing import saved_value
-    from pipelines.marketing.outcomes import read_outcomes
 
     settings = settings_with()
+    most = settings.uplift_max_rows_per_campaign
     with warehouse(settings, data) as con:
-        outcomes = read_outcomes(con, campaign_type)
+        campaigns = saved_value.read_campaigns(con, campaign_type, most)
     try:
-        judged = saved_value.train_and_judge(outcomes)
+        judged = saved_value.judge(campaigns)
     except ValueError as problem:
         raise InputError("campaign_outcomes", str(problem)) from None
     version = saved_value.register(settings, judged)
     for list_id, why in judged.left_out.items():
         console.print(f"  left out {list_id}: {why}")
+    for list_id, (used, collected) in judged.sampled.items():
+        console.print(
+            f"  {'judged on' if list_id == judged.held_out else 'learned from'} {used:,} of "
+            f"{collected:,} rows of {list_id} (a stratified sample: uplift_max_rows_per_campaign)"
+        )
     q, within = judged.qini, int(judged.calibration["within"].sum())
     console.print(
         f"  held out {judged.held_out}: Qini {q.value:+.4f} (95 % {q.low:+.4f} to {q.high:+.4f}), "

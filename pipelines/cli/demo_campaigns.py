@@ -25,7 +25,7 @@ from pipelines.files import write_table
 from pipelines.home import Home, open_registry
 from pipelines.ingest.sources import load_frames
 from pipelines.marketing.lists import control_draw
-from pipelines.marketing.outcomes import collect, save_snapshot, snapshot, store
+from pipelines.marketing.outcomes import collect, read_outcomes, save_snapshot, snapshot, store
 from pipelines.settings import Settings
 from pipelines.synthetic.campaign import EffectMix, World
 from pipelines.synthetic.generate import Campaign, GeneratorParams, customer_ids
@@ -72,7 +72,8 @@ def run_campaigns(out: Path, world: World) -> None:
         rows, truth = run_campaign(world, list_id, end - pd.Timedelta(days=before), settings)
         write_table(truth, out / f"campaign-{k}_truth.parquet")
         with warehouse(settings, None) as con:
-            store(con, rows)
+            con.register("_collected", rows)
+            store(con, "SELECT * FROM _collected", [list_id])
         bought = rows.groupby("group")["ordered"].mean()
         console.print(
             f"  {list_id} on {rows['as_of'].iloc[0].date()}: {len(rows):,} customers, "
@@ -100,9 +101,9 @@ def run_campaign(
         listed = pd.DataFrame({"list_id": list_id, "as_of": date, "customer_id": ids,
                                "group": np.where(held_back, "control", "target")})  # fmt: skip
         listed = listed[listed["customer_id"].isin(features["customer_id"].astype(str))]
-        snap = snapshot(listed, features, CAMPAIGN_TYPE)
-        save_snapshot(Home.of(settings), snap)
-        rows = collect(con, snap, date, until)
+        saved = save_snapshot(Home.of(settings), snapshot(listed, features, CAMPAIGN_TYPE))
+        collect(con, saved, date, until)
+        rows = read_outcomes(con, list_ids=[list_id])
     finally:
         con.close()
     return rows, made.per_customer

@@ -16,6 +16,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -25,7 +26,7 @@ from models.uplift import UpliftModel
 from pipelines.files import read_rows_of
 from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import Selection, build_list
-from pipelines.marketing.outcomes import too_small
+from pipelines.marketing.outcomes import OUTCOMES_TABLE, Tally, read_campaign, tallies
 from pipelines.marketing.source import candidates
 from pipelines.settings import Settings
 
@@ -43,12 +44,14 @@ class Judged:
     curve: pd.DataFrame
     left_out: dict[str, str] = field(default_factory=dict)  # campaign -> why (too small)
     example: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few held-out rows
+    sampled: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (read, of rows)
 
     def params(self) -> dict[str, Any]:
         return {
             "held_out": self.held_out,
             "trained_on": ",".join(self.trained_on),
             "left_out": ",".join(self.left_out) or "none",
+            "sampled": ",".join(f"{k}:{n}/{of}" for k, (n, of) in self.sampled.items()) or "none",
             "bags": self.model.bags,
             "features": len(self.model.features),
         }
@@ -86,22 +89,60 @@ class Judged:
         }
 
 
-def usable_campaigns(outcomes: pd.DataFrame) -> tuple[list[pd.DataFrame], dict[str, str]]:
+@dataclass
+class Campaigns:
+    """The campaigns to learn from and judge on (oldest first, each read bounded), the ones
+    left out and why, and how many rows each usable one was read from: list id -> (rows read,
+    rows collected); fewer read than collected means a stratified sample."""
+
+    kept: list[pd.DataFrame]
+    left_out: dict[str, str]
+    rows: dict[str, tuple[int, int]]
+
+    def sampled(self) -> dict[str, tuple[int, int]]:
+        return {k: (used, of) for k, (used, of) in self.rows.items() if used < of}
+
+
+def usable_campaigns(tallies: list[Tally]) -> tuple[list[Tally], dict[str, str]]:
     """Campaigns (oldest first) big enough to learn from, and why the others are not."""
     kept, left_out = [], {}
-    for list_id, rows in sorted(outcomes.groupby("list_id"), key=lambda kv: kv[1]["as_of"].min()):
-        problem = too_small(rows)
-        if problem:
-            left_out[str(list_id)] = f"control group too small to learn from: {problem}"
+    for tally in tallies:
+        if tally.too_small:
+            left_out[tally.list_id] = f"control group too small to learn from: {tally.too_small}"
         else:
-            kept.append(rows)
+            kept.append(tally)
     return kept, left_out
 
 
-def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Judged:
+def read_campaigns(
+    con: duckdb.DuckDBPyConnection, campaign_type: str | None, max_rows_per_campaign: int
+) -> Campaigns:
+    """The usable collected campaigns from the warehouse, each at most `max_rows_per_campaign`
+    rows (`outcomes.read_campaign`): what training holds in memory, whatever a campaign's size."""
+    kept, left_out = usable_campaigns(tallies(con, campaign_type))
+    frames = [read_campaign(con, t, max_rows_per_campaign) for t in kept]
+    rows = {t.list_id: (len(f), t.rows) for t, f in zip(kept, frames, strict=True)}
+    return Campaigns(frames, left_out, rows)
+
+
+def train_and_judge(
+    outcomes: pd.DataFrame, bags: int = 5, seed: int = 0, max_rows_per_campaign: int | None = None
+) -> Judged:
+    """`judge` on collected rows held as a frame (read as the warehouse table would be)."""
+    con = duckdb.connect()
+    try:
+        con.register("_outcomes", outcomes)
+        con.execute(f"CREATE TABLE {OUTCOMES_TABLE} AS SELECT * FROM _outcomes")
+        campaigns = read_campaigns(con, None, max_rows_per_campaign or max(len(outcomes), 1))
+    finally:
+        con.close()
+    return judge(campaigns, bags, seed)
+
+
+def judge(campaigns: Campaigns, bags: int = 5, seed: int = 0) -> Judged:
     """Learn on all but the newest usable campaign, judge on the newest; ValueError when fewer
     than two campaigns are usable (one to learn from, a later one to judge on)."""
-    kept, left_out = usable_campaigns(outcomes)
+    kept, left_out = campaigns.kept, campaigns.left_out
     if len(kept) < 2:
         why = "; ".join(f"{k}: {v}" for k, v in left_out.items())
         raise ValueError(
@@ -127,6 +168,7 @@ def train_and_judge(outcomes: pd.DataFrame, bags: int = 5, seed: int = 0) -> Jud
         qini_curve(uplift, contacted, y),
         left_out,
         test[list(features)].head(5).reset_index(drop=True),
+        campaigns.sampled(),
     )
 
 

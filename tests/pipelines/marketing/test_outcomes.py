@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from pipelines.marketing.outcomes import (
     read_outcomes,
     save_snapshot,
     snapshot,
+    tallies,
     too_small,
 )
 from pipelines.marketing.saved_value import load, usable_campaigns
@@ -60,22 +63,48 @@ def test_a_snapshot_keeps_group_type_and_the_feature_row(tmp_path) -> None:
     pd.testing.assert_frame_equal(load_snapshot(Home(tmp_path), "spring"), snap, check_dtype=False)
 
 
-def test_collect_joins_net_outcomes_and_campaigns_accumulate() -> None:
+def _saved(tmp_path, list_id: str) -> Path:
+    return save_snapshot(Home(tmp_path), _snap(list_id))
+
+
+def test_collect_joins_net_outcomes_and_campaigns_accumulate(tmp_path) -> None:
     con = _warehouse()
-    rows = collect(con, _snap("spring"), SINCE, UNTIL).set_index("customer_id")
+    tally = collect(con, _saved(tmp_path, "spring"), SINCE, UNTIL)
+    assert (tally.list_id, tally.contacted, tally.held_back) == ("spring", 2, 1)
+    assert tally.shares() == "control 0.0% ordered, target 100.0% ordered"
+    assert "2 contacted and 1 held back" in str(tally.too_small)
+    rows = read_outcomes(con)
+    assert rows["customer_id"].tolist() == ["a", "b", "c"]  # the snapshot's order
+    assert list(rows.columns[:7]) == [
+        "list_id", "as_of", "campaign_type", "customer_id", "readout_since", "readout_until",
+        "group",
+    ]  # fmt: skip
+    rows = rows.set_index("customer_id")
     assert rows["ordered"].to_dict() == {"a": True, "b": False, "c": True}
     assert rows["spend_net"].to_dict() == {"a": 20.0, "b": 0.0, "c": 20.0}
-    collect(con, _snap("summer"), SINCE, UNTIL)
-    collect(con, _snap("spring"), SINCE, UNTIL)  # again: replaces, never doubles
+    assert (rows["readout_until"] == UNTIL).all()
+    collect(con, _saved(tmp_path, "summer"), SINCE, UNTIL)
+    collect(con, _saved(tmp_path, "spring"), SINCE, UNTIL)  # again: replaces, never doubles
     stored = read_outcomes(con)
     assert stored.groupby("list_id").size().to_dict() == {"spring": 3, "summer": 3}
     assert set(read_outcomes(con, "winback")["campaign_type"]) == {"winback"}
     assert read_outcomes(con, "other").empty
+    assert [t.list_id for t in tallies(con)] == ["spring", "summer"]
 
 
-def test_collect_waits_until_the_window_has_passed() -> None:
+def test_a_feature_new_to_the_table_is_added_to_it(tmp_path) -> None:
+    con = _warehouse()
+    collect(con, _saved(tmp_path, "spring"), SINCE, UNTIL)
+    wider = _snap("summer").assign(orders_30d=[1.0, 2.0, 3.0])
+    collect(con, save_snapshot(Home(tmp_path), wider), SINCE, UNTIL)
+    stored = read_outcomes(con).set_index(["list_id", "customer_id"])["orders_30d"]
+    assert stored.loc["summer"].tolist() == [1.0, 2.0, 3.0]
+    assert stored.loc["spring"].isna().all()
+
+
+def test_collect_waits_until_the_window_has_passed(tmp_path) -> None:
     with pytest.raises(ValueError, match="after the data"):
-        collect(_warehouse(), _snap("spring"), SINCE, pd.Timestamp("2025-06-01"))
+        collect(_warehouse(), _saved(tmp_path, "spring"), SINCE, pd.Timestamp("2025-06-01"))
 
 
 def _campaign(list_id: str, contacted: int, held_back: int, day: str) -> pd.DataFrame:
@@ -87,12 +116,15 @@ def _campaign(list_id: str, contacted: int, held_back: int, day: str) -> pd.Data
 
 
 def test_a_campaign_with_a_small_control_group_is_reported_and_left_out() -> None:
+    assert too_small(MIN_CONTACTED, MIN_HELD_BACK) is None
+    assert "299 held back" in str(too_small(MIN_CONTACTED * 2, MIN_HELD_BACK - 1))
     big = _campaign("big", MIN_CONTACTED, MIN_HELD_BACK, "2025-01-01")
     small = _campaign("small", MIN_CONTACTED * 2, MIN_HELD_BACK - 1, "2025-02-01")
-    assert too_small(big) is None
-    assert "299 held back" in str(too_small(small))
-    kept, left_out = usable_campaigns(pd.concat([big, small]))
-    assert [k["list_id"].iloc[0] for k in kept] == ["big"]
+    con = connect()
+    collected = pd.concat([big, small])  # noqa: F841 - read by DuckDB by name
+    con.execute("CREATE TABLE campaign_outcomes AS SELECT * FROM collected")
+    kept, left_out = usable_campaigns(tallies(con))
+    assert [k.list_id for k in kept] == ["big"]
     assert left_out["small"].startswith("control group too small to learn from")
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 from pipelines.files import write_table
 from pipelines.home import Home, open_registry
 from pipelines.marketing.lists import Selection, control_draw
+from pipelines.marketing.outcomes import read_campaign, tallies
 from pipelines.marketing.saved_value import load, ranked_by_saved_value, register, train_and_judge
 from pipelines.settings import load_settings
 from pipelines.warehouse import connect
@@ -78,3 +79,47 @@ def test_the_uplift_model_is_versioned_in_mlflow_and_gated(tmp_path, monkeypatch
     assert figures["uplift.calibration_within"] == 5
     assert {f"uplift.q{b}_observed_uplift" for b in range(1, 6)} <= set(figures)
     assert registry.version_tags("1")["promoted"] == "false"
+
+
+def _collected(*campaigns: pd.DataFrame):
+    con = connect()
+    con.register("collected", pd.concat(campaigns, ignore_index=True))
+    con.execute("CREATE TABLE campaign_outcomes AS SELECT * FROM collected")
+    return con
+
+
+def test_a_campaign_above_the_cap_is_read_as_the_same_stratified_sample() -> None:
+    """Above `uplift_max_rows_per_campaign` a campaign is read as exactly that many rows, each
+    group in its share, in the collected order, the same rows every time; below, whole."""
+    big = toy_campaign("c1", "2025-01-01", 1, n=6000)
+    con = _collected(big)
+    (tally,) = tallies(con)
+    rows = read_campaign(con, tally, 2000)
+    assert len(rows) == 2000 and rows["customer_id"].is_unique
+    held_back = int((rows["group"] == "control").sum())
+    assert held_back == round(2000 * tally.held_back / tally.rows)
+    position = pd.Series(range(len(big)), index=big["customer_id"])
+    assert position.loc[rows["customer_id"]].is_monotonic_increasing
+    pd.testing.assert_frame_equal(read_campaign(con, tally, 2000), rows)
+    assert rows["customer_id"].tolist() != big["customer_id"].head(2000).tolist()  # not a head
+    assert read_campaign(con, tally, 6000)["customer_id"].tolist() == big["customer_id"].tolist()
+
+
+def test_training_and_judging_say_what_they_sampled(tmp_path, monkeypatch) -> None:
+    """Small campaigns are learned from whole (`sampled` empty); large ones from the cap, and
+    `retain campaigns train` says so for the campaign learned from and the one judged on."""
+    campaigns = [toy_campaign("c1", "2025-01-01", 1, 12_000), toy_campaign("c2", "2025-04-01", 2)]
+    assert train_and_judge(pd.concat(campaigns), bags=2).sampled == {}
+    capped = train_and_judge(pd.concat(campaigns), bags=2, max_rows_per_campaign=10_000)
+    assert capped.sampled == {"c1": (10_000, 12_000)} and capped.held_out == "c2"
+    own_home(monkeypatch, tmp_path)
+    monkeypatch.setenv("RETAIN_UPLIFT_MAX_ROWS_PER_CAMPAIGN", "10000")
+    Home.of(load_settings()).root.mkdir(parents=True)
+    con = _collected(*campaigns)
+    con.execute(f"ATTACH '{Home.of(load_settings()).warehouse}' AS home")
+    con.execute("CREATE TABLE home.campaign_outcomes AS SELECT * FROM campaign_outcomes")
+    con.execute("CREATE TABLE home.orders (customer_id VARCHAR)")
+    con.close()
+    said = run_ok("campaigns", "train")
+    assert "learned from 10,000 of 12,000 rows of c1 (a stratified sample" in said
+    assert "judged on" not in said and "held out c2" in said
