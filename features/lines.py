@@ -35,12 +35,14 @@ def orders_from_lines(
                 min(channel) AS channel, min(category) AS category,
                 sum(discount_amount) AS discount_amount
             FROM l GROUP BY order_id, line_status
+        ), split AS (  -- orders with lines of two statuses (a join, not a window: it spills)
+            SELECT order_id FROM g GROUP BY order_id HAVING count(*) > 1
         )
-        SELECT CASE WHEN count(*) OVER (PARTITION BY order_id) > 1
-                    THEN order_id || '/' || line_status ELSE order_id END AS order_id,
+        SELECT CASE WHEN split.order_id IS NOT NULL
+                    THEN g.order_id || '/' || line_status ELSE g.order_id END AS order_id,
             customer_id, ordered_at, amount, line_status AS status, channel, category,
             discount_amount
-        FROM g
+        FROM g LEFT JOIN split ON g.order_id = split.order_id
         ORDER BY ordered_at, order_id
         """
     )

@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 from features.frame import build_frame
+from features.lines import orders_from_lines
 from models.scorer import VALUE_METHODS, expected_value
 from pipelines.ingest.sources import load_source
 from pipelines.marketing.lists import Selection, build_list
 from pipelines.settings import load_settings
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, first_row
 from tests.cli_helpers import run_main
 
 RETAIL_TOML = """
@@ -266,3 +267,26 @@ def test_profile_counts_completed_orders_and_dates_the_data_not_the_run(
     assert profile["as_of"] == pd.Timestamp(orders["last_ordered_at"]).date().isoformat()
     assert profile["as_of"] < "2012-01-01" and profile["run_date"] > "2025-01-01"
     assert f"{orders['orders_per_customer']} completed orders each" in " ".join(out.split())
+
+
+def test_orders_derive_from_many_lines_within_a_small_memory_limit() -> None:
+    """3M lines (1M orders, a return line in every 50th) under a 60 MB DuckDB limit: deriving
+    the orders spills to disk instead of failing (a window over the orders did not: a 76M-line
+    export failed to load at the default 2 GB)."""
+    con = connect()
+    con.execute(
+        "CREATE TABLE order_lines AS SELECT 'O' || lpad((i // 3)::VARCHAR, 9, '0') AS order_id, "
+        "'C' || (i // 30)::VARCHAR AS customer_id, TIMESTAMP '2024-01-01' + to_seconds(i) "
+        "AS ordered_at, 'cat' || (i % 7)::VARCHAR AS category, 1.0 AS quantity, "
+        "2.5 AS unit_price, CAST(NULL AS DOUBLE) AS line_amount, CASE WHEN i % 50 = 0 "
+        "THEN 'returned' ELSE 'completed' END AS status, 'web' AS channel, "
+        "CAST(NULL AS DOUBLE) AS discount_amount FROM range(3000000) t(i)"
+    )
+    con.execute("SET memory_limit = '60MB'")
+    orders_from_lines(con, None).create("derived")
+    split, returned = first_row(
+        con, "SELECT count(*) FILTER (WHERE order_id LIKE '%/%'), count(*) FILTER (WHERE status "
+        "= 'returned') FROM derived",
+    )  # fmt: skip
+    assert con.execute("SELECT count(*) FROM derived").fetchone() == (1_060_000,)
+    assert (split, returned) == (120_000, 60_000)  # each mixed order: a part per status
