@@ -11,6 +11,7 @@ import sys
 
 import click
 import typer
+from rich.markup import escape
 
 from pipelines.cli import campaigns, data, keys, lists, model, operations
 from pipelines.cli.common import console
@@ -47,16 +48,21 @@ def main() -> None:
         _show_usage_error(exc)
         code = 2
     except InputError as exc:
-        console.print(f"[bold red]error[/] {exc}", soft_wrap=True, highlight=False)
+        _say("[bold red]error[/]", str(exc))
         code = 2
     except ProblemFound as exc:
-        console.print(f"[bold yellow]problem[/] {exc}", soft_wrap=True, highlight=False)
+        _say("[bold yellow]problem[/]", str(exc))
         code = 1
     except Exception as exc:
         log = log_crash(exc, dt.datetime.now(dt.UTC))
-        console.print(f"[bold red]error[/] {crash_line(exc, log)}", soft_wrap=True, markup=False)
+        _say("[bold red]error[/]", crash_line(exc, log))
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _say(label: str, text: str) -> None:
+    """The styled label, then `text` as it is (brackets in a message are not markup)."""
+    console.print(f"{label} {escape(text)}", soft_wrap=True, highlight=False)
 
 
 def _show_usage_error(exc: Exception) -> None:
@@ -65,4 +71,4 @@ def _show_usage_error(exc: Exception) -> None:
     if callable(show):
         show()
     else:
-        console.print(f"[bold red]error[/] {exc}", soft_wrap=True, highlight=False)
+        _say("[bold red]error[/]", str(exc))

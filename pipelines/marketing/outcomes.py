@@ -86,7 +86,8 @@ def collect(
     con: duckdb.DuckDBPyConnection, snapshot: Path, since: pd.Timestamp, until: pd.Timestamp
 ) -> Tally:
     """The snapshot's rows with `ordered` and `spend_net` in [since, until), written to the
-    warehouse in the snapshot's order (a SQL statement: no row passes through pandas), and the
+    warehouse with their place in the list (`list_row`, the order reads give them back in; SQL
+    statements: no row passes through pandas), and the
     campaign's tally; ValueError when the window has not passed in the data yet."""
     end = data_end(con)
     if until > end:
@@ -100,15 +101,21 @@ def collect(
     rows = f"""
         SELECT {keys}, TIMESTAMP '{at[0]}' AS readout_since, TIMESTAMP '{at[1]}' AS readout_until,
                s.* EXCLUDE ({", ".join(SNAPSHOT_KEYS[:4])}, file_row_number),
-               w.spend_net, w.ordered
-        FROM {snap} s
-        LEFT JOIN ({window_outcomes_sql(snap, since, until)}) w USING (customer_id)
-        ORDER BY s.file_row_number
+               s.file_row_number AS list_row, w.spend_net, w.ordered
+        FROM {snap} s LEFT JOIN _window_outcomes w USING (customer_id)
     """
     list_ids = [str(r[0]) for r in con.execute(f"SELECT DISTINCT list_id FROM {snap}").fetchall()]
     if len(list_ids) != 1:
         raise InputError(str(snapshot), f"expected the rows of one list, found {len(list_ids)}")
-    store(con, rows, list_ids)
+    # The outcomes first (three narrow columns), then the wide rows joined to them unsorted:
+    # a join and a sort of ten million feature rows at once did not fit the memory limit.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _window_outcomes AS {window_outcomes_sql(snap, since, until)}"
+    )
+    try:
+        store(con, rows, list_ids)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _window_outcomes")
     return tallies(con, list_ids=list_ids)[0]
 
 
@@ -205,8 +212,15 @@ def read_outcomes(
         return pd.DataFrame(columns=[*SNAPSHOT_KEYS, "ordered", "spend_net"])
     where, params = _where(campaign_type, list_ids)
     return con.execute(
-        f"SELECT * FROM {OUTCOMES_TABLE} {where} ORDER BY as_of, list_id", params
+        f"SELECT * FROM {OUTCOMES_TABLE} {where} ORDER BY as_of, list_id{_by_row(con, ', ')}",
+        params,
     ).df()
+
+
+def _by_row(con: duckdb.DuckDBPyConnection, lead: str) -> str:
+    """`list_row` after `lead`: the list's order (rows collected before it was kept, and
+    frames without it, are in the order they were stored)."""
+    return f"{lead}list_row" if "list_row" in con.table(OUTCOMES_TABLE).columns else ""
 
 
 def too_small(contacted: int, held_back: int) -> str | None:
@@ -229,7 +243,7 @@ def read_campaign(con: duckdb.DuckDBPyConnection, tally: Tally, max_rows: int) -
     customers with the lowest stable hash of their id: the same rows on every run."""
     where = f"FROM {OUTCOMES_TABLE} WHERE list_id = ?"
     if tally.rows <= max_rows:
-        return con.execute(f"SELECT * {where}", [tally.list_id]).df()
+        return con.execute(f"SELECT * {where}{_by_row(con, ' ORDER BY ')}", [tally.list_id]).df()
     unit = stable_unit_sql(f"'{SAMPLE_KEY}' || customer_id")
     held_back = min(tally.held_back, max(1, round(max_rows * tally.held_back / tally.rows)))
     cuts = {}
@@ -240,6 +254,7 @@ def read_campaign(con: duckdb.DuckDBPyConnection, tally: Tally, max_rows: int) -
             [tally.list_id, group, keep],
         )
     return con.execute(
-        f"SELECT * {where} AND {unit} <= CASE \"group\" WHEN 'target' THEN ? ELSE ? END",
+        f"SELECT * {where} AND {unit} <= CASE \"group\" WHEN 'target' THEN ? ELSE ? END"
+        + _by_row(con, " ORDER BY "),
         [tally.list_id, *(-1.0 if cuts[g] is None else cuts[g] for g in ("target", "control"))],
     ).df()

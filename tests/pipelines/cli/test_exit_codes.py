@@ -245,7 +245,7 @@ def test_an_unforeseen_error_is_one_line_and_a_logged_traceback(home, monkeypatc
     import pipelines.training.versions as versions
 
     def broken(settings: object) -> None:
-        raise KeyError("model_version")
+        raise KeyError("model_version [x]")
 
     monkeypatch.setattr(versions, "list_versions", broken)
     code, out = run(monkeypatch, capsys, "models", "list")
@@ -253,4 +253,5 @@ def test_an_unforeseen_error_is_one_line_and_a_logged_traceback(home, monkeypatc
     line = one_line_without_traceback(out)
     log = home / "logs" / "errors.log"
     assert "KeyError" in line and str(log) in line
+    assert line.startswith("error unexpected") and "[x]" in line  # styled, the text as it is
     assert "Traceback" in log.read_text() and "retain models list" in log.read_text()
