@@ -4,17 +4,19 @@
 Cases: CDNOW at four cutoffs (real data), and generated scenarios that reproduce the failure
 modes seen on data we do not have: a holiday peak in the evaluation horizon that no training
 horizon contained (one year of history), a short history, a small base (300 customers), a
-large one (200,000), a mid-history shift (a service failure). Every design is chosen by its
+large one (200,000), a mid-history shift (a service failure), and three worlds of order lines
+with product categories (`--without-categories`: the same without the category column). Every design is chosen by its
 worst case here, never by one number on CDNOW.
 
 Run: .venv/bin/python benchmarks/eval_suite.py [--skip-large] [--only CASE ...] [--seed N]
-     [--without-recent-level] [--earlier N] [--out runs/eval/suite.json]
+     [--without-recent-level] [--without-categories] [--earlier N] [--out runs/eval/suite.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -53,9 +55,12 @@ class Case:
     seed: int = 0
     change: WorldChange | None = None
     holiday_peak: float = 1.0
+    lines: bool = False  # order lines with product categories (synthetic.lines)
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def data(self) -> Path:
+    def data(self, categories: bool = True) -> Path:
+        """The case's data folder; `categories` False: its order lines without their category
+        column (the ablation: the same world, category features and curves off)."""
         folder = DATA / self.name
         if self.name.startswith("cdnow"):
             if not (folder / "orders.parquet").exists():
@@ -64,9 +69,17 @@ class Case:
         if not self._cached(folder / "generation.json"):
             generate_dataset(
                 folder, self.customers, self.days, self.seed, self.start, False,
-                change=self.change, holiday_peak=self.holiday_peak,
+                change=self.change, holiday_peak=self.holiday_peak, lines=self.lines,
             )  # fmt: skip
-        return folder
+        if categories or not self.lines:
+            return folder
+        bare = DATA / f"{self.name}-without-categories"
+        lines = pd.read_parquet(folder / "order_lines.parquet").drop(columns="category")
+        bare.mkdir(parents=True, exist_ok=True)
+        lines.to_parquet(bare / "order_lines.parquet")
+        for table in ("complaints", "customers"):
+            shutil.copy(folder / f"{table}.parquet", bare / f"{table}.parquet")
+        return bare
 
     def _cached(self, generation: Path) -> bool:
         """Whether the folder holds this case's world (a changed case is generated again)."""
@@ -92,13 +105,18 @@ CASES = [
     # two years with the peak: the recent cutoff (1 November) is observed through it, a
     # holiday the recent level must not read as a lasting shift
     Case("peak-2y", "2026-01-01", start="2024-01-01", days=821, holiday_peak=2.5, seed=7),
+    # order lines with product categories (issue 30): with and without the category column
+    # (--without-categories), the category features must never make churn worse
+    Case("lines-base", "2025-09-01", seed=8, lines=True),
+    Case("lines-short", "2025-09-01", start="2024-12-01", days=365, seed=9, lines=True),
+    Case("lines-shift", "2025-06-01", change=WorldChange("2025-03-01"), seed=10, lines=True),
 ]
 
 
-def run_case(case: Case) -> dict[str, Any]:
+def run_case(case: Case, categories: bool = True) -> dict[str, Any]:
     """The backtest of one case: metrics per evaluation cutoff for the model and BG/NBD."""
     con = connect()
-    load_source(con, case.data())
+    load_source(con, case.data(categories))
     settings = Settings(horizon_days=case.horizon_days, **case.settings)
     started = time.perf_counter()
     report, predictions = evaluate(con, settings, pd.Timestamp(case.as_of), case.earlier)
@@ -218,6 +236,10 @@ def main() -> None:
     parser.add_argument(
         "--earlier", type=int, help="Bounded run: this many earlier cutoffs per case (default: the case's)."
     )  # fmt: skip
+    parser.add_argument(
+        "--without-categories", action="store_true",
+        help="Ablation: the line cases without their category column (no category features).",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.without_recent_level:
         recent_rate.MIN_Z = float("inf")
@@ -234,7 +256,7 @@ def main() -> None:
         chosen = [replace(c, earlier=args.earlier) for c in chosen]
     rows = []
     for case in chosen:
-        result = run_case(case)
+        result = run_case(case, categories=not args.without_categories)
         rows += result["rows"]
         print(table(result["rows"]).splitlines()[-1], flush=True)
     print(table(rows))
