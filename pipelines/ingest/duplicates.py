@@ -74,13 +74,27 @@ def _mark_line_duplicates(
     (whose order is it?); of lines equal in every column of the raw row, mapped or not, the
     first is kept, the rest are exact duplicates. Lines of one order that differ otherwise
     (in an unmapped description, say) are all kept."""
+    columns = f"{', '.join(present)}, {SOURCE_ROW}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dupes AS
-        SELECT rowid AS rid,
-            CASE WHEN count(DISTINCT customer_id) OVER (PARTITION BY order_id) > 1 THEN {conflict}
-                 WHEN row_number() OVER (PARTITION BY {", ".join(present)}, {SOURCE_ROW} ORDER BY rowid) > 1
-                 THEN {copy} END AS dup_check
-        FROM {table} WHERE _check IS NULL"""
+        WITH split AS (  -- aggregates and joins, not windows over every line: they spill
+            SELECT order_id FROM {table} WHERE _check IS NULL
+            GROUP BY order_id HAVING count(DISTINCT customer_id) > 1
+        ), repeated AS (
+            SELECT hash({columns}) AS h FROM {table} WHERE _check IS NULL
+            GROUP BY 1 HAVING count(*) > 1
+        ), candidates AS (
+            SELECT rowid AS rid, order_id,
+                row_number() OVER (PARTITION BY {columns} ORDER BY rowid) AS copy_number
+            FROM {table} WHERE _check IS NULL AND hash({columns}) IN (SELECT h FROM repeated)
+        )
+        SELECT t.rowid AS rid, {conflict} AS dup_check
+        FROM {table} t JOIN split s ON t.order_id IS NOT DISTINCT FROM s.order_id
+        WHERE t._check IS NULL
+        UNION ALL
+        SELECT rid, {copy} FROM candidates c
+        WHERE copy_number > 1
+          AND NOT EXISTS (SELECT 1 FROM split s WHERE c.order_id IS NOT DISTINCT FROM s.order_id)"""
     )
     con.execute(
         f"UPDATE {table} SET _check = d.dup_check FROM _dupes d "

@@ -290,3 +290,21 @@ def test_orders_derive_from_many_lines_within_a_small_memory_limit() -> None:
     )  # fmt: skip
     assert con.execute("SELECT count(*) FROM derived").fetchone() == (1_060_000,)
     assert (split, returned) == (120_000, 60_000)  # each mixed order: a part per status
+
+
+def test_two_million_lines_load_within_a_small_memory_limit(tmp_path: Path) -> None:
+    """Validation's duplicate checks over 2M lines under a 60 MB DuckDB limit: aggregates and
+    joins that spill, not windows over every line (a 10M-customer export with categories failed
+    to load at the default 2 GB)."""
+    con = connect()
+    (tmp_path / "order_lines").mkdir()
+    con.execute(
+        "COPY (SELECT 'O' || lpad((i // 3)::VARCHAR, 9, '0') AS order_id, "
+        "'C' || (i // 30)::VARCHAR AS customer_id, TIMESTAMP '2024-01-01' + to_seconds(i) "
+        "AS ordered_at, 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 7)::VARCHAR "
+        "AS category, 1.0 AS quantity, 2.5 AS unit_price, 'completed' AS status "
+        f"FROM range(2000000) t(i)) TO '{tmp_path}/order_lines/part-0.parquet' (FORMAT parquet)"
+    )
+    con.execute("SET memory_limit = '60MB'")
+    load_source(con, tmp_path)
+    assert first_row(con, "SELECT count(*) FROM orders") == (666_667,)
