@@ -77,9 +77,10 @@ def _mark_line_duplicates(
     columns = f"{', '.join(present)}, {SOURCE_ROW}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _dupes AS
-        WITH split AS (  -- aggregates and joins, not windows over every line: they spill
+        WITH split AS (  -- aggregates and joins, not windows over every line or distinct
+            -- counts: these spill to disk
             SELECT order_id FROM {table} WHERE _check IS NULL
-            GROUP BY order_id HAVING count(DISTINCT customer_id) > 1
+            GROUP BY order_id HAVING min(customer_id) <> max(customer_id)
         ), repeated AS (
             SELECT hash({columns}) AS h FROM {table} WHERE _check IS NULL
             GROUP BY 1 HAVING count(*) > 1
