@@ -25,6 +25,7 @@ import pandas as pd
 from features.hashing import stable_unit_sql
 from features.labels import window_outcomes_sql
 from features.schema import FEATURE_COLUMNS
+from features.sql import sql_text
 from pipelines.errors import InputError
 from pipelines.files import read_rows_of, write_table
 from pipelines.home import Home
@@ -78,24 +79,20 @@ def load_snapshot(home: Home, list_id: str) -> pd.DataFrame:
     return pd.read_parquet(snapshot_path(home, list_id))
 
 
-def _sql_text(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def collect(
     con: duckdb.DuckDBPyConnection, snapshot: Path, since: pd.Timestamp, until: pd.Timestamp
 ) -> Tally:
     """The snapshot's rows with `ordered` and `spend_net` in [since, until), written to the
     warehouse with their place in the list (`list_row`, the order reads give them back in; SQL
-    statements: no row passes through pandas), and the
-    campaign's tally; ValueError when the window has not passed in the data yet."""
+    statements: no row passes through pandas), and the campaign's tally; ValueError when the
+    window has not passed in the data yet."""
     end = data_end(con)
     if until > end:
         raise ValueError(
             f"until: the readout window ends {until.date()}, after the data ({end.date()}); "
             "collect once it has passed"
         )
-    snap = f"read_parquet({_sql_text(snapshot)}, file_row_number = true)"
+    snap = f"read_parquet({sql_text(str(snapshot))}, file_row_number = true)"
     at = [pd.Timestamp(t).isoformat(sep=" ") for t in (since, until)]
     keys = ", ".join(f"s.{k}" for k in SNAPSHOT_KEYS[:4])
     rows = f"""
