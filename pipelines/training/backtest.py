@@ -133,6 +133,7 @@ def fit_scorer(
             MODEL_FEATURES,
             n_estimators=settings.churn_max_trees,
             random_state=settings.random_state,
+            purge_days=settings.horizon_days,
         )
     )
     timing = (

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from features.schema import LABEL_COLUMNS
+from models.churn import ChurnModel
 from models.registry import SCORER_LABELS, VALIDATION_CHARTS, Registry
 from models.scorer import VALUE_METHOD_TEXT
 from pipelines.files import write_table
@@ -106,6 +107,20 @@ def recent_params(result: TrainResult) -> dict[str, object]:
     }
 
 
+def category_feature_params(churn: ChurnModel) -> dict[str, object]:
+    """Whether the churn trees use the category features, and on what evidence: the purged
+    later fold (models.churn) keeps them only when they save log loss there."""
+    used = {None: "absent (no categories)", True: "used", False: "not used"}
+    params: dict[str, object] = {
+        "churn_category_features": used[churn.optional_used_],
+        "churn_tuning_cutoffs_purged": churn.purged_cutoffs_,
+    }
+    if churn.optional_gain_ is not None:
+        saved, error = churn.optional_gain_
+        params["churn_category_log_loss_saved"] = f"{saved:.5f} (SE {error:.5f})"
+    return params
+
+
 def _register(
     registry: Registry, result: TrainResult, settings: Settings, metrics_path: Path
 ) -> str:
@@ -121,6 +136,7 @@ def _register(
         "churn_trees": result.scorer.churn.n_trees_,
         "churn_num_leaves": result.scorer.churn.complexity_[0],
         "churn_min_child_samples": result.scorer.churn.complexity_[1],
+        **category_feature_params(result.scorer.churn),
         "settings_hash": settings.model_hash(),
         "value_method": result.scorer.value_method,
         **result.counts,

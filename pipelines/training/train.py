@@ -19,6 +19,7 @@ import pandas as pd
 from features.cutoffs import last_labelled_cutoff, spaced_cutoffs
 from features.frame import build_frame
 from features.schema import LABEL_COLUMNS
+from models.churn import ChurnModel
 from models.scorer import VALUE_METHOD_TEXT, Scorer
 from pipelines.errors import InputError
 from pipelines.settings import Settings
@@ -77,6 +78,7 @@ class TrainResult:
             )
         if self.scorer.value_method != "spend_forecast":
             found.append(f"value: {VALUE_METHOD_TEXT[self.scorer.value_method]}")
+        found.extend(category_note(self.scorer.churn))
         recent = self.scorer.recent_rate
         if recent is not None:
             found.append(
@@ -95,6 +97,18 @@ class TrainResult:
     def validation(self) -> pd.DataFrame:
         """The labelled rows at the evaluation cutoff."""
         return self.frame[self.frame["cutoff_at"] == self.evaluation_cutoff]
+
+
+def category_note(churn: ChurnModel) -> list[str]:
+    """A sentence when the lines carry categories but the churn trees do not use them."""
+    if churn.optional_used_ is not False:
+        return []
+    if churn.optional_gain_ is None:
+        why = "the history is too short to judge them on a fold a horizon after training"
+    else:
+        saved, error = churn.optional_gain_
+        why = f"they saved {saved:.4f} log loss (SE {error:.4f}) on the purged later fold"
+    return [f"category features left out of the churn score: {why}"]
 
 
 def labelled_frame(
