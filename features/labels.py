@@ -73,23 +73,30 @@ def net_spend_sql(orders: str) -> str:
     )
 
 
-def window_outcomes_sql(
-    customers: str, since: pd.Timestamp, until: pd.Timestamp, orders: str = "orders"
-) -> str:
-    """SQL: per distinct customer_id of the relation `customers`, `ordered` (a completed order
-    in [since, until)) and `spend_net` in that window, net of what was returned or credited in
-    it (never below 0; 0 without orders)."""
+def window_outcomes_sql(since: pd.Timestamp, until: pd.Timestamp, orders: str = "orders") -> str:
+    """SQL: per customer_id with an order of any status in [since, until), `ordered` (a
+    completed one) and `spend_net`, the window's spend net of what was returned or credited
+    in it (never below 0). Customers without an order there are absent: a caller joins with
+    `filled_outcomes_sql`. Grouping the window's orders, never the customers asked about,
+    keeps it within the memory limit when ten million are asked (only the window spills)."""
     start, end = (pd.Timestamp(t).isoformat(sep=" ") for t in (since, until))
     return f"""
-        SELECT c.customer_id,
-               coalesce(bool_or(o.status = '{COMPLETED_STATUS}'), false) AS ordered,
+        SELECT o.customer_id,
+               bool_or(o.status = '{COMPLETED_STATUS}') AS ordered,
                greatest(coalesce(sum({net_spend_sql("o")}), 0), 0)::DOUBLE AS spend_net
-        FROM (SELECT DISTINCT customer_id FROM {customers}) c
-        LEFT JOIN {orders} o
-          ON o.customer_id = c.customer_id
-         AND o.ordered_at >= TIMESTAMP '{start}' AND o.ordered_at < TIMESTAMP '{end}'
-        GROUP BY c.customer_id
+        FROM {orders} o
+        WHERE o.ordered_at >= TIMESTAMP '{start}' AND o.ordered_at < TIMESTAMP '{end}'
+        GROUP BY o.customer_id
     """
+
+
+def filled_outcomes_sql(alias: str) -> str:
+    """The outcome columns of a LEFT JOIN to `window_outcomes_sql` as `alias`: a customer
+    without an order in the window did not order and spent 0."""
+    return (
+        f"coalesce({alias}.spend_net, 0)::DOUBLE AS spend_net, "
+        f"coalesce({alias}.ordered, false) AS ordered"
+    )
 
 
 def window_outcomes(
@@ -102,10 +109,14 @@ def window_outcomes(
         con.register("_orders", orders[["customer_id", "ordered_at", "amount", "status"]])
         ids = pd.DataFrame({"customer_id": customer_ids.astype(str).to_numpy()})
         con.register("_ids", ids.assign(_at=np.arange(len(ids))))
-        return con.execute(
-            "SELECT i.customer_id, w.spend_net AS revenue, w.ordered FROM _ids i "
-            f"JOIN ({window_outcomes_sql('_ids', since, until, '_orders')}) w USING (customer_id) "
-            "ORDER BY i._at"
-        ).df()
+        outcomes = window_outcomes_sql(since, until, "_orders")
+        return (
+            con.execute(
+                f"SELECT i.customer_id, {filled_outcomes_sql('w')} FROM _ids i "
+                f"LEFT JOIN ({outcomes}) w USING (customer_id) ORDER BY i._at"
+            )
+            .df()
+            .rename(columns={"spend_net": "revenue"})
+        )
     finally:
         con.close()

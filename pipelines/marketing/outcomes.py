@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from features.hashing import stable_unit_sql
-from features.labels import window_outcomes_sql
+from features.labels import filled_outcomes_sql, window_outcomes_sql
 from features.schema import FEATURE_COLUMNS
 from features.sql import sql_text
 from pipelines.errors import InputError
@@ -98,16 +98,17 @@ def collect(
     rows = f"""
         SELECT {keys}, TIMESTAMP '{at[0]}' AS readout_since, TIMESTAMP '{at[1]}' AS readout_until,
                s.* EXCLUDE ({", ".join(SNAPSHOT_KEYS[:4])}, file_row_number),
-               s.file_row_number AS list_row, w.spend_net, w.ordered
+               s.file_row_number AS list_row, {filled_outcomes_sql("w")}
         FROM {snap} s LEFT JOIN _window_outcomes w USING (customer_id)
     """
     list_ids = [str(r[0]) for r in con.execute(f"SELECT DISTINCT list_id FROM {snap}").fetchall()]
     if len(list_ids) != 1:
         raise InputError(str(snapshot), f"expected the rows of one list, found {len(list_ids)}")
-    # The outcomes first (three narrow columns), then the wide rows joined to them unsorted:
-    # a join and a sort of ten million feature rows at once did not fit the memory limit.
+    # The outcomes first (three narrow columns, the window's buyers only), then the wide rows
+    # joined to them unsorted: a join and a sort of ten million feature rows at once, then
+    # the outcomes grouped over all ten million ids, did not fit the memory limit.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _window_outcomes AS {window_outcomes_sql(snap, since, until)}"
+        f"CREATE OR REPLACE TEMP TABLE _window_outcomes AS {window_outcomes_sql(since, until)}"
     )
     try:
         store(con, rows, list_ids)
