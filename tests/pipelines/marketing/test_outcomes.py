@@ -132,3 +132,30 @@ def test_no_model_means_falling_back(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow/mlflow.db")
     model, reason = load(load_settings(home=tmp_path))
     assert model is None and "no uplift model yet" in str(reason)
+
+
+def test_a_million_contacted_collect_within_a_small_memory_limit(tmp_path) -> None:
+    """1M listed customers, a third with an order in the window, under an 80 MB DuckDB limit:
+    the outcomes are grouped over the window's orders, not over every listed id (at 10M
+    contacted that grouping failed at a 512 MB limit)."""
+    con = connect(tmp_path / "warehouse.duckdb")
+    con.execute(
+        "CREATE TABLE orders AS SELECT 'C' || i::VARCHAR AS customer_id, "
+        "TIMESTAMP '2025-01-02' + to_seconds(i) AS ordered_at, 10.0 AS amount, "
+        "'completed' AS status FROM range(0, 1000000, 3) t(i) "
+        "UNION ALL SELECT 'late', TIMESTAMP '2025-03-01', 1.0, 'completed'"  # the data's end
+    )
+    snap = tmp_path / "snap.parquet"
+    con.execute(
+        "COPY (SELECT 'big' AS list_id, TIMESTAMP '2025-01-01' AS as_of, 'winback' AS "
+        "campaign_type, 'C' || i::VARCHAR AS customer_id, CASE WHEN i % 10 = 0 THEN 'control' "
+        "ELSE 'target' END AS \"group\", i::DOUBLE AS tenure_days FROM range(1000000) t(i)) "
+        f"TO '{snap}' (FORMAT parquet)"
+    )
+    con.execute("SET memory_limit = '80MB'")
+    tally = collect(con, snap, SINCE, UNTIL)
+    assert (tally.contacted, tally.held_back) == (900_000, 100_000)
+    ordered, spend = con.execute(
+        "SELECT count(*) FILTER (WHERE ordered), sum(spend_net) FROM campaign_outcomes"
+    ).fetchone()
+    assert (ordered, spend) == (333_334, 3_333_340.0)
