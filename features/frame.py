@@ -84,10 +84,10 @@ def _passes(
     return max(1, math.ceil(int(orders) * customer_share * n_cutoffs / rows_per_pass))
 
 
-def _customers_of(passes: int, k: int, customer_share: float) -> str | None:
+def customers_of(passes: int, k: int, customer_share: float = 1.0) -> str | None:
     """Which customers pass `k` covers: a hash share per pass (any hash splits; results do
     not depend on it), within a fixed sample chosen by the stable hash (salted apart, so the
-    sample and the passes are independent) when `customer_share` < 1."""
+    sample and the passes are independent) when `customer_share` < 1. None: everyone."""
     conditions = []
     if passes > 1:
         conditions.append(f"hash(customer_id) % {passes} = {k}")
@@ -157,7 +157,7 @@ def _relation(
     passes = _passes(con, len(cutoffs), rows_per_pass, customer_share)
 
     def filtered(k: int, table: str) -> str | None:
-        share = _customers_of(passes, k, customer_share)
+        share = customers_of(passes, k, customer_share)
         return None if share is None else f"FROM {table} WHERE {share}"
 
     _run_passes(con, names, cutoffs, activity_window_days, passes, into_table, filtered, on_pass)

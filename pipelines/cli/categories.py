@@ -22,17 +22,16 @@ def keep_category_scores(
 ) -> str:
     """Fit the category curve at `as_of` and keep its scores beside the scores (a stale file
     from an earlier run is removed when there are none now); returns what was done."""
-    from pipelines.files import write_table
     from pipelines.home import Home
     from pipelines.training.categories import CATEGORIES_OFF, category_scores
 
     path = Home.of(settings).category_scores
-    scores = category_scores(con, settings, as_of)
-    if scores is None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = category_scores(con, settings, as_of, path)
+    if written is None:
         path.unlink(missing_ok=True)
         return f"category curves {CATEGORIES_OFF}"
-    write_table(scores, path)
-    pairs, customers = len(scores), scores["customer_id"].nunique()
+    pairs, customers = written
     return f"category curves: {pairs:,} (customer, category) pairs of {customers:,} customers"
 
 

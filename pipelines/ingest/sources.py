@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from features.lines import orders_from_lines
+from features.lines import derive_orders
 from features.schema import CONTRACTS, ORDER_TABLES, RETURNED_STATUS, TableContract
 from features.sql import sql_text
 from pipelines import postgres
@@ -346,7 +346,7 @@ def _one_order_table(found: dict[str, RawSource | None], origin: str, opts: Inpu
 
 def _derive_orders(con: duckdb.DuckDBPyConnection, opts: InputSettings) -> TableReport:
     """`orders` from the validated `order_lines`, with a report of what was derived."""
-    orders_from_lines(con, opts.credit_note_pattern).create("_derived_orders")
+    derive_orders(con, opts.credit_note_pattern, "_derived_orders")
     con.execute(f"CREATE OR REPLACE TABLE orders ({CONTRACTS['orders'].ddl()})")
     con.execute("INSERT INTO orders BY NAME SELECT * FROM _derived_orders")
     con.execute("DROP TABLE _derived_orders")

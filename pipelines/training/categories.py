@@ -3,12 +3,17 @@ model and both baselines fitted on the same pairs, and their pooled metrics."""
 
 from __future__ import annotations
 
+import math
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from features.categories import (
@@ -18,9 +23,11 @@ from features.categories import (
     next_purchases,
 )
 from features.cutoffs import cutoffs_frame
+from features.frame import customers_of
 from models.category_timing import CategoryTimingModel, CycleBaseline
 from pipelines.settings import Settings
 from pipelines.training.backtest import training_cutoffs as training_cutoffs_of
+from pipelines.warehouse import first_row
 
 WITHIN_DAYS = 30  # the evaluated question: does the customer buy the category within 30 days
 CATEGORIES_OFF = "off: no category events (order lines without category or category_map)"
@@ -31,23 +38,27 @@ def pair_frame(
     cutoffs: list[pd.Timestamp],
     settings: Settings,
     with_outcomes: bool = False,
+    customers: str | None = None,
 ) -> pd.DataFrame:
     """The bounded (customer, category) pairs at `cutoffs` (settings min_category_purchases,
-    max_categories_per_customer), with `days_to_next_purchase` when `with_outcomes`."""
+    max_categories_per_customer), with `days_to_next_purchase` when `with_outcomes`;
+    `customers`: an SQL condition on `customer_id` (a sample, a pass) keeping only theirs."""
     tag = uuid.uuid4().hex[:12]
-    cuts, pairs = f"_pair_cutoffs_{tag}", f"_pairs_{tag}"
+    cuts, pairs, events = f"_pair_cutoffs_{tag}", f"_pairs_{tag}", f"_events_{tag}"
     con.register(f"{cuts}_df", cutoffs_frame(cutoffs))
+    where = f"WHERE {customers}" if customers else ""
+    con.execute(f"CREATE TEMP VIEW {events} AS SELECT * FROM {CATEGORY_EVENTS} {where}")
     try:
         con.execute(f"CREATE TEMP TABLE {cuts} AS SELECT cutoff_at FROM {cuts}_df")
         category_pairs(
             con,
             cuts,
-            CATEGORY_EVENTS,
+            events,
             settings.min_category_purchases,
             settings.max_categories_per_customer,
         ).create(pairs)
         if with_outcomes:
-            outcome = next_purchases(con, pairs, CATEGORY_EVENTS)
+            outcome = next_purchases(con, pairs, events)
             rel = con.sql(
                 f"SELECT p.*, o.days_to_next_purchase FROM {pairs} p "
                 f"JOIN ({outcome.sql_query()}) o USING (customer_id, category, cutoff_at)"
@@ -59,6 +70,7 @@ def pair_frame(
         con.unregister(f"{cuts}_df")
         con.execute(f"DROP TABLE IF EXISTS {pairs}")
         con.execute(f"DROP TABLE IF EXISTS {cuts}")
+        con.execute(f"DROP VIEW IF EXISTS {events}")
     return frame
 
 
@@ -130,27 +142,77 @@ KEPT_PAIR_COLUMNS = (
 
 
 def category_scores(
-    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp
-) -> pd.DataFrame | None:
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: pd.Timestamp, out: Path
+) -> tuple[int, int] | None:
     """The category curve fitted on the training cutoffs of `as_of` (each one's horizon over
-    by then) and applied to the pairs at `as_of`: per (customer, category) the pair's rhythm,
-    P(buys within 7, 14, 30 days), the expected days, the 80 % interval and the curve's bin
-    probabilities (`bin_0`, ...; edges: models.timing.bin_edges(horizon)). None without
-    category events or pairs."""
+    by then) and applied to the pairs at `as_of`, written to `out` (Parquet): per (customer,
+    category) the pair's rhythm, P(buys within 7, 14, 30 days), the expected days, the 80 %
+    interval and the curve's bin probabilities (`bin_0`, ...; edges:
+    models.timing.bin_edges(horizon)). Bounded like scoring: the curve learns from a fixed
+    hash sample of customers (`training_max_customers` / `max_categories_per_customer`),
+    and the pairs are scored a hash share of the customers per pass (`score_part_orders`
+    category events each). (pairs, customers) written; None without category events or
+    pairs (and `out` is then not written)."""
     if not has_category_events(con):
         return None
-    train = pair_frame(con, training_cutoffs_of(as_of, settings), settings, with_outcomes=True)
-    pairs = pair_frame(con, [as_of], settings)
-    if train.empty or pairs.empty:
+    customers, events = (int(v) for v in first_row(
+        con, f"SELECT count(DISTINCT customer_id), count(*) FROM {CATEGORY_EVENTS}"
+    ))  # fmt: skip
+    sample = settings.training_max_customers / settings.max_categories_per_customer
+    train = pair_frame(
+        con, training_cutoffs_of(as_of, settings), settings, with_outcomes=True,
+        customers=customers_of(1, 0, min(1.0, sample / max(customers, 1))),
+    )  # fmt: skip
+    if train.empty:
         return None
     model = CategoryTimingModel(settings.horizon_days).fit(train, as_of)
+    del train
+    passes = max(1, math.ceil(events / settings.score_part_orders))
+    return _write_pair_scores(con, settings, model, as_of, passes, out)
+
+
+def _write_pair_scores(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    model: CategoryTimingModel,
+    as_of: pd.Timestamp,
+    passes: int,
+    out: Path,
+) -> tuple[int, int] | None:
+    """Score the pairs at `as_of` pass by pass into `out` (written atomically)."""
+    pairs = customers = 0
+    partial = out.with_name(out.name + ".partial")
+    writer: pq.ParquetWriter | None = None
+    try:
+        for k in range(passes):
+            share = customers_of(passes, k)
+            scored = _pair_scores(model, pair_frame(con, [as_of], settings, customers=share))
+            if scored.empty:
+                continue
+            table = pa.Table.from_pandas(scored, preserve_index=False)
+            writer = writer or pq.ParquetWriter(partial, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            pairs, customers = pairs + len(scored), customers + scored["customer_id"].nunique()
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        return None
+    os.replace(partial, out)
+    return pairs, customers
+
+
+def _pair_scores(model: CategoryTimingModel, pairs: pd.DataFrame) -> pd.DataFrame:
+    """One pass's pairs with their curve (the columns of `category_scores`)."""
+    if pairs.empty:
+        return pairs
     summary = model.summary(pairs, CURVE_DAYS[-1]).drop(columns="probability")
     curve = model.curve(pairs, CURVE_DAYS)
     bins = model.bin_probabilities(pairs)
     out = pairs[list(KEPT_PAIR_COLUMNS)].rename(columns={"cutoff_at": "as_of"})
     for k, days in enumerate(CURVE_DAYS):
         out[f"probability_{days}d"] = curve[:, k]
-    out = pd.concat([out, summary], axis=1)
+    out = pd.concat([out.reset_index(drop=True), summary.reset_index(drop=True)], axis=1)
     for k in range(bins.shape[1]):
         out[f"bin_{k}"] = bins[:, k]
     return out

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from features.frame import build_frame
-from features.lines import orders_from_lines
+from features.lines import derive_orders
 from models.scorer import VALUE_METHODS, expected_value
 from pipelines.ingest.sources import load_source
 from pipelines.marketing.lists import Selection, build_list
@@ -283,7 +283,7 @@ def test_orders_derive_from_many_lines_within_a_small_memory_limit() -> None:
         "CAST(NULL AS DOUBLE) AS discount_amount FROM range(3000000) t(i)"
     )
     con.execute("SET memory_limit = '60MB'")
-    orders_from_lines(con, None).create("derived")
+    derive_orders(con, None, "derived")
     split, returned = first_row(
         con, "SELECT count(*) FILTER (WHERE order_id LIKE '%/%'), count(*) FILTER (WHERE status "
         "= 'returned') FROM derived",
