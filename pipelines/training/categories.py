@@ -129,6 +129,9 @@ def evaluate_categories(
     }
 
 
+# A scored pair costs about what this many orders cost in a scoring pass (its inputs, the
+# curve's bins and their copies on the way to Parquet): 20M orders a pass held 4 GB of pairs.
+PAIR_COST = 20
 CURVE_DAYS = (7, 14, 30)  # probability_7d, _14d, _30d of each pair in the category scores
 KEPT_PAIR_COLUMNS = (
     "customer_id",
@@ -150,13 +153,14 @@ def category_scores(
     interval and the curve's bin probabilities (`bin_0`, ...; edges:
     models.timing.bin_edges(horizon)). Bounded like scoring: the curve learns from a fixed
     hash sample of customers (`training_max_customers` / `max_categories_per_customer`),
-    and the pairs are scored a hash share of the customers per pass (`score_part_orders`
-    category events each). (pairs, customers) written; None without category events or
+    and the pairs are scored a hash share of the customers per pass (about
+    `score_part_orders` / PAIR_COST pairs each). (pairs, customers) written; None without category events or
     pairs (and `out` is then not written)."""
     if not has_category_events(con):
         return None
-    customers, events = (int(v) for v in first_row(
-        con, f"SELECT count(DISTINCT customer_id), count(*) FROM {CATEGORY_EVENTS}"
+    customers, pairs = (int(v) for v in first_row(
+        con, f"SELECT count(DISTINCT customer_id), approx_count_distinct(customer_id || "
+        f"'#' || category) FROM {CATEGORY_EVENTS}",
     ))  # fmt: skip
     sample = settings.training_max_customers / settings.max_categories_per_customer
     train = pair_frame(
@@ -167,7 +171,8 @@ def category_scores(
         return None
     model = CategoryTimingModel(settings.horizon_days).fit(train, as_of)
     del train
-    passes = max(1, math.ceil(events / settings.score_part_orders))
+    pairs = min(pairs, customers * settings.max_categories_per_customer)
+    passes = max(1, math.ceil(pairs * PAIR_COST / settings.score_part_orders))
     return _write_pair_scores(con, settings, model, as_of, passes, out)
 
 

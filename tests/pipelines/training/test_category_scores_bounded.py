@@ -29,7 +29,7 @@ def test_passes_and_a_training_sample_score_every_pair(tmp_path: Path) -> None:
     load_frames(con, {k: v for k, v in tables.items() if not k.endswith("truth")})
     whole = _scores(con, Settings(), tmp_path / "whole.parquet")
     # validation's minimums are for users; a test goes below them to force passes
-    in_passes = Settings().model_copy(update={"score_part_orders": 2_000})
+    in_passes = Settings().model_copy(update={"score_part_orders": 20_000})
     pd.testing.assert_frame_equal(_scores(con, in_passes, tmp_path / "passes.parquet"), whole)
     sampled = Settings().model_copy(update={"training_max_customers": 2_000})  # 400 of 1,500
     thin = _scores(con, sampled, tmp_path / "sampled.parquet")
