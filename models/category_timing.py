@@ -119,15 +119,20 @@ class CategoryTimingModel(BaseEstimator):
         probabilities = predict(self.booster_, self._x(frame)).reshape(len(frame), -1)
         return probabilities[:, :-1]
 
-    def curve(self, frame: pd.DataFrame, days: tuple[float, ...]) -> np.ndarray:
-        """Rows x days: P(buys the category within each number of days)."""
-        bins = self.bin_probabilities(frame)
+    def curve(
+        self, frame: pd.DataFrame, days: tuple[float, ...], bins: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rows x days: P(buys the category within each number of days); `bins`: the
+        frame's bin_probabilities when the caller has them (one prediction, not three)."""
+        bins = self.bin_probabilities(frame) if bins is None else bins
         return np.column_stack([cdf_at(bins, self.edges_, d) for d in days])
 
-    def summary(self, frame: pd.DataFrame, within_days: float = 30) -> pd.DataFrame:
+    def summary(
+        self, frame: pd.DataFrame, within_days: float = 30, bins: np.ndarray | None = None
+    ) -> pd.DataFrame:
         """Per pair: P(within `within_days`), expected days (median given a purchase in the
-        horizon) and the 80 % interval."""
-        bins = self.bin_probabilities(frame)
+        horizon) and the 80 % interval; `bins` as in `curve`."""
+        bins = self.bin_probabilities(frame) if bins is None else bins
         low, high = (quantile_days(bins, self.edges_, q) for q in INTERVAL)
         return pd.DataFrame(
             {

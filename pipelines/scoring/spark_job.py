@@ -92,6 +92,17 @@ def spark_scores(
     return scores, version
 
 
+def categories_note(spark: SparkSession) -> str:
+    """What the Spark scores lack when the data has categories: the category curves (and so
+    `next_categories`, left empty) are fitted on the DuckDB engine only, so far."""
+    if spark.table("category_events").limit(1).count() == 0:
+        return ""
+    return (
+        "; next_categories left empty: the category curves run on the DuckDB engine "
+        "(`retain score`), not on Spark yet"
+    )
+
+
 def _result_type(schema: StructType) -> tuple[StructType, list[str]]:
     """The scores' struct as spark_udf can return it (times as text, cast back after; every
     field nullable, as pandas gives them), and the names of those time columns."""
@@ -134,7 +145,7 @@ def run(job: SparkRun, settings: Settings) -> str:
     if job.job == "score":
         scores, version = spark_scores(spark, settings, last, job.scored_at)
         write(scores, job.out)
-        return f"scores of version {version} at {last.date()} to {job.out}"
+        return f"scores of version {version} at {last.date()} to {job.out}{categories_note(spark)}"
     chosen = (
         [last] if job.cutoffs == 1 else spaced_cutoffs(last, job.cutoffs, settings.cutoff_step_days)
     )

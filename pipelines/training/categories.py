@@ -211,9 +211,9 @@ def _pair_scores(model: CategoryTimingModel, pairs: pd.DataFrame) -> pd.DataFram
     """One pass's pairs with their curve (the columns of `category_scores`)."""
     if pairs.empty:
         return pairs
-    summary = model.summary(pairs, CURVE_DAYS[-1]).drop(columns="probability")
-    curve = model.curve(pairs, CURVE_DAYS)
     bins = model.bin_probabilities(pairs)
+    summary = model.summary(pairs, CURVE_DAYS[-1], bins).drop(columns="probability")
+    curve = model.curve(pairs, CURVE_DAYS, bins)
     out = pairs[list(KEPT_PAIR_COLUMNS)].rename(columns={"cutoff_at": "as_of"})
     for k, days in enumerate(CURVE_DAYS):
         out[f"probability_{days}d"] = curve[:, k]

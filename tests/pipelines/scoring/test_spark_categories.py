@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 from features.frame import build_frame  # noqa: E402
 from features.schema import CATEGORY_FEATURES  # noqa: E402
 from pipelines.ingest.sources import load_frames  # noqa: E402
-from pipelines.scoring.spark_job import spark_features  # noqa: E402
+from pipelines.scoring.spark_job import categories_note, spark_features  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 from pipelines.spark import register_tables, session  # noqa: E402
 from pipelines.synthetic.generate import simulate  # noqa: E402
@@ -41,6 +41,7 @@ def test_category_features_equal_on_spark(tmp_path: Path) -> None:
     spark = session("local[2]", 2)
     register_tables(spark, str(tmp_path))
     on_spark = spark_features(spark, Settings(), cutoffs).toPandas()
+    assert "next_categories left empty" in categories_note(spark)  # said, never silent
     order = ["cutoff_at", "customer_id"]
     duck = duck.sort_values(order).reset_index(drop=True)
     on_spark = on_spark.sort_values(order).reset_index(drop=True)
