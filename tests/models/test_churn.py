@@ -29,7 +29,9 @@ def test_log_loss_per_row() -> None:
     assert 0 <= loss[1] < 1e-8  # a certain, right prediction costs (almost) nothing
 
 
-def test_the_logistic_calibrators_equal_scikit_learns_map_for_one_row_or_many() -> None:
+def test_the_logistic_calibrators_equal_scikit_learns_map_and_score_a_row_alike_in_any_batch() -> (
+    None
+):
     rng = np.random.default_rng(1)
     inputs = rng.normal(size=(3000, 2))
     y = (inputs[:, 0] + inputs[:, 1] + rng.normal(size=3000) > 0).astype(int)
@@ -37,4 +39,7 @@ def test_the_logistic_calibrators_equal_scikit_learns_map_for_one_row_or_many() 
         calibrator = make().fit(inputs, y)
         for rows in (inputs[:1], inputs[:7], inputs):
             expected = calibrator.model_.predict_proba(rows[:, : make.columns])
-            np.testing.assert_array_equal(calibrator.predict_proba(rows), expected)
+            np.testing.assert_allclose(calibrator.predict_proba(rows), expected, rtol=0, atol=1e-15)
+        together = calibrator.predict_proba(inputs)
+        alone = np.vstack([calibrator.predict_proba(inputs[i : i + 1]) for i in range(50)])
+        np.testing.assert_array_equal(alone, together[:50])  # a row scores alike in any batch
